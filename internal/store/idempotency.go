@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotencyRecord is the stored outcome of a POST sent with an Idempotency-Key.
+type IdempotencyRecord struct {
+	TenantID    string // empty when the request had no tenant
+	Route       string
+	Key         string
+	RequestHash string
+	State       string // pending or done
+	Status      int
+	ContentType string
+	Body        []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// IdempotencyClaim inserts a pending record. It returns ErrConflict with the
+// existing record when the (tenant, route, key) is already taken and live.
+// An expired record is replaced.
+func (tx *Tx) IdempotencyClaim(ctx context.Context, r IdempotencyRecord, now time.Time) (IdempotencyRecord, error) {
+	if _, err := tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ? AND expires_at <= ?",
+		r.TenantID, r.Route, r.Key, now); err != nil {
+		return IdempotencyRecord{}, err
+	}
+	var ex IdempotencyRecord
+	err := tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, body, created_at, expires_at
+		FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ?`, r.TenantID, r.Route, r.Key).
+		Scan(&ex.TenantID, &ex.Route, &ex.Key, &ex.RequestHash, &ex.State, &ex.Status, &ex.ContentType, &ex.Body, &ex.CreatedAt, &ex.ExpiresAt)
+	if err == nil {
+		return ex, ErrConflict
+	}
+	if !isNotFound(err) {
+		return IdempotencyRecord{}, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (tenant_id, route, key, request_hash, state, status, content_type, body, created_at, expires_at)
+		VALUES (?, ?, ?, ?, 'pending', 0, '', NULL, ?, ?)`, r.TenantID, r.Route, r.Key, r.RequestHash, r.CreatedAt, r.ExpiresAt)
+	return r, err
+}
+
+// IdempotencyComplete stores the response of a claimed key.
+func (tx *Tx) IdempotencyComplete(ctx context.Context, r IdempotencyRecord) error {
+	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'done', status = ?, content_type = ?, body = ?
+		WHERE tenant_id = ? AND route = ? AND key = ?`, r.Status, r.ContentType, r.Body, r.TenantID, r.Route, r.Key)
+	return err
+}
+
+// IdempotencyRelease forgets a claimed key whose request failed, so a retry may run.
+func (tx *Tx) IdempotencyRelease(ctx context.Context, tenantID, route, key string) error {
+	_, err := tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ? AND state = 'pending'", tenantID, route, key)
+	return err
+}
+
+// IdempotencyPurge deletes expired records.
+func (tx *Tx) IdempotencyPurge(ctx context.Context, now time.Time) (int64, error) {
+	return tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE expires_at <= ?", now)
+}
+
+// SettingGet reads an instance setting.
+func (tx *Tx) SettingGet(ctx context.Context, key string) (string, error) {
+	var v string
+	err := tx.QueryRow(ctx, "SELECT value FROM instance_settings WHERE key = ?", key).Scan(&v)
+	return v, err
+}
+
+// SettingSet writes an instance setting.
+func (tx *Tx) SettingSet(ctx context.Context, key, value string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO instance_settings (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// CountRows counts the rows of a table, for tests that prove bad input stored nothing.
+func (tx *Tx) CountRows(ctx context.Context, table string) (int, error) {
+	switch table {
+	case "tenants", "contacts", "api_keys", "operators", "operator_tenants", "operator_invites", "sessions",
+		"audit_log", "timeline", "idempotency_keys", "instance_settings":
+	default:
+		return 0, ErrNotFound
+	}
+	var n int
+	err := tx.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,25 @@
+package store
+
+// Scope is a transaction confined to one tenant. Every tenant-scoped storage
+// method hangs off Scope and constrains on its tenant id, so a handler cannot
+// reach another tenant's rows by forgetting a WHERE clause.
+type Scope struct {
+	tx       *Tx
+	tenantID string
+}
+
+// Tenant confines tx to tenantID. The id must come from the authenticated
+// request (httpapi resolves it once per request), never from the body.
+func (tx *Tx) Tenant(tenantID string) *Scope {
+	if tenantID == "" {
+		panic("store: Tenant called with an empty tenant id")
+	}
+	return &Scope{tx: tx, tenantID: tenantID}
+}
+
+// TenantID is the tenant this scope is confined to.
+func (s *Scope) TenantID() string { return s.tenantID }
+
+// Tx is the underlying transaction, for systems that keep their own tables
+// (they must filter by TenantID themselves).
+func (s *Scope) Tx() *Tx { return s.tx }

@@ -1,0 +1,234 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/store/storetest"
+)
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func mustTenant(t *testing.T, db *store.DB, slug string) store.Tenant {
+	t.Helper()
+	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: slug, Name: slug, CreatedAt: now(), UpdatedAt: now()}
+	if err := db.Write(context.Background(), func(tx *store.Tx) error { return tx.TenantInsert(context.Background(), tn) }); err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+func TestTenantsAndContacts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := mustTenant(t, db, "clinic-a")
+		b := mustTenant(t, db, "clinic-b")
+
+		// Duplicate slug is a conflict and stores nothing.
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.TenantInsert(ctx, store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: "clinic-a", Name: "x", CreatedAt: now(), UpdatedAt: now()})
+		})
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate slug: got %v, want ErrConflict", err)
+		}
+		if n := storetest.Count(t, db, "tenants"); n != 2 {
+			t.Fatalf("tenants = %d, want 2", n)
+		}
+
+		created := now()
+		c := store.Contact{ID: store.NewID(store.PrefixContact), ExternalID: "u1", Email: "Ann@Example.com", Name: "Ann Lee",
+			Metadata: json.RawMessage(`{"plan":"pro"}`), CreatedAt: created, UpdatedAt: created}
+		if err := db.Write(ctx, func(tx *store.Tx) error { return tx.Tenant(a.ID).ContactInsert(ctx, c) }); err != nil {
+			t.Fatal(err)
+		}
+		err = db.Read(ctx, func(tx *store.Tx) error {
+			got, err := tx.Tenant(a.ID).ContactGet(ctx, "u1")
+			if err != nil {
+				return err
+			}
+			if got.Email != c.Email || !got.CreatedAt.Equal(created) {
+				return fmt.Errorf("got %+v", got)
+			}
+			var m map[string]string
+			if err := json.Unmarshal(got.Metadata, &m); err != nil || m["plan"] != "pro" {
+				return fmt.Errorf("metadata %s", got.Metadata)
+			}
+			// Tenant B cannot see it.
+			if _, err := tx.Tenant(b.ID).ContactGet(ctx, "u1"); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("tenant b got %v, want not found", err)
+			}
+			for _, q := range []string{"ann@", "LEE", "u1"} {
+				list, _, err := tx.Tenant(a.ID).ContactList(ctx, store.Page{}, q)
+				if err != nil || len(list) != 1 {
+					return fmt.Errorf("search %q: %v %d", q, err, len(list))
+				}
+			}
+			list, _, err := tx.Tenant(a.ID).ContactList(ctx, store.Page{}, "50%")
+			if err != nil || len(list) != 0 {
+				return fmt.Errorf("search with wildcard: %v %d", err, len(list))
+			}
+			list, _, err = tx.Tenant(b.ID).ContactList(ctx, store.Page{}, "")
+			if err != nil || len(list) != 0 {
+				return fmt.Errorf("tenant b list: %v %d", err, len(list))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestPagination(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := mustTenant(t, db, "a")
+		for i := range 7 {
+			c := store.Contact{ID: store.NewID(store.PrefixContact), ExternalID: fmt.Sprint("u", i), CreatedAt: now(), UpdatedAt: now()}
+			if err := db.Write(ctx, func(tx *store.Tx) error { return tx.Tenant(a.ID).ContactInsert(ctx, c) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]bool{}
+		p := store.Page{Limit: 3}
+		pages := 0
+		for {
+			var list []store.Contact
+			var next string
+			err := db.Read(ctx, func(tx *store.Tx) error {
+				var err error
+				list, next, err = tx.Tenant(a.ID).ContactList(ctx, p, "")
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, c := range list {
+				if seen[c.ID] {
+					t.Fatalf("contact %s on two pages", c.ID)
+				}
+				seen[c.ID] = true
+			}
+			if next == "" {
+				break
+			}
+			p.Cursor = next
+		}
+		if len(seen) != 7 || pages != 3 {
+			t.Fatalf("saw %d contacts in %d pages, want 7 in 3", len(seen), pages)
+		}
+		err := db.Read(ctx, func(tx *store.Tx) error {
+			_, _, err := tx.Tenant(a.ID).ContactList(ctx, store.Page{Cursor: "garbage!"}, "")
+			return err
+		})
+		if !errors.Is(err, store.ErrBadCursor) {
+			t.Fatalf("bad cursor: %v", err)
+		}
+	})
+}
+
+// TestConcurrentWritesShareCommits proves the write path does not fail under
+// concurrent writers, and that one failing writer rolls back alone.
+func TestConcurrentWritesShareCommits(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := mustTenant(t, db, "a")
+		var wg sync.WaitGroup
+		errs := make(chan error, 200)
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- db.Write(ctx, func(tx *store.Tx) error {
+					c := store.Contact{ID: store.NewID(store.PrefixContact), ExternalID: fmt.Sprint("u", i), CreatedAt: now(), UpdatedAt: now()}
+					if err := tx.Tenant(a.ID).ContactInsert(ctx, c); err != nil {
+						return err
+					}
+					if i%10 == 0 {
+						return errors.New("deliberate failure")
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		failed := 0
+		for err := range errs {
+			if err != nil {
+				if err.Error() != "deliberate failure" {
+					t.Fatalf("unexpected write error: %v", err)
+				}
+				failed++
+			}
+		}
+		if failed != 20 {
+			t.Fatalf("failed = %d, want 20", failed)
+		}
+		if n := storetest.Count(t, db, "contacts"); n != 180 {
+			t.Fatalf("contacts = %d, want 180 (failed writers must roll back alone)", n)
+		}
+	})
+}
+
+func TestAuditIsAppendOnly(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := store.AuditEntry{ActorType: "cli", ActorID: "cli", Action: "tenant.create", CreatedAt: now()}
+		if err := db.Write(ctx, func(tx *store.Tx) error { return tx.AuditInsert(ctx, e) }); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"} {
+			err := db.Write(ctx, func(tx *store.Tx) error { _, err := tx.Exec(ctx, q); return err })
+			if err == nil {
+				t.Fatalf("%s succeeded on the audit log", q)
+			}
+		}
+		if n := storetest.Count(t, db, "audit_log"); n != 1 {
+			t.Fatalf("audit rows = %d", n)
+		}
+	})
+}
+
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, opts store.Options) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				db, err := store.Open(ctx, opts)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer db.Close()
+				_, errs[i] = db.Migrate(ctx)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent migrate: %v", err)
+			}
+		}
+		db, err := store.Open(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		res, err := db.Migrate(ctx)
+		if err != nil || len(res.Applied) != 0 || res.Current < 1 {
+			t.Fatalf("second migrate: %+v %v", res, err)
+		}
+	})
+}
