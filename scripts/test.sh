@@ -187,7 +187,13 @@ start_pg() {
 	local attempt i port=$PG_BASE_PORT
 	for attempt in 1 2 3 4 5; do
 		port="$(free_port "$port")" || { log "no free port found"; return 1; }
-		as_pg "$PG_BIN/postgres" -D "$PG_DATA" -p "$port" >>"$PG_TMP/server.log" 2>&1 &
+		# Not via as_pg: $! must be the runuser/postgres pid itself.
+		if is_root; then
+			(cd / && exec runuser -u "$PG_USER" -- "$PG_BIN/postgres" -D "$PG_DATA" -p "$port") \
+				>>"$PG_TMP/server.log" 2>&1 &
+		else
+			(cd / && exec "$PG_BIN/postgres" -D "$PG_DATA" -p "$port") >>"$PG_TMP/server.log" 2>&1 &
+		fi
 		PG_PID=$!
 		for i in $(seq 1 600); do
 			pg_job_alive || break

@@ -1,0 +1,171 @@
+// Package app wires joist's services together, by hand and in one place, and
+// runs them: the store, the core service, the HTTP API, the admin dashboard,
+// and (in later systems) the workers. Every long-lived service has Start and
+// an idempotent Stop, and a failed start stops what had already started.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/joist-dev/joist/internal/admin"
+	"github.com/joist-dev/joist/internal/config"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// App is one joist process.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	DB      *store.DB
+	Core    *core.Service
+	API     *httpapi.API
+	Admin   *admin.Admin
+	Metrics *metrics.Metrics
+	// Bootstrap holds credentials generated on this start (to print once).
+	Bootstrap core.BootstrapResult
+
+	handler  http.Handler
+	server   *http.Server
+	listener net.Listener
+	stopOnce sync.Once
+	services []service
+}
+
+// service is the lifecycle every long-lived service follows.
+type service interface {
+	Start(ctx context.Context) error
+	Stop()
+}
+
+// New opens the store, migrates it, makes sure the instance can be reached
+// (root key, owner) and builds every service. It starts nothing.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log, Metrics: metrics.New()}
+	if _, err := cfg.SecretKeyBytes(); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log.With("service", "store"), Observer: a.Metrics})
+	if err != nil {
+		return nil, err
+	}
+	a.DB = db
+	res, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if len(res.Applied) > 0 {
+		log.Info("migrated database", "applied", res.Applied, "dialect", db.Dialect())
+	}
+	a.Core = core.New(db, time.Now, log.With("service", "core"), core.Options{SessionTTL: cfg.SessionTTL})
+	a.Bootstrap, err = a.Core.Bootstrap(ctx, core.BootstrapInput{
+		RootKeyConfigured: cfg.RootKey != "", OwnerEmail: cfg.OwnerEmail, OwnerPassword: cfg.OwnerPassword})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
+	a.API = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
+		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
+		MetricsToken: cfg.MetricsToken, ClientIP: clientIP,
+	}, db.Ping)
+	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
+		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP})
+	mux := http.NewServeMux()
+	a.API.Register(mux)
+	a.Admin.Register(mux)
+	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
+	a.handler = mux
+	a.services = []service{newJanitor(a.Core, log.With("service", "janitor"))}
+	return a, nil
+}
+
+// Handler is the whole HTTP surface (for tests with httptest).
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Start starts the services and the HTTP server on Config.Addr (or on ln
+// when given). It returns once the listener is open.
+func (a *App) Start(ctx context.Context, ln net.Listener) error {
+	for i, s := range a.services {
+		if err := s.Start(ctx); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				a.services[j].Stop()
+			}
+			return err
+		}
+	}
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", a.Config.Addr); err != nil {
+			a.stopServices()
+			return fmt.Errorf("JOIST_ADDR: listen on %s: %w", a.Config.Addr, err)
+		}
+	}
+	a.listener = ln
+	a.server = &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the listening address once started.
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Run starts the app and blocks until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(ctx, nil); err != nil {
+		a.Stop()
+		return err
+	}
+	<-ctx.Done()
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout)
+	a.Stop()
+	return nil
+}
+
+func (a *App) stopServices() {
+	for i := len(a.services) - 1; i >= 0; i-- {
+		a.services[i].Stop()
+	}
+}
+
+// Stop drains in-flight requests (up to ShutdownTimeout), stops the services
+// and closes the store. It is safe to call more than once.
+func (a *App) Stop() {
+	a.stopOnce.Do(func() {
+		if a.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+			if err := a.server.Shutdown(ctx); err != nil {
+				a.Log.Warn("shutdown", "err", err)
+			}
+			cancel()
+		}
+		a.stopServices()
+		if a.DB != nil {
+			_ = a.DB.Close()
+		}
+	})
+}

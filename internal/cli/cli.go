@@ -1,0 +1,217 @@
+// Package cli is joist's command line: serve, migrate, version, and the
+// bootstrap commands an operator would otherwise do by hand with SQL.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/joist-dev/joist/internal/app"
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/config"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+const usage = `joist: backend plumbing for SaaS products, in one binary.
+
+Usage:
+  joist serve                         run the API, the admin dashboard and the workers
+  joist migrate                       apply database migrations and exit
+  joist version                       print the version
+  joist tenant create SLUG [NAME]     create a tenant
+  joist key create TENANT [NAME]      create an API key for a tenant (printed once)
+  joist operator create EMAIL ROLE [--tenants a,b] [--name N]
+                                      create an operator; the password is read from
+                                      JOIST_NEW_PASSWORD or generated and printed
+  joist operator reset-password EMAIL set a new password (from JOIST_NEW_PASSWORD, or
+                                      generated and printed) and end their sessions
+
+Every command takes the settings flags (run 'joist serve -h' to list them),
+JOIST_* environment variables, or --config joist.toml.
+`
+
+// Version is set at build time with -ldflags "-X github.com/joist-dev/joist/internal/cli.Version=v1.2.3".
+var Version = ""
+
+// Run runs one command and returns the process exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, rest, stdout, stderr, env)
+	case "migrate":
+		err = migrate(ctx, rest, stdout, stderr, env)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "joist", version())
+	case "tenant":
+		err = tenantCmd(ctx, rest, stdout, stderr, env)
+	case "key":
+		err = keyCmd(ctx, rest, stdout, stderr, env)
+	case "operator":
+		err = operatorCmd(ctx, rest, stdout, stderr, env)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "joist: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "joist:", err)
+		return 1
+	}
+	return 0
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// loadConfig parses the settings flags of a command (and its own flags,
+// registered by extra) and returns the config and positional arguments.
+func loadConfig(name string, args []string, stderr io.Writer, env func(string) string, extra func(*flag.FlagSet)) (config.Config, []string, error) {
+	fs := flag.NewFlagSet("joist "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	apply := config.Flags(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	// Allow flags after positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return config.Config{}, nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	cfg, err := apply(env)
+	return cfg, pos, err
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
+	cfg, pos, err := loadConfig("serve", args, stderr, env, nil)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", pos)
+	}
+	log := newLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx, nil); err != nil {
+		a.Stop()
+		return err
+	}
+	printWelcome(stdout, a)
+	log.Info("joist started", "addr", a.Addr(), "store", a.DB.Dialect(), "admin", cfg.BaseURL()+"/admin/", "version", version())
+	<-ctx.Done()
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	a.Stop()
+	return nil
+}
+
+func printWelcome(w io.Writer, a *app.App) {
+	b := a.Bootstrap
+	if b.RootKey == "" && b.OwnerEmail == "" {
+		return
+	}
+	var sb strings.Builder
+	sb.WriteString("\n  joist is ready. These credentials are shown ONCE and stored only hashed:\n\n")
+	if b.RootKey != "" {
+		fmt.Fprintf(&sb, "    root API key:    %s\n", b.RootKey)
+	}
+	if b.OwnerEmail != "" {
+		fmt.Fprintf(&sb, "    admin login:     %s/admin/login\n", a.Config.BaseURL())
+		fmt.Fprintf(&sb, "    owner email:     %s\n", b.OwnerEmail)
+		if b.OwnerPassword != "" {
+			fmt.Fprintf(&sb, "    owner password:  %s\n", b.OwnerPassword)
+		} else {
+			sb.WriteString("    owner password:  (the one you set in JOIST_OWNER_PASSWORD)\n")
+		}
+	}
+	sb.WriteString("\n  Lost them? 'joist operator reset-password EMAIL' sets a new password;\n  set JOIST_ROOT_KEY to use a root key of your own.\n\n")
+	fmt.Fprint(w, sb.String())
+}
+
+func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
+	cfg, _, err := loadConfig("migrate", args, stderr, env, nil)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(res.Applied) == 0 {
+		fmt.Fprintf(stdout, "database is up to date (version %d, %s)\n", res.Current, db.Dialect())
+	} else {
+		fmt.Fprintf(stdout, "applied %s; database now at version %d (%s)\n", strings.Join(res.Applied, ", "), res.Current, db.Dialect())
+	}
+	return nil
+}
+
+// withCore opens the store (migrating it) for a bootstrap command.
+func withCore(ctx context.Context, cfg config.Config, f func(*core.Service) error) error {
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	return f(core.New(db, nowFunc, slog.New(slog.DiscardHandler), core.Options{}))
+}
+
+var cliActor = auth.Actor{Type: auth.ActorCLI, ID: "cli", AllTenants: true, Role: auth.RoleOwner}
+
+func hostActor() auth.Actor {
+	a := cliActor
+	if h, err := os.Hostname(); err == nil {
+		a.IP = "cli@" + h
+	}
+	return a
+}

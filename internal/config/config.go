@@ -1,0 +1,245 @@
+// Package config builds joist's one validated Config from flags, JOIST_*
+// environment variables and an optional TOML file, in that order of
+// precedence. Every error names the setting at fault.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is joist's whole configuration.
+type Config struct {
+	// Addr is where the HTTP server listens. JOIST_ADDR.
+	Addr string `toml:"addr" env:"JOIST_ADDR" flag:"addr" help:"HTTP listen address"`
+	// DataDir holds the SQLite database and generated secrets. JOIST_DATA.
+	DataDir string `toml:"data" env:"JOIST_DATA" flag:"data" help:"data directory (SQLite database, generated secret key)"`
+	// DatabaseURL selects PostgreSQL; empty means SQLite in DataDir. JOIST_DATABASE_URL.
+	DatabaseURL string `toml:"database_url" env:"JOIST_DATABASE_URL" flag:"database-url" help:"postgres:// URL; empty for SQLite in the data directory"`
+	// RootKey, when set, is accepted as the root API key (32+ characters). JOIST_ROOT_KEY.
+	RootKey string `toml:"root_key" env:"JOIST_ROOT_KEY" flag:"root-key" help:"root API key (32 or more characters)"`
+	// PublicURL is the URL browsers and providers use. JOIST_PUBLIC_URL.
+	PublicURL string `toml:"public_url" env:"JOIST_PUBLIC_URL" flag:"public-url" help:"public base URL; https turns on Secure cookies"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed. JOIST_TRUSTED_PROXIES (comma-separated).
+	TrustedProxies []string `toml:"trusted_proxies" env:"JOIST_TRUSTED_PROXIES" flag:"trusted-proxies" help:"comma-separated CIDRs whose X-Forwarded-For is believed"`
+	// SecretKey encrypts stored secrets (64 hex characters). JOIST_SECRET_KEY.
+	SecretKey string `toml:"secret_key" env:"JOIST_SECRET_KEY" flag:"secret-key" help:"64 hex characters; generated on SQLite, required on PostgreSQL"`
+	// OwnerEmail and OwnerPassword create the first owner operator. JOIST_OWNER_EMAIL, JOIST_OWNER_PASSWORD.
+	OwnerEmail    string `toml:"owner_email" env:"JOIST_OWNER_EMAIL" flag:"owner-email" help:"email of the first owner operator"`
+	OwnerPassword string `toml:"owner_password" env:"JOIST_OWNER_PASSWORD" flag:"owner-password" help:"password of the first owner operator (12+ characters)"`
+	// LogFormat is text or json; LogLevel is debug, info, warn or error.
+	LogFormat string `toml:"log_format" env:"JOIST_LOG_FORMAT" flag:"log-format" help:"text or json"`
+	LogLevel  string `toml:"log_level" env:"JOIST_LOG_LEVEL" flag:"log-level" help:"debug, info, warn or error"`
+	// MetricsToken, when set, is required as a bearer token on /metrics.
+	MetricsToken string `toml:"metrics_token" env:"JOIST_METRICS_TOKEN" flag:"metrics-token" help:"bearer token required on /metrics (empty: open)"`
+	// IdempotencyTTL is how long Idempotency-Key results are kept.
+	IdempotencyTTL time.Duration `toml:"idempotency_ttl" env:"JOIST_IDEMPOTENCY_TTL" flag:"idempotency-ttl" help:"how long Idempotency-Key results are kept"`
+	// MaxBodyBytes limits API request bodies (413 beyond).
+	MaxBodyBytes int64 `toml:"max_body_bytes" env:"JOIST_MAX_BODY_BYTES" flag:"max-body-bytes" help:"largest accepted API request body in bytes"`
+	// SessionTTL is the admin session idle lifetime.
+	SessionTTL time.Duration `toml:"session_ttl" env:"JOIST_SESSION_TTL" flag:"session-ttl" help:"admin session idle lifetime"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"JOIST_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests get on SIGTERM"`
+
+	// Trusted is TrustedProxies parsed.
+	Trusted []netip.Prefix `toml:"-"`
+}
+
+// Default returns the zero-configuration defaults.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./joist-data",
+		LogFormat:       "text",
+		LogLevel:        "info",
+		IdempotencyTTL:  7 * 24 * time.Hour,
+		MaxBodyBytes:    1 << 20,
+		SessionTTL:      12 * time.Hour,
+		ShutdownTimeout: 15 * time.Second,
+	}
+}
+
+// Flags registers one flag per setting on fs, plus --config, and returns a
+// function that applies, after parsing, the settings in order of precedence.
+func Flags(fs *flag.FlagSet) func(env func(string) string) (Config, error) {
+	configPath := fs.String("config", "", "optional TOML config file (also JOIST_CONFIG)")
+	raw := map[string]*string{}
+	t := reflect.TypeOf(Config{})
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("flag")
+		if name == "" {
+			continue
+		}
+		raw[name] = fs.String(name, "", f.Tag.Get("help")+" ("+f.Tag.Get("env")+")")
+	}
+	return func(env func(string) string) (Config, error) {
+		cfg := Default()
+		path := *configPath
+		if path == "" {
+			path = env("JOIST_CONFIG")
+		}
+		if path != "" {
+			md, err := toml.DecodeFile(path, &cfg)
+			if err != nil {
+				return cfg, fmt.Errorf("config file %s: %w", path, err)
+			}
+			if und := md.Undecoded(); len(und) > 0 {
+				return cfg, fmt.Errorf("config file %s: unknown setting %q (see docs/configuration.md)", path, und[0].String())
+			}
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		v := reflect.ValueOf(&cfg).Elem()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := f.Tag.Get("flag")
+			if name == "" {
+				continue
+			}
+			if e := env(f.Tag.Get("env")); e != "" {
+				if err := setField(v.Field(i), e); err != nil {
+					return cfg, fmt.Errorf("%s: %w", f.Tag.Get("env"), err)
+				}
+			}
+			if set[name] {
+				if err := setField(v.Field(i), *raw[name]); err != nil {
+					return cfg, fmt.Errorf("--%s: %w", name, err)
+				}
+			}
+		}
+		return cfg, cfg.Validate()
+	}
+}
+
+func setField(v reflect.Value, s string) error {
+	switch v.Interface().(type) {
+	case string:
+		v.SetString(s)
+	case time.Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration; write it like \"90s\", \"5m\" or \"24h\"", s)
+		}
+		v.SetInt(int64(d))
+	case int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(n)
+	case []string:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported setting type %s", v.Type())
+	}
+	return nil
+}
+
+// Validate checks every setting and fills derived fields.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("JOIST_ADDR: %q is not host:port (example: 127.0.0.1:8080)", c.Addr))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("JOIST_DATA: must not be empty when JOIST_DATABASE_URL is not set"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("JOIST_DATABASE_URL: must start with postgres:// (leave it empty for SQLite)"))
+	}
+	if c.RootKey != "" && len(c.RootKey) < 32 {
+		errs = append(errs, fmt.Errorf("JOIST_ROOT_KEY: must be at least 32 characters, got %d", len(c.RootKey)))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("JOIST_PUBLIC_URL: %q must be an absolute http:// or https:// URL", c.PublicURL))
+		}
+	}
+	c.Trusted = nil
+	for _, p := range c.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			if a, err2 := netip.ParseAddr(p); err2 == nil {
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				errs = append(errs, fmt.Errorf("JOIST_TRUSTED_PROXIES: %q is not a CIDR such as 10.0.0.0/8", p))
+				continue
+			}
+		}
+		c.Trusted = append(c.Trusted, pfx.Masked())
+	}
+	if c.SecretKey != "" {
+		if b, err := hexDecode(c.SecretKey); err != nil || len(b) != 32 {
+			errs = append(errs, errors.New("JOIST_SECRET_KEY: must be 64 hex characters (32 bytes); generate one with: openssl rand -hex 32"))
+		}
+	} else if c.DatabaseURL != "" {
+		errs = append(errs, errors.New("JOIST_SECRET_KEY: required with PostgreSQL, and the same on every node; generate one with: openssl rand -hex 32"))
+	}
+	if (c.OwnerEmail == "") != (c.OwnerPassword == "") {
+		errs = append(errs, errors.New("JOIST_OWNER_EMAIL and JOIST_OWNER_PASSWORD: set both or neither"))
+	}
+	if c.OwnerEmail != "" && !strings.Contains(c.OwnerEmail, "@") {
+		errs = append(errs, fmt.Errorf("JOIST_OWNER_EMAIL: %q is not an email address", c.OwnerEmail))
+	}
+	if c.OwnerPassword != "" && len(c.OwnerPassword) < 12 {
+		errs = append(errs, errors.New("JOIST_OWNER_PASSWORD: must be at least 12 characters"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("JOIST_LOG_FORMAT: %q must be text or json", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("JOIST_LOG_LEVEL: %q must be debug, info, warn or error", c.LogLevel))
+	}
+	if c.IdempotencyTTL < time.Minute {
+		errs = append(errs, errors.New("JOIST_IDEMPOTENCY_TTL: must be at least 1m"))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("JOIST_MAX_BODY_BYTES: must be at least 1024"))
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("JOIST_SESSION_TTL: must be at least 1m"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("JOIST_SHUTDOWN_TIMEOUT: must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// BaseURL is PublicURL, or one derived from Addr.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, _ := net.SplitHostPort(c.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// SecureCookies reports whether cookies must be Secure (public URL is https).
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// Getenv is os.Getenv, for callers that pass the real environment.
+func Getenv(k string) string { return os.Getenv(k) }

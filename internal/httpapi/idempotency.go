@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// idempotent runs a creating POST under its Idempotency-Key, scoped to
+// (tenant, route, key): the same key and body replays the first response;
+// the same key with another body is 409 idempotency_conflict. Only
+// successful responses are kept: a failed request stored nothing, so a retry
+// must run again.
+func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return rt.handler(w, r)
+	}
+	if len(key) > 255 {
+		return problem(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 255 characters")
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return problem(http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than the "+strconv.FormatInt(mbe.Limit, 10)+"-byte limit")
+		}
+		return problem(http.StatusBadRequest, "unreadable_body", err.Error())
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(body)
+	now := a.core.Now()
+	rec := store.IdempotencyRecord{TenantID: r.tenant.ID, Route: rt.Method + " " + rt.Pattern, Key: key,
+		RequestHash: hex.EncodeToString(h.Sum(nil)), CreatedAt: now, ExpiresAt: now.Add(a.opts.IdempotencyTTL)}
+	var existing store.IdempotencyRecord
+	err = a.db.Write(r.Context(), func(tx *store.Tx) error {
+		var err error
+		existing, err = tx.IdempotencyClaim(r.Context(), rec, now)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		switch {
+		case existing.RequestHash != rec.RequestHash:
+			return problem(http.StatusConflict, "idempotency_conflict",
+				"this Idempotency-Key was already used with a different request body; use a new key for a new request")
+		case existing.State != "done":
+			return problem(http.StatusConflict, "idempotency_in_progress",
+				"a request with this Idempotency-Key is still being processed; retry in a moment")
+		}
+		w.Header().Set("Content-Type", existing.ContentType)
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(existing.Status)
+		_, _ = w.Write(existing.Body)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rw := &recorder{header: http.Header{}}
+	herr := rt.handler(rw, r)
+	ctx := r.Context()
+	if herr != nil || rw.status < 200 || rw.status > 299 {
+		if err := a.db.Write(ctx, func(tx *store.Tx) error { return tx.IdempotencyRelease(ctx, rec.TenantID, rec.Route, rec.Key) }); err != nil {
+			a.log.Error("release idempotency key", "err", err)
+		}
+	} else {
+		rec.Status, rec.ContentType, rec.Body = rw.status, rw.header.Get("Content-Type"), rw.body.Bytes()
+		if err := a.db.Write(ctx, func(tx *store.Tx) error { return tx.IdempotencyComplete(ctx, rec) }); err != nil {
+			a.log.Error("store idempotent response", "err", err)
+		}
+	}
+	if herr != nil {
+		return herr
+	}
+	for k, v := range rw.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rw.status)
+	_, err = w.Write(rw.body.Bytes())
+	return err
+}
+
+// recorder buffers a handler's response.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
