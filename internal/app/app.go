@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	if _, err := cfg.SecretKeyBytes(); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: log.With("service", "store"), Observer: a.Metrics})
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, DataDir: cfg.DataDir, Logger: log.With("service", "store"), Observer: a.Metrics})
 	if err != nil {
 		return nil, err
 	}

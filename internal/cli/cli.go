@@ -176,7 +176,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, env f
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, DataDir: cfg.DataDir})
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, env f
 
 // withCore opens the store (migrating it) for a bootstrap command.
 func withCore(ctx context.Context, cfg config.Config, f func(*core.Service) error) error {
-	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, DataDir: cfg.DataDir})
 	if err != nil {
 		return err
 	}

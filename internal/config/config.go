@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ type Config struct {
 	DataDir string `toml:"data" env:"JOIST_DATA" flag:"data" help:"data directory (SQLite database, generated secret key)"`
 	// DatabaseURL selects PostgreSQL; empty means SQLite in DataDir. JOIST_DATABASE_URL.
 	DatabaseURL string `toml:"database_url" env:"JOIST_DATABASE_URL" flag:"database-url" help:"postgres:// URL; empty for SQLite in the data directory"`
+	// DatabaseSchema is the PostgreSQL schema joist's tables live in (search_path). JOIST_DATABASE_SCHEMA.
+	DatabaseSchema string `toml:"database_schema" env:"JOIST_DATABASE_SCHEMA" flag:"database-schema" help:"PostgreSQL schema for joist's tables (default: the server's search_path)"`
 	// RootKey, when set, is accepted as the root API key (32+ characters). JOIST_ROOT_KEY.
 	RootKey string `toml:"root_key" env:"JOIST_ROOT_KEY" flag:"root-key" help:"root API key (32 or more characters)"`
 	// PublicURL is the URL browsers and providers use. JOIST_PUBLIC_URL.
@@ -55,6 +58,8 @@ type Config struct {
 	// Trusted is TrustedProxies parsed.
 	Trusted []netip.Prefix `toml:"-"`
 }
+
+var schemaRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Default returns the zero-configuration defaults.
 func Default() Config {
@@ -173,6 +178,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("JOIST_PUBLIC_URL: %q must be an absolute http:// or https:// URL", c.PublicURL))
 		}
+	}
+	if c.DatabaseSchema != "" && !schemaRE.MatchString(c.DatabaseSchema) {
+		errs = append(errs, fmt.Errorf("JOIST_DATABASE_SCHEMA: %q must be a plain identifier (letters, digits, _)", c.DatabaseSchema))
 	}
 	c.Trusted = nil
 	for _, p := range c.TrustedProxies {

@@ -1,0 +1,95 @@
+// Package apptest starts a whole joist (store, API, admin) on a real
+// loopback listener for tests, on SQLite or PostgreSQL.
+package apptest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/joist-dev/joist/internal/app"
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/config"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/store/storetest"
+)
+
+// Env is a running joist for one test.
+type Env struct {
+	App           *app.App
+	URL           string // http://127.0.0.1:port
+	RootKey       string
+	OwnerEmail    string
+	OwnerPassword string
+	Dialect       store.Dialect
+}
+
+// Start runs joist on dialect d until the test ends. mod may adjust the
+// configuration before start.
+func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
+	t.Helper()
+	ctx := context.Background()
+	opts := storetest.Options(t, d)
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	if opts.SQLitePath != "" {
+		cfg.DataDir = filepath.Dir(opts.SQLitePath)
+	}
+	cfg.DatabaseURL, cfg.DatabaseSchema = opts.URL, opts.Schema
+	if d == store.Postgres {
+		cfg.SecretKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	}
+	cfg.RootKey = "root_" + auth.RandomToken(32)
+	cfg.OwnerEmail = "owner@example.com"
+	cfg.OwnerPassword = "correct horse battery staple"
+	for _, m := range mod {
+		m(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	level := slog.LevelWarn
+	if os.Getenv("JOIST_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(ctx, ln); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(a.Stop)
+	return &Env{App: a, URL: "http://" + a.Addr(), RootKey: cfg.RootKey, OwnerEmail: cfg.OwnerEmail,
+		OwnerPassword: cfg.OwnerPassword, Dialect: d}
+}
+
+// Each runs f as a subtest per store with a fresh joist.
+func Each(t *testing.T, f func(t *testing.T, env *Env)) {
+	t.Helper()
+	for _, d := range storetest.Stores {
+		t.Run(string(d), func(t *testing.T) { f(t, Start(t, d)) })
+	}
+}
+
+// Count counts a table's rows.
+func (e *Env) Count(t testing.TB, table string) int {
+	t.Helper()
+	return storetest.Count(t, e.App.DB, table)
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
