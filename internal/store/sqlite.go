@@ -61,7 +61,20 @@ func openSQLite(ctx context.Context, opts Options) (*sqliteDB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	// Switching to WAL takes a lock that does not wait on busy_timeout, so a
+	// second process opening the file at the same moment (joist migrate beside
+	// joist serve) retries for a while instead of failing.
+	for attempt := 0; ; attempt++ {
+		err = w.PingContext(ctx)
+		if err == nil || !isSQLiteBusy(err) || attempt >= 100 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -372,3 +385,12 @@ func isSQLiteUnique(err error) bool {
 }
 
 var sqlErrNoRows = sql.ErrNoRows
+
+func isSQLiteBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
