@@ -1,0 +1,182 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/joist-dev/joist/internal/apptest"
+)
+
+type rawResp struct {
+	path   string
+	status int
+	body   string
+	header http.Header
+}
+
+// raw sends one request with key and optional Joist-Tenant.
+func (s *setup) raw(t *testing.T, method, path, key, tenant, body string, hdr ...string) rawResp {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(s.ctx, method, s.env.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if tenant != "" {
+		req.Header.Set("Joist-Tenant", tenant)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return rawResp{path: path, status: resp.StatusCode, body: string(b), header: resp.Header}
+}
+
+// TestTenantIsolation walks every API route with tenant A's key against
+// tenant B's objects. A route added without a case here fails the test.
+func TestTenantIsolation(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		s := newSetup(t, env)
+		a := s.keyA.Key
+		b := s.b
+		want404 := func(t *testing.T, r rawResp) {
+			t.Helper()
+			if r.status != http.StatusNotFound {
+				t.Fatalf("status %d, want 404: %s", r.status, r.body)
+			}
+			for _, leak := range []string{s.contactB.ID, "bob@b.example", "bea@b.example", s.keyB.ID} {
+				// Echoing the id the caller sent is no leak.
+				if strings.Contains(r.body, leak) && !strings.Contains(r.path, leak) {
+					t.Fatalf("404 body leaks %q: %s", leak, r.body)
+				}
+			}
+		}
+		noLeak := func(t *testing.T, r rawResp) {
+			t.Helper()
+			if r.status >= 500 {
+				t.Fatalf("status %d: %s", r.status, r.body)
+			}
+			for _, leak := range []string{b.ID, s.contactB.ID, "bob@b.example", "bea@b.example", s.keyB.ID} {
+				if strings.Contains(r.body, leak) {
+					t.Fatalf("response leaks tenant B's %q: %s", leak, r.body)
+				}
+			}
+		}
+		cases := map[string]func(t *testing.T){
+			"GET /healthz":      func(t *testing.T) { noLeak(t, s.raw(t, "GET", "/healthz", a, "clinic-b", "")) },
+			"GET /readyz":       func(t *testing.T) { noLeak(t, s.raw(t, "GET", "/readyz", a, "clinic-b", "")) },
+			"GET /openapi.json": func(t *testing.T) { noLeak(t, s.raw(t, "GET", "/openapi.json", a, "clinic-b", "")) },
+			"POST /v1/tenants": func(t *testing.T) {
+				r := s.raw(t, "POST", "/v1/tenants", a, "", `{"slug":"sneaky"}`)
+				if r.status != http.StatusForbidden {
+					t.Fatalf("tenant key created a tenant: %d %s", r.status, r.body)
+				}
+			},
+			"GET /v1/tenants": func(t *testing.T) {
+				r := s.raw(t, "GET", "/v1/tenants", a, "", "")
+				noLeak(t, r)
+				if !strings.Contains(r.body, s.a.ID) {
+					t.Fatalf("tenant key does not see its own tenant: %s", r.body)
+				}
+			},
+			"GET /v1/tenants/{tenant}": func(t *testing.T) {
+				want404(t, s.raw(t, "GET", "/v1/tenants/clinic-b", a, "", ""))
+				want404(t, s.raw(t, "GET", "/v1/tenants/"+b.ID, a, "", ""))
+			},
+			"POST /v1/tenants/{tenant}/keys": func(t *testing.T) {
+				before := env.Count(t, "api_keys")
+				want404(t, s.raw(t, "POST", "/v1/tenants/clinic-b/keys", a, "", `{"name":"x"}`))
+				if env.Count(t, "api_keys") != before {
+					t.Fatal("a key was stored")
+				}
+			},
+			"GET /v1/tenants/{tenant}/keys": func(t *testing.T) {
+				want404(t, s.raw(t, "GET", "/v1/tenants/"+b.ID+"/keys", a, "", ""))
+			},
+			"DELETE /v1/tenants/{tenant}/keys/{key}": func(t *testing.T) {
+				want404(t, s.raw(t, "DELETE", "/v1/tenants/clinic-b/keys/"+s.keyB.ID, a, "", ""))
+				want404(t, s.raw(t, "DELETE", "/v1/tenants/clinic-a/keys/"+s.keyB.ID, a, "", ""))
+				if r := s.raw(t, "GET", "/v1/contacts/only-in-b", s.keyB.Key, "", ""); r.status != 200 {
+					t.Fatalf("tenant B's key stopped working: %d", r.status)
+				}
+			},
+			"GET /v1/contacts": func(t *testing.T) {
+				want404(t, s.raw(t, "GET", "/v1/contacts", a, "clinic-b", ""))
+				want404(t, s.raw(t, "GET", "/v1/contacts?q=bob", a, b.ID, ""))
+				noLeak(t, s.raw(t, "GET", "/v1/contacts?q=b.example", a, "", ""))
+			},
+			"PUT /v1/contacts/{contact}": func(t *testing.T) {
+				want404(t, s.raw(t, "PUT", "/v1/contacts/only-in-b", a, "clinic-b", `{"name":"Mallory"}`))
+				// Without the header the write lands in A's own tenant, never in B.
+				r := s.raw(t, "PUT", "/v1/contacts/only-in-b", a, "", `{"name":"Mallory"}`)
+				noLeak(t, r)
+				got := s.raw(t, "GET", "/v1/contacts/only-in-b", s.keyB.Key, "", "")
+				if strings.Contains(got.body, "Mallory") {
+					t.Fatal("tenant A changed tenant B's contact")
+				}
+			},
+			"GET /v1/contacts/{contact}": func(t *testing.T) {
+				want404(t, s.raw(t, "GET", "/v1/contacts/only-in-b", a, "clinic-b", ""))
+				// "shared-id" exists in both tenants: A sees only its own.
+				r := s.raw(t, "GET", "/v1/contacts/shared-id", a, "", "")
+				noLeak(t, r)
+				if !strings.Contains(r.body, s.contactA.ID) {
+					t.Fatalf("own contact not returned: %s", r.body)
+				}
+			},
+			"GET /v1/contacts/{contact}/timeline": func(t *testing.T) {
+				want404(t, s.raw(t, "GET", "/v1/contacts/only-in-b/timeline", a, "clinic-b", ""))
+				noLeak(t, s.raw(t, "GET", "/v1/contacts/shared-id/timeline", a, "", ""))
+			},
+			"GET /v1/audit": func(t *testing.T) {
+				want404(t, s.raw(t, "GET", "/v1/audit", a, "clinic-b", ""))
+				r := s.raw(t, "GET", "/v1/audit", a, "", "")
+				noLeak(t, r)
+				var l struct {
+					Data []struct {
+						TenantID string `json:"tenant_id"`
+					} `json:"data"`
+				}
+				if err := json.Unmarshal([]byte(r.body), &l); err != nil || len(l.Data) == 0 {
+					t.Fatalf("tenant audit: %v %s", err, r.body)
+				}
+				for _, e := range l.Data {
+					if e.TenantID != s.a.ID {
+						t.Fatalf("tenant key sees audit entry of tenant %q", e.TenantID)
+					}
+				}
+			},
+		}
+		covered := 0
+		for _, rt := range env.App.API.Routes() {
+			name := rt.Method + " " + rt.Pattern
+			f, ok := cases[name]
+			if !ok {
+				t.Errorf("route %s has no tenant isolation case: add one to TestTenantIsolation", name)
+				continue
+			}
+			covered++
+			t.Run(strings.ReplaceAll(name, "/", "_"), f)
+		}
+		if covered != len(cases) {
+			t.Errorf("%d cases for %d routes: remove cases of routes that no longer exist", len(cases), covered)
+		}
+	})
+}
