@@ -220,3 +220,45 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyUnderConcurrency sends one creating request 20 times at
+// once with one key: exactly one tenant is created; every other answer is a
+// replay of it or 409 idempotency_in_progress.
+func TestIdempotencyUnderConcurrency(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		s := newSetup(t, env)
+		before := env.Count(t, "tenants")
+		type res struct {
+			id   string
+			code string
+		}
+		out := make(chan res, 20)
+		for range 20 {
+			go func() {
+				tn, err := s.root.CreateTenant(s.ctx, client.TenantCreate{Slug: "race"}, client.IdempotencyKey("race-1"))
+				if err != nil {
+					_, code := problemCode(err)
+					out <- res{code: code}
+					return
+				}
+				out <- res{id: tn.ID}
+			}()
+		}
+		ids := map[string]bool{}
+		for range 20 {
+			r := <-out
+			switch {
+			case r.id != "":
+				ids[r.id] = true
+			case r.code != "idempotency_in_progress":
+				t.Errorf("unexpected answer %q", r.code)
+			}
+		}
+		if len(ids) != 1 {
+			t.Fatalf("%d distinct tenants returned, want 1", len(ids))
+		}
+		if n := env.Count(t, "tenants"); n != before+1 {
+			t.Fatalf("tenants went from %d to %d, want +1", before, n)
+		}
+	})
+}
