@@ -25,9 +25,10 @@ const testPassword = "a long enough password 42"
 // client is a browser without JavaScript: a cookie jar, and redirects
 // reported rather than followed.
 type client struct {
-	t   *testing.T
-	env *apptest.Env
-	c   *http.Client
+	t    *testing.T
+	env  *apptest.Env
+	base string // URL of the server under test
+	c    *http.Client
 }
 
 type response struct {
@@ -39,11 +40,17 @@ type response struct {
 
 func newClient(t *testing.T, env *apptest.Env) *client {
 	t.Helper()
+	return newClientAt(t, env, env.URL)
+}
+
+// newClientAt is a client of another server sharing env's database.
+func newClientAt(t *testing.T, env *apptest.Env, base string) *client {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &client{t: t, env: env, c: &http.Client{Jar: jar,
+	return &client{t: t, env: env, base: base, c: &http.Client{Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -63,7 +70,7 @@ func (c *client) do(req *http.Request) response {
 
 func (c *client) get(path string) response {
 	c.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, c.env.URL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, c.base+path, nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -73,7 +80,7 @@ func (c *client) get(path string) response {
 // post sends a form; header adds or overrides request headers.
 func (c *client) post(path string, form url.Values, header ...string) response {
 	c.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, c.env.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		c.t.Fatal(err)
 	}

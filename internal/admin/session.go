@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/admin/"
 	}
-	if u.Path != "/admin" && !strings.HasPrefix(u.Path, "/admin/") || strings.Contains(u.Path, "/../") {
+	if clean := path.Clean(u.Path); clean != "/admin" && !strings.HasPrefix(clean, "/admin/") {
 		return "/admin/"
 	}
 	return next

@@ -1,0 +1,135 @@
+package admin_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+
+	"github.com/joist-dev/joist/internal/admin"
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/auth"
+)
+
+// TestAddSection adds a page the way a later system (jobs) would, to a
+// second dashboard sharing the test joist's database.
+func TestAddSection(t *testing.T) {
+	env := apptest.Start(t, "sqlite")
+	adm := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{})
+	mux := http.NewServeMux()
+	adm.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	var retried atomic.Int32
+	tmpl := fstest.MapFS{"jobs/list.html": {Data: []byte(
+		`{{define "title"}}Jobs{{end}}{{define "content"}}<p id="jobs">{{.Data}} for {{.Op.Operator.Email}}</p>` +
+			`<form method="post" action="/admin/jobs/retry">{{template "csrf" .CSRF}}</form>{{end}}`)}}
+	err := adm.AddSection(admin.Section{
+		Nav:       &admin.NavItem{Label: "Jobs", Path: "/admin/jobs", Order: 20},
+		Templates: tmpl,
+		Routes: map[string]admin.HandlerFunc{
+			"GET /admin/jobs": func(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+				return adm.Render(w, r, op, http.StatusOK, "jobs/list.html", "3 jobs")
+			},
+			"POST /admin/jobs/retry": func(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+				if !op.Can(auth.PermKeysManage) {
+					return adm.RenderForm(w, r, op, "jobs/list.html", "no", nil)
+				}
+				retried.Add(1)
+				http.Redirect(w, r, "/admin/jobs", http.StatusSeeOther)
+				return nil
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adm.AddSection(admin.Section{Nav: &admin.NavItem{Label: "Keys only", Path: "/admin/keys-only", Perm: auth.PermKeysManage, Order: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	for what, s := range map[string]admin.Section{
+		"route outside /admin":    {Routes: map[string]admin.HandlerFunc{"GET /v1/jobs": nil}},
+		"route without method":    {Routes: map[string]admin.HandlerFunc{"/admin/x": nil}},
+		"route taken":             {Routes: map[string]admin.HandlerFunc{"GET /admin/jobs": nil}},
+		"template name taken":     {Templates: tmpl},
+		"template lacks content":  {Templates: fstest.MapFS{"x/y.html": {Data: []byte(`{{define "title"}}x{{end}}`)}}},
+		"template does not parse": {Templates: fstest.MapFS{"x/z.html": {Data: []byte(`{{define "title"}}`)}}},
+	} {
+		if err := adm.AddSection(s); err == nil {
+			t.Errorf("AddSection with %s: no error", what)
+		}
+	}
+
+	c := newClientAt(t, env, srv.URL)
+	r := c.get("/admin/jobs")
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/admin/login?next=") {
+		t.Fatalf("section page without session: %d %q", r.Status, r.Location)
+	}
+	c.loginOwner()
+	r = c.get("/admin/jobs")
+	want(t, "section page", r, http.StatusOK, "3 jobs for "+env.OwnerEmail, `href="/admin/keys-only"`)
+	if i, j, k := strings.Index(r.Body, ">Tenants<"), strings.Index(r.Body, ">Jobs<"), strings.Index(r.Body, ">Operators<"); i < 0 || !(i < j && j < k) {
+		t.Fatalf("nav order: Tenants %d, Jobs %d, Operators %d", i, j, k)
+	}
+	if !strings.Contains(r.Body, `href="/admin/jobs" class="active"`) {
+		t.Fatal("the section's nav item is not marked active on its page")
+	}
+	want(t, "section post without token", c.post("/admin/jobs/retry", nil), http.StatusForbidden)
+	if retried.Load() != 0 {
+		t.Fatal("a post without CSRF token reached the handler")
+	}
+	r = c.post("/admin/jobs/retry", url.Values{"csrf": {c.csrf("/admin/jobs")}})
+	if r.Status != http.StatusSeeOther || retried.Load() != 1 {
+		t.Fatalf("section post: %d, handler ran %d times", r.Status, retried.Load())
+	}
+
+	mkOperator(t, env, "vic@example.com", auth.RoleViewer)
+	v := newClientAt(t, env, srv.URL)
+	v.login("vic@example.com", testPassword)
+	if strings.Contains(v.get("/admin/jobs").Body, "/admin/keys-only") {
+		t.Fatal("a nav item needing keys.manage is shown to a viewer")
+	}
+}
+
+func TestSecureCookies(t *testing.T) {
+	env := apptest.Start(t, "sqlite")
+	adm := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{SecureCookies: true})
+	mux := http.NewServeMux()
+	adm.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := newClientAt(t, env, srv.URL)
+	page := c.get("/admin/login")
+	tok := regexpFind(t, `name="csrf" value="([^"]+)"`, page.Body)
+	var loginCookie string
+	for _, sc := range page.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "joist_login_csrf=") {
+			loginCookie = sc
+		}
+	}
+	if !strings.Contains(loginCookie, "Secure") || !strings.Contains(loginCookie, "HttpOnly") {
+		t.Fatalf("login cookie %q: want Secure and HttpOnly", loginCookie)
+	}
+	// The jar keeps Secure cookies away from http URLs, so send it by hand.
+	r := c.post("/admin/login", url.Values{"csrf": {tok}, "email": {env.OwnerEmail}, "password": {env.OwnerPassword}},
+		"Cookie", "joist_login_csrf="+tok)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("login: %d\n%s", r.Status, r.Body)
+	}
+	var session string
+	for _, sc := range r.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "joist_session=") {
+			session = sc
+		}
+	}
+	for _, attr := range []string{"Secure", "HttpOnly", "SameSite=Lax", "Path=/admin"} {
+		if !strings.Contains(session, attr) {
+			t.Fatalf("session cookie %q lacks %s", session, attr)
+		}
+	}
+}
