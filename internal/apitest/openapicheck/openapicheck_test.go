@@ -1,0 +1,345 @@
+package openapicheck_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joist-dev/joist/internal/apitest/openapicheck"
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// caller sends requests to one base URL through one client.
+type caller struct {
+	t    *testing.T
+	hc   *http.Client
+	base string
+}
+
+func (c caller) do(method, path, key string, body string, hdr ...string) (int, http.Header, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
+func (c caller) want(status int, method, path, key, body string, hdr ...string) (http.Header, []byte) {
+	c.t.Helper()
+	got, h, b := c.do(method, path, key, body, hdr...)
+	if got != status {
+		c.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, got, status, b)
+	}
+	return h, b
+}
+
+// TestRealJoist drives a real joist through the checker: every documented
+// operation, success and error responses, and requires no mismatch.
+func TestRealJoist(t *testing.T) {
+	env := apptest.Start(t, store.SQLite)
+	chk := openapicheck.New(t, httpapi.OpenAPI())
+	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(http.DefaultTransport), Timeout: 30 * time.Second}, base: env.URL}
+	root := env.RootKey
+
+	// Operations endpoints.
+	c.want(200, "GET", "/healthz", "", "")
+	c.want(200, "GET", "/readyz", "", "")
+	_, doc := c.want(200, "GET", "/openapi.json", "", "")
+	if string(doc) != string(httpapi.OpenAPI()) {
+		t.Errorf("/openapi.json does not serve httpapi.OpenAPI()")
+	}
+	c.want(200, "GET", "/metrics", "", "")
+
+	// Tenants, with an idempotent replay.
+	h, b := c.want(201, "POST", "/v1/tenants", root, `{"slug":"acme","name":"Acme"}`, "Idempotency-Key", "create-acme")
+	var tenant struct{ ID string }
+	if err := json.Unmarshal(b, &tenant); err != nil {
+		t.Fatal(err)
+	}
+	if h.Get("Joist-Correlation-Id") == "" {
+		t.Errorf("no Joist-Correlation-Id on create")
+	}
+	h, _ = c.want(201, "POST", "/v1/tenants", root, `{"slug":"acme","name":"Acme"}`, "Idempotency-Key", "create-acme")
+	if h.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay: Idempotent-Replayed = %q", h.Get("Idempotent-Replayed"))
+	}
+	c.want(409, "POST", "/v1/tenants", root, `{"slug":"acme","name":"Other"}`, "Idempotency-Key", "create-acme")
+	c.want(409, "POST", "/v1/tenants", root, `{"slug":"acme"}`)
+	c.want(400, "POST", "/v1/tenants", root, `{"slug":"Not A Slug"}`)
+	c.want(200, "GET", "/v1/tenants?limit=10", root, "")
+	c.want(200, "GET", "/v1/tenants/acme", root, "")
+	c.want(200, "GET", "/v1/tenants/"+tenant.ID, root, "", "Joist-Correlation-Id", "test-corr-1")
+	c.want(404, "GET", "/v1/tenants/nope", root, "")
+
+	// Keys.
+	_, b = c.want(201, "POST", "/v1/tenants/acme/keys", root, `{"name":"ci"}`)
+	var key struct{ ID, Key string }
+	if err := json.Unmarshal(b, &key); err != nil {
+		t.Fatal(err)
+	}
+	c.want(201, "POST", "/v1/tenants/acme/keys", root, "") // no body: an unnamed key
+	c.want(200, "GET", "/v1/tenants/acme/keys", key.Key, "")
+	c.want(403, "POST", "/v1/tenants", key.Key, `{"slug":"other"}`)
+
+	// Contacts with the root key and Joist-Tenant, and with the tenant key.
+	c.want(201, "PUT", "/v1/contacts/user_42", root, `{"email":"ann@example.com","name":"Ann","locale":"fr-CA","timezone":"Europe/Paris","metadata":{"plan":"pro"}}`, "Joist-Tenant", "acme")
+	c.want(200, "PUT", "/v1/contacts/user_42", key.Key, `{"name":"Ann B","email":null}`)
+	c.want(200, "GET", "/v1/contacts/user_42", key.Key, "")
+	c.want(200, "GET", "/v1/contacts?q=ann&limit=1", root, "", "Joist-Tenant", "acme")
+	c.want(200, "GET", "/v1/contacts/user_42/timeline", root, "", "Joist-Tenant", tenant.ID)
+	c.want(200, "GET", "/v1/audit?since=2000-01-01T00:00:00Z", root, "")
+	c.want(200, "GET", "/v1/audit", key.Key, "", "Joist-Tenant", "acme")
+
+	// Problems.
+	c.want(400, "PUT", "/v1/contacts/user_42", root, `{"emial":"x"}`, "Joist-Tenant", "acme")
+	c.want(400, "PUT", "/v1/contacts/user_43", root, `{"email":"not an address"}`, "Joist-Tenant", "acme")
+	c.want(400, "GET", "/v1/contacts", root, "")
+	c.want(400, "GET", "/v1/contacts?limit=0", key.Key, "")
+	c.want(400, "GET", "/v1/contacts?cursor=zzz", key.Key, "")
+	c.want(400, "GET", "/v1/audit?since=yesterday", root, "")
+	c.want(401, "GET", "/v1/contacts", "", "")
+	c.want(401, "GET", "/v1/contacts", "jk_wrong", "")
+	c.want(401, "GET", "/v1/tenants", "", "", "Authorization", "Basic Zm9vOmJhcg==")
+	c.want(404, "GET", "/v1/contacts/nobody", key.Key, "")
+	c.want(404, "GET", "/v1/contacts/nobody/timeline", key.Key, "")
+	c.want(404, "GET", "/v1/contacts", root, "", "Joist-Tenant", "nope")
+	c.want(415, "PUT", "/v1/contacts/user_42", key.Key, "", "Content-Type", "text/plain")
+	c.want(413, "PUT", "/v1/contacts/user_42", key.Key, `{"name":"`+strings.Repeat("x", 2<<20)+`"}`)
+	c.want(404, "DELETE", "/v1/contacts/user_42", key.Key, "") // not an operation: refused, not reported
+
+	// Revoke last: the key stops working.
+	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
+	c.want(401, "GET", "/v1/contacts", key.Key, "")
+	c.want(404, "DELETE", "/v1/tenants/acme/keys/key_nope", root, "")
+
+	// Paths the document does not describe are ignored.
+	c.do("GET", "/admin/login", "", "")
+
+	for _, op := range chk.Uncovered() {
+		t.Errorf("documented operation never exercised: %s", op)
+	}
+	if n := chk.Covered()["PUT /v1/contacts/{contact}"]; n < 2 {
+		t.Errorf("Covered()[PUT /v1/contacts/{contact}] = %d, want at least 2", n)
+	}
+}
+
+// recorder is a testing.TB that records Errorf instead of failing.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
+
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.errs
+	r.errs = nil
+	return out
+}
+
+// TestReportsMismatches proves the checker fails: a fake joist answers
+// with shapes, statuses and headers the document does not allow.
+func TestReportsMismatches(t *testing.T) {
+	type answer struct {
+		status int
+		ctype  string
+		body   string
+		noCorr bool
+	}
+	answers := map[string]answer{
+		"GET /v1/tenants":               {200, "application/json", `{"data": 5}`, false},
+		"GET /v1/tenants/acme":          {200, "application/json", `{"id":"tn_01hzzzzzzzzzzzzzzzzzzzzzzz","slug":"acme","name":"Acme","created_at":"yesterday","updated_at":"2026-01-02T15:04:05Z"}`, false},
+		"GET /v1/contacts":              {418, "application/json", `{}`, false},
+		"GET /healthz":                  {200, "application/json", `{"status":"ok"}`, true},
+		"GET /v1/audit":                 {400, "application/json", `{"code":"invalid_time"}`, false},
+		"PUT /v1/contacts/c1":           {200, "application/json", `{"id":"ct_01hzzzzzzzzzzzzzzzzzzzzzzz","external_id":"c1","email":"","name":"","locale":"","timezone":"","metadata":{},"created_at":"2026-01-02T15:04:05Z","updated_at":"2026-01-02T15:04:05Z","extra":1}`, false},
+		"DELETE /v1/tenants":            {200, "application/json", `{}`, false},
+		"GET /v1/tenants/acme/keys":     {200, "application/json", `{"data":[],"next_cursor":""}`, false},
+		"GET /admin/anything":           {200, "text/html", `<p>not in the document</p>`, false},
+		"POST /v1/tenants/acme/keys":    {201, "application/json", `{"id":"key_01hzzzzzzzzzzzzzzzzzzzzzzz","tenant_id":"tn_01hzzzzzzzzzzzzzzzzzzzzzzz","name":"","prefix":"jk_abcdef","key":"jk_short","created_at":"2026-01-02T15:04:05Z","last_used_at":null,"revoked_at":null}`, false},
+		"GET /v1/contacts/c1/timeline":  {200, "application/json", `{"data":[],"next_cursor":""}`, false},
+		"GET /v1/tenants/acme/keys?bad": {200, "application/json", `{"data":[],"next_cursor":""}`, false},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := r.Method + " " + r.URL.Path
+		if r.URL.RawQuery == "bad" {
+			k += "?bad"
+		}
+		a, ok := answers[k]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if !a.noCorr {
+			w.Header().Set("Joist-Correlation-Id", "cor_test")
+		}
+		w.Header().Set("Content-Type", a.ctype)
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.body)
+	}))
+	defer srv.Close()
+
+	rec := &recorder{TB: t}
+	chk := openapicheck.New(rec, httpapi.OpenAPI())
+	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(nil)}, base: srv.URL}
+
+	cases := []struct {
+		method, path, key, body string
+		want                    []string // substrings of one reported error; nil: no error
+	}{
+		{"GET", "/v1/tenants", "k", "", []string{"GET /v1/tenants -> 200", "response does not match", "$.data"}},
+		{"GET", "/v1/tenants/acme", "k", "", []string{"GET /v1/tenants/acme -> 200", "$.created_at"}},
+		{"GET", "/v1/contacts", "k", "", []string{"GET /v1/contacts -> 418", "418"}},
+		{"GET", "/healthz", "", "", []string{"GET /healthz -> 200", "Joist-Correlation-Id"}},
+		{"GET", "/v1/audit", "k", "", []string{"GET /v1/audit -> 400", "content type 'application/json'"}},
+		{"PUT", "/v1/contacts/c1", "k", `{"name":"x"}`, []string{"PUT /v1/contacts/c1 -> 200", "response does not match", "extra"}},
+		{"PUT", "/v1/contacts/c1", "k", `{"nmae":"x"}`, []string{"PUT /v1/contacts/c1 -> 200", "server accepted a request the document does not allow"}},
+		{"DELETE", "/v1/tenants", "k", "", []string{"DELETE /v1/tenants -> 200", "no DELETE operation"}},
+		{"GET", "/v1/tenants/acme/keys", "", "", []string{"GET /v1/tenants/acme/keys -> 200", "server accepted"}},
+		{"POST", "/v1/tenants/acme/keys", "k", "", []string{"POST /v1/tenants/acme/keys -> 201", "$.key"}},
+		{"GET", "/v1/contacts/c1/timeline?limit=501", "k", "", []string{"limit=501 -> 200", "server accepted"}},
+		// Correct exchanges and paths outside the document: nothing reported.
+		{"GET", "/v1/tenants/acme/keys?bad", "k", "", nil},
+		{"GET", "/admin/anything", "", "", nil},
+		{"GET", "/v1/tenants/acme/nothing", "k", "", nil},
+	}
+	for _, tc := range cases {
+		c.do(tc.method, tc.path, tc.key, tc.body)
+		errs := rec.take()
+		if tc.want == nil {
+			if len(errs) > 0 {
+				t.Errorf("%s %s: unexpected reports:\n%s", tc.method, tc.path, strings.Join(errs, "\n"))
+			}
+			continue
+		}
+		found := slices.ContainsFunc(errs, func(e string) bool {
+			for _, w := range tc.want {
+				if !strings.Contains(e, w) {
+					return false
+				}
+			}
+			return true
+		})
+		if !found {
+			t.Errorf("%s %s: no report containing %q; got:\n%s", tc.method, tc.path, tc.want, strings.Join(errs, "\n"))
+		}
+	}
+	cov := chk.Covered()
+	if cov["GET /v1/tenants"] != 1 || cov["PUT /v1/contacts/{contact}"] != 2 {
+		t.Errorf("Covered() = %v", cov)
+	}
+	if _, ok := cov["DELETE /v1/tenants"]; ok {
+		t.Errorf("Covered() counts an undocumented operation: %v", cov)
+	}
+}
+
+// TestBodiesStillReadable checks the transport hands the caller the same
+// bytes the server sent, and the server the bytes the caller sent.
+func TestBodiesStillReadable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Joist-Correlation-Id", "cor_x")
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"type":"urn:joist:problem:echo","title":"Bad Request","status":400,"detail":%q,"code":"echo"}`, b)
+	}))
+	defer srv.Close()
+	chk := openapicheck.New(t, httpapi.OpenAPI())
+	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(nil)}, base: srv.URL}
+	_, b := c.want(400, "PUT", "/v1/contacts/c1", "k", `{"name":"sent"}`)
+	var p struct{ Detail string }
+	if err := json.Unmarshal(b, &p); err != nil || p.Detail != `{"name":"sent"}` {
+		t.Errorf("body = %s (%v)", b, err)
+	}
+}
+
+// TestDocumentMatchesRoutes checks the document and the route table agree:
+// every registered route is documented with its exact path template, and
+// every documented operation is a registered route.
+func TestDocumentMatchesRoutes(t *testing.T) {
+	// httpapi.New dereferences its *core.Service, so take the routes from a
+	// running joist.
+	env := apptest.Start(t, store.SQLite)
+	routes := map[string]bool{"GET /metrics": true} // registered beside the table by API.Register
+	for _, rt := range env.App.API.Routes() {
+		routes[rt.Method+" "+rt.Pattern] = true
+	}
+	chk := openapicheck.New(t, httpapi.OpenAPI())
+	documented := map[string]bool{}
+	for _, op := range chk.Operations() {
+		documented[op] = true
+		if !routes[op] {
+			t.Errorf("documented operation %s is not a registered route", op)
+		}
+	}
+	for r := range routes {
+		if !documented[r] {
+			t.Errorf("route %s is not in openapi.json", r)
+		}
+	}
+
+	// The document's own conventions, checked on the raw JSON.
+	var doc struct {
+		OpenAPI  string                                `json:"openapi"`
+		Security []map[string][]string                 `json:"security"`
+		Paths    map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
+		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil {
+		t.Errorf("global security = %v, want bearerAuth", doc.Security)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
+		var op struct {
+			Security *[]any `json:"security"`
+		}
+		if err := json.Unmarshal(doc.Paths[p]["get"], &op); err != nil || op.Security == nil || len(*op.Security) != 0 {
+			t.Errorf("%s: want security: []", p)
+		}
+	}
+}
