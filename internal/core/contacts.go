@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
@@ -31,8 +32,8 @@ const MaxMetadataBytes = 16 << 10
 
 // ValidateExternalID checks an app's contact id.
 func ValidateExternalID(id string) error {
-	if id == "" || len(id) > 255 {
-		return invalid("invalid_contact_id", "contact id must be 1-255 characters, got %d", len(id))
+	if id == "" || utf8.RuneCountInString(id) > 255 {
+		return invalid("invalid_contact_id", "contact id must be 1-255 characters, got %d", utf8.RuneCountInString(id))
 	}
 	for _, r := range id {
 		if r == '/' || !unicode.IsPrint(r) || unicode.IsSpace(r) {
@@ -49,8 +50,8 @@ func (in *ContactInput) validate() error {
 			return invalid("invalid_email", "email %q is not a plain address such as ann@example.com", *in.Email)
 		}
 	}
-	if in.Name != nil && len(*in.Name) > 200 {
-		return invalid("invalid_name", "name is %d characters long; the limit is 200", len(*in.Name))
+	if in.Name != nil && utf8.RuneCountInString(*in.Name) > 200 {
+		return invalid("invalid_name", "name is %d characters long; the limit is 200", utf8.RuneCountInString(*in.Name))
 	}
 	if in.Locale != nil && *in.Locale != "" {
 		if _, err := language.Parse(*in.Locale); err != nil {
@@ -88,6 +89,16 @@ func (s *Service) ContactUpsert(ctx context.Context, a auth.Actor, tenantID, ext
 	if err := in.validate(); err != nil {
 		return store.Contact{}, false, err
 	}
+	c, created, err := s.contactUpsert(ctx, a, tenantID, externalID, in)
+	if errors.Is(err, store.ErrConflict) {
+		// Two first writes of one contact raced (PostgreSQL): the other
+		// committed the insert, so this one is now an update.
+		c, created, err = s.contactUpsert(ctx, a, tenantID, externalID, in)
+	}
+	return c, created, err
+}
+
+func (s *Service) contactUpsert(ctx context.Context, a auth.Actor, tenantID, externalID string, in ContactInput) (store.Contact, bool, error) {
 	var c store.Contact
 	created := false
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
@@ -207,8 +218,8 @@ func (s *Service) ContactList(ctx context.Context, a auth.Actor, tenantID string
 	if err := s.tenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, "", err
 	}
-	if len(q) > 200 {
-		return nil, "", invalid("invalid_query", "search text is %d characters; the limit is 200", len(q))
+	if utf8.RuneCountInString(q) > 200 {
+		return nil, "", invalid("invalid_query", "search text is %d characters; the limit is 200", utf8.RuneCountInString(q))
 	}
 	var out []store.Contact
 	var next string

@@ -30,6 +30,8 @@ type Error struct {
 	Kind    error
 	Code    string
 	Message string
+	// ExistingID names the stored object a conflict is about, when known.
+	ExistingID string
 }
 
 func (e *Error) Error() string { return e.Message }

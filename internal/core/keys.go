@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -87,8 +88,8 @@ func (s *Service) KeyCreate(ctx context.Context, a auth.Actor, tenantID, name st
 		return store.APIKey{}, "", err
 	}
 	name = strings.TrimSpace(name)
-	if len(name) > 100 {
-		return store.APIKey{}, "", invalid("invalid_name", "key name is %d characters long; the limit is 100", len(name))
+	if utf8.RuneCountInString(name) > 100 {
+		return store.APIKey{}, "", invalid("invalid_name", "key name is %d characters long; the limit is 100", utf8.RuneCountInString(name))
 	}
 	plain, prefix, hash := auth.NewAPIKey()
 	k := store.APIKey{ID: store.NewID(store.PrefixKey), TenantID: tenantID, Name: name, Prefix: prefix, Hash: hash,
@@ -113,6 +114,10 @@ func (s *Service) KeyRevoke(ctx context.Context, a auth.Actor, tenantID, keyID s
 		before, err := sc.APIKeyGet(ctx, keyID)
 		if err != nil {
 			return err
+		}
+		if before.RevokedAt != nil {
+			k = before // already revoked: nothing changes, nothing to audit
+			return nil
 		}
 		if err := sc.APIKeyRevoke(ctx, keyID, s.now()); err != nil {
 			return err

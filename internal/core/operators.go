@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -53,8 +54,8 @@ func (s *Service) checkOperatorInput(ctx context.Context, a auth.Actor, in *Oper
 			return "", err
 		}
 	}
-	if len(in.Name) > 200 {
-		return "", invalid("invalid_name", "name is %d characters long; the limit is 200", len(in.Name))
+	if utf8.RuneCountInString(in.Name) > 200 {
+		return "", invalid("invalid_name", "name is %d characters long; the limit is 200", utf8.RuneCountInString(in.Name))
 	}
 	return role, nil
 }

@@ -3,8 +3,10 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -33,8 +35,8 @@ func (s *Service) TenantCreate(ctx context.Context, a auth.Actor, in TenantInput
 	if in.Name == "" {
 		in.Name = in.Slug
 	}
-	if len(in.Name) > 200 {
-		return store.Tenant{}, invalid("invalid_name", "name is %d characters long; the limit is 200", len(in.Name))
+	if utf8.RuneCountInString(in.Name) > 200 {
+		return store.Tenant{}, invalid("invalid_name", "name is %d characters long; the limit is 200", utf8.RuneCountInString(in.Name))
 	}
 	now := s.now()
 	t := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: in.Slug, Name: in.Name, CreatedAt: now, UpdatedAt: now}
@@ -45,7 +47,13 @@ func (s *Service) TenantCreate(ctx context.Context, a auth.Actor, in TenantInput
 		return s.audit(ctx, tx, a, t.ID, "tenant.create", "tenant", t.ID, map[string]any{"after": map[string]string{"slug": t.Slug}})
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return store.Tenant{}, conflict("slug_taken", "a tenant with slug %q already exists; pick another slug", in.Slug)
+		e := &Error{Kind: ErrConflict, Code: "slug_taken", Message: fmt.Sprintf("a tenant with slug %q already exists; pick another slug", in.Slug)}
+		_ = s.db.Read(ctx, func(tx *store.Tx) error {
+			ex, err := tx.TenantGet(ctx, in.Slug)
+			e.ExistingID = ex.ID
+			return err
+		})
+		return store.Tenant{}, e
 	}
 	return t, err
 }

@@ -51,6 +51,9 @@ type Route struct {
 	// Idempotent marks POSTs that create something and honour Idempotency-Key.
 	Idempotent bool
 	handler    handlerFunc
+	// redact, when set, strips secrets from a response before it is kept
+	// for idempotent replay.
+	redact func([]byte) []byte
 }
 
 // request carries what middleware resolved for a handler.
@@ -86,7 +89,7 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options, 
 		{Method: "POST", Pattern: "/v1/tenants", Idempotent: true, handler: a.tenantCreate},
 		{Method: "GET", Pattern: "/v1/tenants", handler: a.tenantList},
 		{Method: "GET", Pattern: "/v1/tenants/{tenant}", Tenant: "path", handler: a.tenantGet},
-		{Method: "POST", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Idempotent: true, handler: a.keyCreate},
+		{Method: "POST", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Idempotent: true, handler: a.keyCreate, redact: redactSecret},
 		{Method: "GET", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", handler: a.keyList},
 		{Method: "DELETE", Pattern: "/v1/tenants/{tenant}/keys/{key}", Tenant: "path", handler: a.keyRevoke},
 
@@ -173,7 +176,11 @@ func (a *API) wrap(rt Route) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
 		req := &request{Request: r, corrID: corr}
 		err := a.serve(sw, req, rt)
-		if err != nil {
+		switch {
+		case err != nil && sw.status != 0:
+			// The response had started (a client gone mid-write): too late for a problem.
+			a.log.Debug("response not completed", "route", label, "correlation_id", corr, "err", err)
+		case err != nil:
 			p := toProblem(err)
 			if p.Status >= 500 {
 				a.log.Error("request failed", "route", label, "correlation_id", corr, "err", err)
@@ -192,6 +199,7 @@ func (a *API) serve(w http.ResponseWriter, r *request, rt Route) error {
 	if !rt.Public {
 		bearer, ok := bearerToken(r.Request)
 		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="joist"`)
 			return problem(http.StatusUnauthorized, "invalid_authorization", "the Authorization header must be 'Bearer jk_...'")
 		}
 		actor, err := a.core.Authenticate(r.Context(), bearer, a.rootKey)

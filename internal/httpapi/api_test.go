@@ -10,6 +10,7 @@ import (
 
 	"github.com/joist-dev/joist/client"
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/store"
 )
 
 // setup is a running joist with two tenants, each with a key and a contact.
@@ -259,6 +260,56 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 		}
 		if n := env.Count(t, "tenants"); n != before+1 {
 			t.Fatalf("tenants went from %d to %d, want +1", before, n)
+		}
+	})
+}
+
+// TestKeySecretIsNeverKeptForReplay: a replayed key creation names the key
+// but does not carry its secret, and no table holds the secret.
+func TestKeySecretIsNeverKeptForReplay(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		s := newSetup(t, env)
+		var h1, h2 http.Header
+		k1, err := s.root.CreateKey(s.ctx, "clinic-a", "ci", client.IdempotencyKey("kk"), client.ResponseHeader(&h1))
+		if err != nil || k1.Key == "" {
+			t.Fatal(err)
+		}
+		k2, err := s.root.CreateKey(s.ctx, "clinic-a", "ci", client.IdempotencyKey("kk"), client.ResponseHeader(&h2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k2.ID != k1.ID || k2.Key != "" || h2.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: id %s vs %s, secret %q", k2.ID, k1.ID, k2.Key)
+		}
+		if h1.Get("Cache-Control") != "no-store" || h2.Get("Cache-Control") != "no-store" {
+			t.Fatalf("Cache-Control: %q / %q", h1.Get("Cache-Control"), h2.Get("Cache-Control"))
+		}
+		var n int
+		err = env.App.DB.Read(s.ctx, func(tx *store.Tx) error {
+			return tx.QueryRow(s.ctx, "SELECT count(*) FROM idempotency_keys WHERE body LIKE ?", "%"+k1.Key+"%").Scan(&n)
+		})
+		if err != nil || n != 0 {
+			t.Fatalf("the secret is stored in idempotency_keys (%d rows, %v)", n, err)
+		}
+		// Location is replayed too.
+		var h3, h4 http.Header
+		s.root.CreateTenant(s.ctx, client.TenantCreate{Slug: "loc"}, client.IdempotencyKey("loc"), client.ResponseHeader(&h3))
+		s.root.CreateTenant(s.ctx, client.TenantCreate{Slug: "loc"}, client.IdempotencyKey("loc"), client.ResponseHeader(&h4))
+		if h3.Get("Location") == "" || h4.Get("Location") != h3.Get("Location") {
+			t.Fatalf("Location %q replayed as %q", h3.Get("Location"), h4.Get("Location"))
+		}
+		// A second revoke changes nothing and is not audited again.
+		s.root.RevokeKey(s.ctx, "clinic-a", k1.ID)
+		s.root.RevokeKey(s.ctx, "clinic-a", k1.ID)
+		al, _ := s.root.ListAudit(s.ctx, client.AuditListOptions{Action: "key.revoke", TargetID: k1.ID})
+		if len(al.Data) != 1 {
+			t.Fatalf("key.revoke audited %d times", len(al.Data))
+		}
+		// A conflict names the existing object.
+		_, err = s.root.CreateTenant(s.ctx, client.TenantCreate{Slug: "clinic-a"})
+		var pe *client.Error
+		if !errors.As(err, &pe) || pe.ExistingID != s.a.ID {
+			t.Fatalf("slug_taken should name %s: %v", s.a.ID, err)
 		}
 	})
 }

@@ -45,10 +45,8 @@ func (a *API) keyCreate(w http.ResponseWriter, r *request) error {
 	var in struct {
 		Name string `json:"name"`
 	}
-	if r.ContentLength != 0 {
-		if err := decode(r.Request, &in); err != nil {
-			return err
-		}
+	if err := decodeOptional(r.Request, &in); err != nil {
+		return err
 	}
 	k, plain, err := a.core.KeyCreate(r.Context(), r.actor, r.tenant.ID, in.Name)
 	if err != nil {

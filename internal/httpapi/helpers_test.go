@@ -4,10 +4,15 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/joist-dev/joist/internal/apitest/openapicheck"
+	"github.com/joist-dev/joist/internal/httpapi"
 )
 
-// httpClient is the client every API test uses.
+// httpClient is the client every API test uses: each real request and
+// response it carries is validated against /openapi.json.
 func httpClient(t *testing.T) *http.Client {
 	t.Helper()
-	return &http.Client{Timeout: 30 * time.Second}
+	c := openapicheck.New(t, httpapi.OpenAPI())
+	return &http.Client{Timeout: 30 * time.Second, Transport: c.Transport(http.DefaultTransport)}
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -56,6 +58,11 @@ func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
 				"a request with this Idempotency-Key is still being processed; retry in a moment")
 		}
 		w.Header().Set("Content-Type", existing.ContentType)
+		for _, line := range strings.Split(existing.Headers, "\n") {
+			if k, v, ok := strings.Cut(line, ": "); ok {
+				w.Header().Set(k, v)
+			}
+		}
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(existing.Status)
 		_, _ = w.Write(existing.Body)
@@ -73,6 +80,16 @@ func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
 		}
 	} else {
 		rec.Status, rec.ContentType, rec.Body = rw.status, rw.header.Get("Content-Type"), rw.body.Bytes()
+		var hs []string
+		for _, k := range replayedHeaders {
+			if v := rw.header.Get(k); v != "" {
+				hs = append(hs, k+": "+v)
+			}
+		}
+		rec.Headers = strings.Join(hs, "\n")
+		if rt.redact != nil {
+			rec.Body = rt.redact(rec.Body)
+		}
 		if err := a.db.Write(ctx, func(tx *store.Tx) error { return tx.IdempotencyComplete(ctx, rec) }); err != nil {
 			a.log.Error("store idempotent response", "err", err)
 		}
@@ -86,6 +103,25 @@ func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
 	w.WriteHeader(rw.status)
 	_, err = w.Write(rw.body.Bytes())
 	return err
+}
+
+// replayedHeaders are the response headers a replay repeats.
+var replayedHeaders = []string{"Location", "Cache-Control"}
+
+// redactSecret removes the "key" field from a stored key-creation response:
+// a secret is shown once, never stored in plain text, and a replay answers
+// with the created key's id and prefix but without its secret.
+func redactSecret(body []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	delete(m, "key")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return append(b, '\n')
 }
 
 // recorder buffers a handler's response.

@@ -17,6 +17,15 @@ import (
 // decode reads a JSON body strictly: one object, no unknown fields, no
 // trailing data, within the size limit. Its errors say what is wrong and where.
 func decode(r *http.Request, dst any) error {
+	return decodeBody(r, dst, false)
+}
+
+// decodeOptional is decode for a body that may be left out (or empty).
+func decodeOptional(r *http.Request, dst any) error {
+	return decodeBody(r, dst, true)
+}
+
+func decodeBody(r *http.Request, dst any, optional bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
@@ -32,6 +41,9 @@ func decode(r *http.Request, dst any) error {
 		return problem(http.StatusBadRequest, "unreadable_body", "could not read the request body: "+err.Error())
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
 		return problem(http.StatusBadRequest, "empty_body", "the request body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -49,7 +49,9 @@ func toProblem(err error) *Problem {
 		case errors.Is(ce.Kind, core.ErrUnauthorized):
 			status = http.StatusUnauthorized
 		}
-		return problem(status, ce.Code, ce.Message)
+		p := problem(status, ce.Code, ce.Message)
+		p.ExistingID = ce.ExistingID
+		return p
 	}
 	switch {
 	case errors.Is(err, store.ErrBadCursor):

@@ -14,9 +14,12 @@ type IdempotencyRecord struct {
 	State       string // pending or done
 	Status      int
 	ContentType string
-	Body        []byte
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
+	// Headers are the replayed response headers besides Content-Type
+	// (Location, Cache-Control), one "Name: value" per line.
+	Headers   string
+	Body      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // IdempotencyClaim inserts a pending record. It returns ErrConflict with the
@@ -28,9 +31,9 @@ func (tx *Tx) IdempotencyClaim(ctx context.Context, r IdempotencyRecord, now tim
 		return IdempotencyRecord{}, err
 	}
 	var ex IdempotencyRecord
-	err := tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, body, created_at, expires_at
+	err := tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, headers, body, created_at, expires_at
 		FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ?`, r.TenantID, r.Route, r.Key).
-		Scan(&ex.TenantID, &ex.Route, &ex.Key, &ex.RequestHash, &ex.State, &ex.Status, &ex.ContentType, &ex.Body, &ex.CreatedAt, &ex.ExpiresAt)
+		Scan(&ex.TenantID, &ex.Route, &ex.Key, &ex.RequestHash, &ex.State, &ex.Status, &ex.ContentType, &ex.Headers, &ex.Body, &ex.CreatedAt, &ex.ExpiresAt)
 	if err == nil {
 		return ex, ErrConflict
 	}
@@ -44,8 +47,8 @@ func (tx *Tx) IdempotencyClaim(ctx context.Context, r IdempotencyRecord, now tim
 
 // IdempotencyComplete stores the response of a claimed key.
 func (tx *Tx) IdempotencyComplete(ctx context.Context, r IdempotencyRecord) error {
-	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'done', status = ?, content_type = ?, body = ?
-		WHERE tenant_id = ? AND route = ? AND key = ?`, r.Status, r.ContentType, r.Body, r.TenantID, r.Route, r.Key)
+	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'done', status = ?, content_type = ?, headers = ?, body = ?
+		WHERE tenant_id = ? AND route = ? AND key = ?`, r.Status, r.ContentType, r.Headers, r.Body, r.TenantID, r.Route, r.Key)
 	return err
 }
 

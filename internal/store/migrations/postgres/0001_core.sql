@@ -119,6 +119,7 @@ CREATE TABLE idempotency_keys (
     state        TEXT NOT NULL,
     status       INTEGER NOT NULL DEFAULT 0,
     content_type TEXT NOT NULL DEFAULT '',
+    headers      TEXT NOT NULL DEFAULT '',
     body         BYTEA,
     created_at   TIMESTAMPTZ NOT NULL,
     expires_at   TIMESTAMPTZ NOT NULL,

@@ -117,6 +117,7 @@ CREATE TABLE idempotency_keys (
     state        TEXT NOT NULL,
     status       INTEGER NOT NULL DEFAULT 0,
     content_type TEXT NOT NULL DEFAULT '',
+    headers      TEXT NOT NULL DEFAULT '',
     body         BLOB,
     created_at   TEXT NOT NULL,
     expires_at   TEXT NOT NULL,
