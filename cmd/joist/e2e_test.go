@@ -349,4 +349,3 @@ func TestTwoNodesShareOnePostgres(t *testing.T) {
 		t.Fatalf("owner created %d times:\n%s", strings.Count(out, "owner email:"), out)
 	}
 }
-
