@@ -50,7 +50,7 @@ type NavItem struct {
 type Section struct {
 	// Nav, when set, adds a link to the header navigation.
 	Nav *NavItem
-	// Templates holds page templates (*.html, searched recursively). Each
+	// Templates holds page templates (*.html, in any folder). Each
 	// defines a "title" and a "content" template and is rendered inside the
 	// shared layout by Render, under its path in Templates (for example
 	// "jobs/list.html"; keep each system's pages in its own folder, since
@@ -71,12 +71,16 @@ type Section struct {
 func (a *Admin) AddSection(s Section) error {
 	pages := map[string]*template.Template{}
 	if s.Templates != nil {
-		names, err := fs.Glob(s.Templates, "*.html")
-		if err != nil {
+		var names []string
+		err := fs.WalkDir(s.Templates, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".html") {
+				names = append(names, p)
+			}
 			return err
+		})
+		if err != nil {
+			return fmt.Errorf("admin: section templates: %w", err)
 		}
-		sub, _ := fs.Glob(s.Templates, "*/*.html")
-		names = append(names, sub...)
 		for _, name := range names {
 			t, err := a.layout.Clone()
 			if err != nil {
@@ -94,10 +98,13 @@ func (a *Admin) AddSection(s Section) error {
 		}
 	}
 	patterns := make([]string, 0, len(s.Routes))
-	for p := range s.Routes {
+	for p, h := range s.Routes {
 		_, path, _ := strings.Cut(p, " ")
 		if path == "" || !strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/admin/static/") {
 			return fmt.Errorf("admin: route %q must be \"METHOD /admin/...\"", p)
+		}
+		if h == nil {
+			return fmt.Errorf("admin: route %q has no handler", p)
 		}
 		patterns = append(patterns, p)
 	}

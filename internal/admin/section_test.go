@@ -26,6 +26,7 @@ func TestAddSection(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	var retried atomic.Int32
+	noop := func(http.ResponseWriter, *http.Request, *admin.Op) error { return nil }
 	tmpl := fstest.MapFS{"jobs/list.html": {Data: []byte(
 		`{{define "title"}}Jobs{{end}}{{define "content"}}<p id="jobs">{{.Data}} for {{.Op.Operator.Email}}</p>` +
 			`<form method="post" action="/admin/jobs/retry">{{template "csrf" .CSRF}}</form>{{end}}`)}}
@@ -53,11 +54,12 @@ func TestAddSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	for what, s := range map[string]admin.Section{
-		"route outside /admin":    {Routes: map[string]admin.HandlerFunc{"GET /v1/jobs": nil}},
-		"route without method":    {Routes: map[string]admin.HandlerFunc{"/admin/x": nil}},
-		"route taken":             {Routes: map[string]admin.HandlerFunc{"GET /admin/jobs": nil}},
+		"route outside /admin":    {Routes: map[string]admin.HandlerFunc{"GET /v1/jobs": noop}},
+		"route without method":    {Routes: map[string]admin.HandlerFunc{"/admin/x": noop}},
+		"route taken":             {Routes: map[string]admin.HandlerFunc{"GET /admin/jobs": noop}},
+		"route without handler":   {Routes: map[string]admin.HandlerFunc{"GET /admin/nil": nil}},
 		"template name taken":     {Templates: tmpl},
-		"template lacks content":  {Templates: fstest.MapFS{"x/y.html": {Data: []byte(`{{define "title"}}x{{end}}`)}}},
+		"template lacks content":  {Templates: fstest.MapFS{"x/deep/y.html": {Data: []byte(`{{define "title"}}x{{end}}`)}}},
 		"template does not parse": {Templates: fstest.MapFS{"x/z.html": {Data: []byte(`{{define "title"}}`)}}},
 	} {
 		if err := adm.AddSection(s); err == nil {
