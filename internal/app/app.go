@@ -18,7 +18,9 @@ import (
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -31,6 +33,7 @@ type App struct {
 	API     *httpapi.API
 	Admin   *admin.Admin
 	Metrics *metrics.Metrics
+	Jobs    *jobs.Service
 	// Bootstrap holds credentials generated on this start (to print once).
 	Bootstrap core.BootstrapResult
 
@@ -51,7 +54,12 @@ type service interface {
 // (root key, owner) and builds every service. It starts nothing.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log, Metrics: metrics.New()}
-	if _, err := cfg.SecretKeyBytes(); err != nil {
+	secretKey, err := cfg.SecretKeyBytes()
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(secretKey)
+	if err != nil {
 		return nil, err
 	}
 	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, DataDir: cfg.DataDir, Logger: log.With("service", "store"), Observer: a.Metrics})
@@ -74,6 +82,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		db.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	engine := jobs.NewEngine(db, jobs.EngineOptions{
+		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout,
+		CompletedRetention: cfg.CompletedJobRetention, DeadRetention: cfg.DeadJobRetention,
+		Logger: log.With("service", "jobs"),
+	})
+	a.Jobs = jobs.NewService(a.Core, engine, box, log.With("service", "jobs"), jobs.Options{
+		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts})
+	if err := engine.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate job engine: %w", err)
+	}
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
 	a.API = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
@@ -86,7 +105,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Admin.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = mux
-	a.services = []service{newJanitor(a.Core, log.With("service", "janitor"))}
+	a.services = []service{engine, newJanitor(a.Core, log.With("service", "janitor"))}
 	return a, nil
 }
 

@@ -53,8 +53,8 @@ func TestPasswords(t *testing.T) {
 func TestRolePermissions(t *testing.T) {
 	want := map[Role][]Permission{
 		RoleViewer:  {PermRead, PermAuditRead},
-		RoleSupport: {PermRead, PermAuditRead, PermContactsWrite},
-		RoleAdmin:   {PermRead, PermAuditRead, PermContactsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite},
+		RoleSupport: {PermRead, PermAuditRead, PermContactsWrite, PermJobsWrite},
+		RoleAdmin:   {PermRead, PermAuditRead, PermContactsWrite, PermJobsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite},
 		RoleOwner:   AllPermissions,
 	}
 	for role, perms := range want {

@@ -40,17 +40,18 @@ const (
 	PermOperatorsWrite Permission = "operators.write" // invite operators, change roles and scope (not owners)
 	PermOwnersWrite    Permission = "owners.write"    // grant or change the owner role
 	PermAuditRead      Permission = "audit.read"      // read the audit log
+	PermJobsWrite      Permission = "jobs.write"      // enqueue, retry and cancel jobs; pause and resume schedules
 )
 
 var rolePerms = map[Role][]Permission{
 	RoleViewer:  {PermRead, PermAuditRead},
-	RoleSupport: {PermRead, PermAuditRead, PermContactsWrite},
-	RoleAdmin:   {PermRead, PermAuditRead, PermContactsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite},
-	RoleOwner:   {PermRead, PermAuditRead, PermContactsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite, PermOwnersWrite},
+	RoleSupport: {PermRead, PermAuditRead, PermContactsWrite, PermJobsWrite},
+	RoleAdmin:   {PermRead, PermAuditRead, PermContactsWrite, PermJobsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite},
+	RoleOwner:   {PermRead, PermAuditRead, PermContactsWrite, PermJobsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite, PermOwnersWrite},
 }
 
 // AllPermissions lists every permission, for the docs table.
-var AllPermissions = []Permission{PermRead, PermAuditRead, PermContactsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite, PermOwnersWrite}
+var AllPermissions = []Permission{PermRead, PermAuditRead, PermContactsWrite, PermJobsWrite, PermKeysManage, PermTenantsManage, PermOperatorsWrite, PermOwnersWrite}
 
 // Can reports whether role r has permission p.
 func (r Role) Can(p Permission) bool { return slices.Contains(rolePerms[r], p) }

@@ -55,23 +55,45 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"JOIST_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests get on SIGTERM"`
 
+	// Queues configures job queues as name=workers pairs. JOIST_QUEUES ("default=20,critical=5").
+	Queues []string `toml:"queues" env:"JOIST_QUEUES" flag:"queues" help:"job queues as name=workers, comma-separated"`
+	// JobMaxTimeout is the longest timeout a job may ask for; it also sets
+	// how soon a job left running by a crashed node is rescued (plus a margin).
+	JobMaxTimeout time.Duration `toml:"job_max_timeout" env:"JOIST_JOB_MAX_TIMEOUT" flag:"job-max-timeout" help:"longest per-job timeout; stuck jobs are rescued after it plus a margin"`
+	// RetryAfterCap bounds how long a push target's Retry-After may delay a retry.
+	RetryAfterCap time.Duration `toml:"retry_after_cap" env:"JOIST_RETRY_AFTER_CAP" flag:"retry-after-cap" help:"largest Retry-After honoured for HTTP-push jobs"`
+	// JobRetention is how long finished jobs (completed, cancelled, dead) are kept.
+	CompletedJobRetention time.Duration `toml:"completed_job_retention" env:"JOIST_COMPLETED_JOB_RETENTION" flag:"completed-job-retention" help:"how long completed jobs are kept"`
+	DeadJobRetention      time.Duration `toml:"dead_job_retention" env:"JOIST_DEAD_JOB_RETENTION" flag:"dead-job-retention" help:"how long dead and cancelled jobs are kept (the dead-letter view)"`
+	// PushAllowedHosts, when set, restricts HTTP-push destinations to these hosts.
+	PushAllowedHosts []string `toml:"push_allowed_hosts" env:"JOIST_PUSH_ALLOWED_HOSTS" flag:"push-allowed-hosts" help:"comma-separated hosts HTTP-push jobs may call (empty: any)"`
+
+	// QueueWorkers is Queues parsed.
+	QueueWorkers map[string]int `toml:"-"`
 	// Trusted is TrustedProxies parsed.
 	Trusted []netip.Prefix `toml:"-"`
 }
+
+var queueRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 var schemaRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Default returns the zero-configuration defaults.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./joist-data",
-		LogFormat:       "text",
-		LogLevel:        "info",
-		IdempotencyTTL:  7 * 24 * time.Hour,
-		MaxBodyBytes:    1 << 20,
-		SessionTTL:      12 * time.Hour,
-		ShutdownTimeout: 15 * time.Second,
+		Addr:                  "127.0.0.1:8080",
+		DataDir:               "./joist-data",
+		LogFormat:             "text",
+		LogLevel:              "info",
+		IdempotencyTTL:        7 * 24 * time.Hour,
+		Queues:                []string{"default=20"},
+		JobMaxTimeout:         5 * time.Minute,
+		RetryAfterCap:         time.Hour,
+		CompletedJobRetention: 24 * time.Hour,
+		DeadJobRetention:      7 * 24 * time.Hour,
+		MaxBodyBytes:          1 << 20,
+		SessionTTL:            12 * time.Hour,
+		ShutdownTimeout:       15 * time.Second,
 	}
 }
 
@@ -227,6 +249,28 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("JOIST_SESSION_TTL: must be at least 1m"))
+	}
+	c.QueueWorkers = map[string]int{}
+	for _, q := range c.Queues {
+		name, n, ok := strings.Cut(q, "=")
+		workers, err := strconv.Atoi(n)
+		if !ok || err != nil || workers < 1 || workers > 10000 || !queueRE.MatchString(name) {
+			errs = append(errs, fmt.Errorf("JOIST_QUEUES: %q must be name=workers, such as default=20 (name: a-z, 0-9, _ and -)", q))
+			continue
+		}
+		c.QueueWorkers[name] = workers
+	}
+	if len(c.QueueWorkers) == 0 && len(c.Queues) == 0 {
+		errs = append(errs, errors.New("JOIST_QUEUES: configure at least one queue, such as default=20"))
+	}
+	if c.JobMaxTimeout < time.Second {
+		errs = append(errs, errors.New("JOIST_JOB_MAX_TIMEOUT: must be at least 1s"))
+	}
+	if c.RetryAfterCap < time.Second {
+		errs = append(errs, errors.New("JOIST_RETRY_AFTER_CAP: must be at least 1s"))
+	}
+	if c.CompletedJobRetention < time.Minute || c.DeadJobRetention < time.Minute {
+		errs = append(errs, errors.New("JOIST_COMPLETED_JOB_RETENTION and JOIST_DEAD_JOB_RETENTION: must be at least 1m"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("JOIST_SHUTDOWN_TIMEOUT: must be positive"))

@@ -350,15 +350,15 @@ func (s *sqliteTime) Scan(src any) error {
 		}
 		return errors.New("store: NULL time scanned into time.Time")
 	case string:
-		p, err := time.Parse(time.RFC3339Nano, v)
+		p, err := parseSQLiteTime(v)
 		if err != nil {
-			return fmt.Errorf("store: bad stored time %q: %w", v, err)
+			return err
 		}
 		tm = p
 	case []byte:
-		p, err := time.Parse(time.RFC3339Nano, string(v))
+		p, err := parseSQLiteTime(string(v))
 		if err != nil {
-			return fmt.Errorf("store: bad stored time %q: %w", v, err)
+			return err
 		}
 		tm = p
 	case time.Time:
@@ -393,4 +393,19 @@ func isSQLiteBusy(err error) bool {
 		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
 	}
 	return false
+}
+
+// parseSQLiteTime reads joist's RFC 3339 text and the "2006-01-02 15:04:05.999"
+// UTC text that SQLite's datetime() (and so River's SQLite driver) writes.
+func parseSQLiteTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999", v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02 15:04:05.999999999-07:00", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("store: bad stored time %q", v)
 }

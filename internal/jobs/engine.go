@@ -1,0 +1,257 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// EngineOptions tune River for this machine; docs/architecture.md says why
+// each value is what it is.
+type EngineOptions struct {
+	// Queues maps queue names to their worker counts.
+	Queues map[string]int
+	// MaxTimeout is the longest any job may run. Jobs left running by a
+	// crashed node are rescued RescueMargin after it.
+	MaxTimeout   time.Duration
+	RescueMargin time.Duration
+	// Retention of finished jobs.
+	CompletedRetention time.Duration
+	DeadRetention      time.Duration
+	// FetchCooldown and FetchPollInterval: see docs/architecture.md.
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// NodeID names this process in attempts and logs.
+	NodeID string
+	Logger *slog.Logger
+}
+
+func (o *EngineOptions) defaults(d store.Dialect) {
+	if len(o.Queues) == 0 {
+		o.Queues = map[string]int{"default": 20}
+	}
+	if o.MaxTimeout == 0 {
+		o.MaxTimeout = 5 * time.Minute
+	}
+	if o.RescueMargin == 0 {
+		o.RescueMargin = 15 * time.Second
+	}
+	if o.CompletedRetention == 0 {
+		o.CompletedRetention = 24 * time.Hour
+	}
+	if o.DeadRetention == 0 {
+		o.DeadRetention = 7 * 24 * time.Hour
+	}
+	if o.FetchCooldown == 0 {
+		o.FetchCooldown = 10 * time.Millisecond
+	}
+	if o.FetchPollInterval == 0 {
+		// PostgreSQL wakes producers through LISTEN/NOTIFY; SQLite can only poll.
+		o.FetchPollInterval = time.Second
+		if d == store.SQLite {
+			o.FetchPollInterval = 100 * time.Millisecond
+		}
+	}
+	if o.NodeID == "" {
+		h, _ := os.Hostname()
+		o.NodeID = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Engine is River underneath joist's jobs: one client per process, on the
+// store's own connections (the pgx pool, or SQLite's single writer), so
+// that jobs are enqueued in the same transaction as the records causing them.
+type Engine struct {
+	db      *store.DB
+	opts    EngineOptions
+	workers *river.Workers
+	impl    riverImpl
+
+	mu      sync.Mutex
+	started bool
+}
+
+// riverImpl hides River's transaction type (pgx.Tx or *sql.Tx).
+type riverImpl interface {
+	start(ctx context.Context) error
+	stop(ctx context.Context) error
+	insertTx(ctx context.Context, raw any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
+	cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
+	migrateTx(ctx context.Context, raw any) error
+	migrate(ctx context.Context) error
+}
+
+type impl[TTx any] struct {
+	client *river.Client[TTx]
+	mig    *rivermigrate.Migrator[TTx]
+}
+
+func (i *impl[TTx]) start(ctx context.Context) error { return i.client.Start(ctx) }
+func (i *impl[TTx]) stop(ctx context.Context) error  { return i.client.Stop(ctx) }
+func (i *impl[TTx]) insertTx(ctx context.Context, raw any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return i.client.InsertTx(ctx, raw.(TTx), args, opts)
+}
+func (i *impl[TTx]) retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
+	return i.client.JobRetryTx(ctx, raw.(TTx), id)
+}
+func (i *impl[TTx]) cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
+	return i.client.JobCancelTx(ctx, raw.(TTx), id)
+}
+func (i *impl[TTx]) migrate(ctx context.Context) error {
+	_, err := i.mig.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+func (i *impl[TTx]) migrateTx(ctx context.Context, raw any) error {
+	_, err := i.mig.MigrateTx(ctx, raw.(TTx), rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// NewEngine prepares River on db. Register workers with AddWorker before Start.
+func NewEngine(db *store.DB, opts EngineOptions) *Engine {
+	opts.defaults(db.Dialect())
+	return &Engine{db: db, opts: opts, workers: river.NewWorkers()}
+}
+
+// AddWorker registers a job kind's worker (before Start).
+func AddWorker[T river.JobArgs](e *Engine, w river.Worker[T]) {
+	river.AddWorker(e.workers, w)
+}
+
+// Options returns the engine's effective options.
+func (e *Engine) Options() EngineOptions { return e.opts }
+
+// build creates the River client once every worker is registered.
+func (e *Engine) build() error {
+	queues := map[string]river.QueueConfig{}
+	for name, n := range e.opts.Queues {
+		queues[name] = river.QueueConfig{MaxWorkers: n}
+	}
+	cfg := &river.Config{
+		ID:                          e.opts.NodeID,
+		Logger:                      e.opts.Logger,
+		Queues:                      queues,
+		Workers:                     e.workers,
+		FetchCooldown:               e.opts.FetchCooldown,
+		FetchPollInterval:           e.opts.FetchPollInterval,
+		JobTimeout:                  e.opts.MaxTimeout,
+		RescueStuckJobsAfter:        e.opts.MaxTimeout + e.opts.RescueMargin,
+		CompletedJobRetentionPeriod: e.opts.CompletedRetention,
+		CancelledJobRetentionPeriod: e.opts.DeadRetention,
+		DiscardedJobRetentionPeriod: e.opts.DeadRetention,
+		MaxAttempts:                 25,
+	}
+	switch e.db.Dialect() {
+	case store.Postgres:
+		d := riverpgxv5.New(e.db.PgxPool())
+		c, err := river.NewClient[pgx.Tx](d, cfg)
+		if err != nil {
+			return err
+		}
+		m, err := rivermigrate.New[pgx.Tx](d, nil)
+		if err != nil {
+			return err
+		}
+		e.impl = &impl[pgx.Tx]{client: c, mig: m}
+	default:
+		d := riversqlite.New(e.db.SQLiteWriter())
+		c, err := river.NewClient[*sql.Tx](d, cfg)
+		if err != nil {
+			return err
+		}
+		m, err := rivermigrate.New[*sql.Tx](d, nil)
+		if err != nil {
+			return err
+		}
+		e.impl = &impl[*sql.Tx]{client: c, mig: m}
+	}
+	return nil
+}
+
+// Migrate creates or upgrades River's tables, in one transaction, serialised
+// between nodes like joist's own migrations.
+func (e *Engine) Migrate(ctx context.Context) error {
+	if e.impl == nil {
+		if err := e.build(); err != nil {
+			return err
+		}
+	}
+	if e.db.Dialect() == store.Postgres {
+		// River's versions cannot share one transaction (a new enum value is
+		// used by the next version), so River applies each in its own; a
+		// session advisory lock keeps nodes that start together in line.
+		conn, err := e.db.PgxPool().Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Release()
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7206117003)"); err != nil {
+			return err
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7206117003)") //nolint:errcheck
+		return e.impl.migrate(ctx)
+	}
+	return e.db.Write(ctx, func(tx *store.Tx) error { return e.impl.migrateTx(ctx, tx.Raw()) })
+}
+
+// Start starts working jobs.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return nil
+	}
+	if e.impl == nil {
+		if err := e.build(); err != nil {
+			return err
+		}
+	}
+	if err := e.impl.start(context.WithoutCancel(ctx)); err != nil { // shutdown is Stop's job, not the caller's context
+		return fmt.Errorf("start job engine: %w", err)
+	}
+	e.started = true
+	return nil
+}
+
+// Stop stops fetching and waits for running jobs (bounded by the context
+// given to Start's caller's shutdown). It is idempotent.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.started {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.MaxTimeout+5*time.Second)
+	defer cancel()
+	if err := e.impl.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		e.opts.Logger.Warn("job engine stop", "err", err)
+	}
+	e.started = false
+}
+
+// insertTx enqueues inside tx.
+func (e *Engine) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	if e.impl == nil {
+		if err := e.build(); err != nil {
+			return nil, err
+		}
+	}
+	return e.impl.insertTx(ctx, tx.Raw(), args, opts)
+}

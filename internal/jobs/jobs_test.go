@@ -1,0 +1,179 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/signing"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+// receiver is the app's endpoint: it records requests and answers with the
+// statuses in plan (then 200).
+type receiver struct {
+	mu   sync.Mutex
+	got  []received
+	plan []int
+	srv  *httptest.Server
+}
+
+func newReceiver(t *testing.T, plan ...int) *receiver {
+	r := &receiver{plan: plan}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{header: req.Header.Clone(), body: b})
+		status := 200
+		if len(r.plan) > 0 {
+			status, r.plan = r.plan[0], r.plan[1:]
+		}
+		r.mu.Unlock()
+		if status == 429 {
+			w.Header().Set("Retry-After", "1")
+		}
+		w.WriteHeader(status)
+		w.Write([]byte("answer " + http.StatusText(status)))
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+func waitState(t *testing.T, svc *jobs.Service, tenantID, id, want string) jobs.Job {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		j, err := svc.Get(context.Background(), root, tenantID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == want {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s is %s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestPushJobDeliveredSignedAndCompleted(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv := newReceiver(t, 500, 429)
+		svc := env.App.Jobs
+		a := root
+		a.CorrelationID = "booking-7"
+		j, created, err := svc.Create(ctx, a, tn.ID, jobs.PushInput{URL: rcv.srv.URL + "/hook", Body: json.RawMessage(`{"booking":7}`),
+			Headers: map[string]string{"X-App": "1"}, MaxAttempts: 5})
+		if err != nil || !created {
+			t.Fatalf("create: %v %v", err, created)
+		}
+		done := waitState(t, svc, tn.ID, j.ID, "completed")
+		if rcv.count() != 3 || len(done.Attempts) != 3 {
+			t.Fatalf("deliveries %d, attempts %d, want 3 (500, 429, 200)", rcv.count(), len(done.Attempts))
+		}
+		if done.Attempts[0].Status != 500 || done.Attempts[1].Status != 429 || done.Attempts[2].Status != 200 || done.Attempts[0].ResponseBody != "answer Internal Server Error" {
+			t.Fatalf("attempts: %+v", done.Attempts)
+		}
+		secrets, err := svc.SigningSecrets(ctx, root, tn.ID)
+		if err != nil || len(secrets) != 1 {
+			t.Fatal(err)
+		}
+		ids := map[string]bool{}
+		for _, g := range rcv.got {
+			if err := signing.Verify(secrets[0].Secret, g.header, g.body, time.Now(), 5*time.Minute); err != nil {
+				t.Fatalf("signature: %v", err)
+			}
+			ids[g.header.Get("webhook-id")] = true
+			if g.header.Get("X-App") != "1" || g.header.Get("Content-Type") != "application/json" || string(g.body) != `{"booking":7}` {
+				t.Fatalf("request: %v %s", g.header, g.body)
+			}
+			if g.header.Get("Joist-Correlation-Id") != "booking-7" {
+				t.Fatalf("correlation id not carried: %v", g.header)
+			}
+		}
+		if len(ids) != 1 || !ids[j.ID] {
+			t.Fatalf("webhook-id must be the job id on every attempt: %v", ids)
+		}
+	})
+}
+
+func TestGoneIsDeadAndRetryRevives(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		rcv := newReceiver(t, 410)
+		svc := env.App.Jobs
+		j, _, err := svc.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := waitState(t, svc, tn.ID, j.ID, "dead")
+		if dead.DeadReason != "gone" || len(dead.Attempts) != 1 {
+			t.Fatalf("dead job: %+v", dead)
+		}
+		if _, err := svc.Retry(ctx, root, tn.ID, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, svc, tn.ID, j.ID, "completed")
+		// Exhausted attempts are dead too.
+		rcv2 := newReceiver(t, 500, 500)
+		j2, _, _ := svc.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv2.srv.URL, MaxAttempts: 1})
+		waitState(t, svc, tn.ID, j2.ID, "dead")
+		list, _, err := svc.List(ctx, root, tn.ID, store.Page{}, store.JobFilter{States: []string{"dead"}})
+		if err != nil || len(list) != 1 || list[0].ID != j2.ID {
+			t.Fatalf("dead-letter view: %v %+v", err, list)
+		}
+	})
+}
+
+func TestUniqueKey(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		svc := env.App.Jobs
+		in := jobs.PushInput{URL: "http://127.0.0.1:1/x", Delay: "1h", UniqueKey: "sync-user-1"}
+		j1, c1, err := svc.Create(ctx, root, tn.ID, in)
+		if err != nil || !c1 {
+			t.Fatal(err)
+		}
+		j2, c2, err := svc.Create(ctx, root, tn.ID, in)
+		if err != nil || c2 || j2.ID != j1.ID {
+			t.Fatalf("duplicate: created=%v id=%s want %s (%v)", c2, j2.ID, j1.ID, err)
+		}
+		if _, err := svc.Cancel(ctx, root, tn.ID, j1.ID); err != nil {
+			t.Fatal(err)
+		}
+		j3, c3, err := svc.Create(ctx, root, tn.ID, in)
+		if err != nil || !c3 || j3.ID == j1.ID {
+			t.Fatalf("after cancel a new job must be created: %v %v", c3, err)
+		}
+	})
+}

@@ -1,0 +1,228 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/joist-dev/joist/internal/signing"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// PushArgs is an HTTP-push job: joist calls the app's URL, signed.
+type PushArgs struct {
+	JobID         string            `json:"job_id"`
+	TenantID      string            `json:"tenant_id" river:"unique"`
+	URL           string            `json:"url"`
+	Method        string            `json:"method"`
+	Headers       map[string]string `json:"headers,omitempty"`
+	Body          string            `json:"body,omitempty"`
+	ContentType   string            `json:"content_type,omitempty"`
+	TimeoutMS     int64             `json:"timeout_ms"`
+	UniqueKey     string            `json:"unique_key,omitempty" river:"unique"`
+	CorrelationID string            `json:"correlation_id,omitempty"`
+}
+
+// Kind names HTTP-push jobs.
+func (PushArgs) Kind() string { return "http_push" }
+
+// MaxResponseBody is how much of a target's answer an attempt keeps.
+const MaxResponseBody = 4 << 10
+
+type pushWorker struct {
+	river.WorkerDefaults[PushArgs]
+	svc    *Service
+	client *http.Client
+	// retryAfter carries a target's Retry-After from Work to NextRetry, which
+	// River calls right after Work on the same node.
+	retryAfter sync.Map // "riverID:attempt" -> time.Duration
+}
+
+// newPushClient is the HTTP client of push jobs. Destinations may be on
+// private networks (the app usually is); allowedHosts, when set, is checked
+// again at dial time so a redirect or DNS answer cannot leave the list.
+func newPushClient(allowedHosts []string) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        512,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	c := &http.Client{Transport: tr}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(allowedHosts) > 0 && !slices.Contains(allowedHosts, req.URL.Hostname()) {
+			return fmt.Errorf("redirect to host %q, which is not in JOIST_PUSH_ALLOWED_HOSTS", req.URL.Hostname())
+		}
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}
+	return c
+}
+
+// Timeout gives River the job's own timeout plus a margin, so the HTTP
+// client's timeout fires first and the attempt is recorded.
+func (w *pushWorker) Timeout(job *river.Job[PushArgs]) time.Duration {
+	return time.Duration(job.Args.TimeoutMS)*time.Millisecond + 5*time.Second
+}
+
+// NextRetry is exponential backoff with jitter (1s, 2s, 4s ... capped at 1h,
+// ±20%), unless the target said Retry-After (capped by RetryAfterCap).
+func (w *pushWorker) NextRetry(job *river.Job[PushArgs]) time.Time {
+	now := w.svc.now()
+	if v, ok := w.retryAfter.LoadAndDelete(fmt.Sprint(job.ID, ":", job.Attempt)); ok {
+		return now.Add(v.(time.Duration))
+	}
+	return now.Add(Backoff(job.Attempt))
+}
+
+// Backoff is the delay before retry n (n >= 1).
+func Backoff(attempt int) time.Duration {
+	d := time.Second << min(max(attempt-1, 0), 12)
+	if d > time.Hour {
+		d = time.Hour
+	}
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}
+
+// errGone marks a 410 answer: the target will never accept this job.
+var errGone = errors.New("target answered 410 Gone")
+
+func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
+	a := job.Args
+	start := w.svc.now()
+	status, body, err := w.call(ctx, job)
+	rec := store.JobAttempt{JobID: a.JobID, Attempt: job.Attempt, StartedAt: start, DurationMS: w.svc.now().Sub(start).Milliseconds(),
+		Status: status, ResponseBody: body, Node: w.svc.engine.opts.NodeID}
+	if err != nil {
+		rec.Error = err.Error()
+	} else if status < 200 || status > 299 {
+		rec.Error = fmt.Sprintf("target answered %d", status)
+	}
+	gone := status == http.StatusGone
+	// Record the attempt (and a 410's dead reason) before telling River the outcome.
+	werr := w.svc.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		sc := tx.Tenant(a.TenantID)
+		if err := sc.JobAttemptInsert(ctx, rec); err != nil {
+			return err
+		}
+		if gone {
+			return sc.JobSetDeadReason(ctx, a.JobID, "gone")
+		}
+		return nil
+	})
+	if werr != nil {
+		w.svc.log.Warn("record job attempt", "job", a.JobID, "err", werr)
+	}
+	switch {
+	case gone:
+		return river.JobCancel(errGone)
+	case err == nil && status >= 200 && status <= 299:
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("target answered %d: %s", status, firstLine(body))
+}
+
+// call makes one signed request and returns the status and a truncated body.
+// A Retry-After on a failure is remembered for NextRetry.
+func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, string, error) {
+	a := job.Args
+	secrets, err := w.svc.liveSecrets(ctx, a.TenantID)
+	if err != nil {
+		return 0, "", fmt.Errorf("load signing secret: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(a.TimeoutMS)*time.Millisecond)
+	defer cancel()
+	var body io.Reader
+	if a.Body != "" {
+		body = strings.NewReader(a.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, a.Method, a.URL, body)
+	if err != nil {
+		return 0, "", err
+	}
+	for k, v := range a.Headers {
+		req.Header.Set(k, v)
+	}
+	if a.ContentType != "" {
+		req.Header.Set("Content-Type", a.ContentType)
+	}
+	req.Header.Set("User-Agent", "joist")
+	req.Header.Set("Joist-Job-Id", a.JobID)
+	req.Header.Set("Joist-Attempt", strconv.Itoa(job.Attempt))
+	if a.CorrelationID != "" {
+		req.Header.Set("Joist-Correlation-Id", a.CorrelationID)
+	}
+	// webhook-id is the job id: stable across attempts, so the app can dedup.
+	if err := signing.Sign(req.Header, secrets, a.JobID, w.svc.now(), []byte(a.Body)); err != nil {
+		return 0, "", err
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return 0, "", fmt.Errorf("no answer within the job's timeout (%s)", time.Duration(a.TimeoutMS)*time.Millisecond)
+		}
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 300 {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), w.svc.now()); ok {
+			w.retryAfter.Store(fmt.Sprint(job.ID, ":", job.Attempt), min(d, w.svc.opts.RetryAfterCap))
+		}
+	}
+	return resp.StatusCode, string(b), nil
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// NoopArgs is a built-in job that does nothing (benchmarks, health checks).
+type NoopArgs struct{}
+
+// Kind names no-op jobs.
+func (NoopArgs) Kind() string { return "noop" }
+
+type noopWorker struct {
+	river.WorkerDefaults[NoopArgs]
+}
+
+func (noopWorker) Work(context.Context, *river.Job[NoopArgs]) error { return nil }

@@ -1,0 +1,366 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/secretbox"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// Options configure the jobs service.
+type Options struct {
+	// RetryAfterCap bounds a target's Retry-After.
+	RetryAfterCap time.Duration
+	// AllowedHosts, when non-empty, are the only hosts HTTP-push jobs may call.
+	AllowedHosts []string
+	// DefaultTimeout of an HTTP-push request.
+	DefaultTimeout time.Duration
+	// DefaultMaxAttempts of an HTTP-push job.
+	DefaultMaxAttempts int
+}
+
+// Service enqueues, lists and controls jobs, and signs HTTP-push requests.
+type Service struct {
+	core   *core.Service
+	db     *store.DB
+	engine *Engine
+	box    *secretbox.Box
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewService builds the jobs service and registers the HTTP-push and no-op
+// workers on engine.
+func NewService(c *core.Service, engine *Engine, box *secretbox.Box, log *slog.Logger, opts Options) *Service {
+	if opts.RetryAfterCap == 0 {
+		opts.RetryAfterCap = time.Hour
+	}
+	if opts.DefaultTimeout == 0 {
+		opts.DefaultTimeout = 30 * time.Second
+	}
+	if opts.DefaultMaxAttempts == 0 {
+		opts.DefaultMaxAttempts = 10
+	}
+	s := &Service{core: c, db: c.DB(), engine: engine, box: box, opts: opts, log: log, now: c.Now}
+	AddWorker(engine, &pushWorker{svc: s, client: newPushClient(opts.AllowedHosts)})
+	AddWorker(engine, &noopWorker{})
+	return s
+}
+
+// Engine is the River engine underneath.
+func (s *Service) Engine() *Engine { return s.engine }
+
+// PushInput is an HTTP-push job as the API receives it.
+type PushInput struct {
+	URL         string
+	Method      string
+	Headers     map[string]string
+	Body        json.RawMessage // a JSON value; a JSON string is sent as is with ContentType
+	ContentType string
+	Queue       string
+	Priority    int
+	RunAt       *time.Time
+	Delay       string
+	MaxAttempts int
+	Timeout     string
+	UniqueKey   string
+	// Schedule names the cron schedule that enqueued the job, if any.
+	Schedule string
+}
+
+// Job is a job as users see it.
+type Job struct {
+	store.JobRecord
+	State    string
+	Attempts []store.JobAttempt
+}
+
+// hop-by-hop and signing headers a job may not set.
+var reservedHeaders = []string{"host", "content-length", "transfer-encoding", "connection", "webhook-id", "webhook-timestamp", "webhook-signature"}
+
+// validate checks a push job whole and turns it into River args and options.
+func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
+	var zero PushArgs
+	u, err := url.Parse(in.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return zero, nil, core.Invalid("invalid_url", "url %q must be an absolute http:// or https:// URL", in.URL)
+	}
+	if u.User != nil {
+		return zero, nil, core.Invalid("invalid_url", "url may not carry a user:password; send credentials in headers")
+	}
+	if len(s.opts.AllowedHosts) > 0 && !slices.Contains(s.opts.AllowedHosts, u.Hostname()) {
+		return zero, nil, core.Invalid("host_not_allowed", "host %q is not in JOIST_PUSH_ALLOWED_HOSTS (%s)", u.Hostname(), strings.Join(s.opts.AllowedHosts, ", "))
+	}
+	method := strings.ToUpper(in.Method)
+	if method == "" {
+		method = "POST"
+	}
+	switch method {
+	case "GET", "POST", "PUT", "PATCH", "DELETE":
+	default:
+		return zero, nil, core.Invalid("invalid_method", "method %q must be GET, POST, PUT, PATCH or DELETE", in.Method)
+	}
+	for k, v := range in.Headers {
+		if slices.Contains(reservedHeaders, strings.ToLower(k)) {
+			return zero, nil, core.Invalid("invalid_header", "header %q is set by joist and may not be given", k)
+		}
+		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
+			return zero, nil, core.Invalid("invalid_header", "header %q is not a valid HTTP header", k)
+		}
+	}
+	queue := in.Queue
+	if queue == "" {
+		queue = "default"
+	}
+	if _, ok := s.engine.opts.Queues[queue]; !ok {
+		return zero, nil, core.Invalid("unknown_queue", "queue %q is not configured; configured queues: %s (JOIST_QUEUES)", queue, strings.Join(s.queueNames(), ", "))
+	}
+	prio := in.Priority
+	if prio == 0 {
+		prio = 2
+	}
+	if prio < 1 || prio > 4 {
+		return zero, nil, core.Invalid("invalid_priority", "priority %d must be 1 (highest) to 4", in.Priority)
+	}
+	attempts := in.MaxAttempts
+	if attempts == 0 {
+		attempts = s.opts.DefaultMaxAttempts
+	}
+	if attempts < 1 || attempts > 100 {
+		return zero, nil, core.Invalid("invalid_max_attempts", "max_attempts %d must be 1 to 100", in.MaxAttempts)
+	}
+	timeout := s.opts.DefaultTimeout
+	if in.Timeout != "" {
+		d, err := time.ParseDuration(in.Timeout)
+		if err != nil || d < time.Second {
+			return zero, nil, core.Invalid("invalid_timeout", "timeout %q must be a duration of at least 1s, such as \"30s\"", in.Timeout)
+		}
+		timeout = d
+	}
+	if timeout > s.engine.opts.MaxTimeout {
+		return zero, nil, core.Invalid("invalid_timeout", "timeout %s is longer than JOIST_JOB_MAX_TIMEOUT (%s)", timeout, s.engine.opts.MaxTimeout)
+	}
+	opts := &river.InsertOpts{Queue: queue, Priority: prio, MaxAttempts: attempts}
+	switch {
+	case in.RunAt != nil && in.Delay != "":
+		return zero, nil, core.Invalid("invalid_schedule", "give run_at or delay, not both")
+	case in.RunAt != nil:
+		opts.ScheduledAt = *in.RunAt
+	case in.Delay != "":
+		d, err := time.ParseDuration(in.Delay)
+		if err != nil {
+			return zero, nil, core.Invalid("invalid_delay", "delay %q is not a duration such as \"90s\" or \"5m\"", in.Delay)
+		}
+		if d < 0 {
+			return zero, nil, core.Invalid("invalid_delay", "delay %q is negative; use a delay of 0 or more, or run_at", in.Delay)
+		}
+		opts.ScheduledAt = s.now().Add(d)
+	}
+	body, ctype, err := pushBody(in.Body, in.ContentType)
+	if err != nil {
+		return zero, nil, err
+	}
+	if len(in.UniqueKey) > 255 {
+		return zero, nil, core.Invalid("invalid_unique_key", "unique_key must be at most 255 characters")
+	}
+	args := PushArgs{URL: in.URL, Method: method, Headers: in.Headers, Body: body, ContentType: ctype,
+		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey}
+	if in.UniqueKey != "" {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
+	}
+	return args, opts, nil
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// pushBody: a JSON string is the body as is (with the given content type),
+// any other JSON value is sent as JSON.
+func pushBody(raw json.RawMessage, ctype string) (string, string, error) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return "", ctype, nil
+	}
+	if t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", "", core.Invalid("invalid_body", "body is not valid JSON")
+		}
+		if ctype == "" {
+			ctype = "text/plain; charset=utf-8"
+		}
+		return s, ctype, nil
+	}
+	if ctype != "" && !strings.Contains(ctype, "json") {
+		return "", "", core.Invalid("invalid_body", "a JSON body is sent as application/json; to send %q, give the body as a string", ctype)
+	}
+	return t, "application/json", nil
+}
+
+func (s *Service) queueNames() []string {
+	var out []string
+	for q := range s.engine.opts.Queues {
+		out = append(out, q)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Create enqueues an HTTP-push job for the actor's tenant. When a unique key
+// matches a live job, no job is created and that job is returned with
+// created false.
+func (s *Service) Create(ctx context.Context, a auth.Actor, tenantID string, in PushInput) (Job, bool, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
+		return Job{}, false, err
+	}
+	var j Job
+	var created bool
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		j, created, err = s.CreateTx(ctx, tx, tenantID, in, a.CorrelationID)
+		return err
+	})
+	return j, created, err
+}
+
+// CreateTx enqueues an HTTP-push job inside tx (for systems that store
+// their own records in the same transaction, and for schedules).
+func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, tenantID string, in PushInput, correlationID string) (Job, bool, error) {
+	args, opts, err := s.validate(in)
+	if err != nil {
+		return Job{}, false, err
+	}
+	args.TenantID = tenantID
+	args.JobID = store.NewID("job_")
+	args.CorrelationID = correlationID
+	sc := tx.Tenant(tenantID)
+	res, err := s.engine.insertTx(ctx, tx, args, opts)
+	if err != nil {
+		return Job{}, false, err
+	}
+	if res.UniqueSkippedAsDuplicate {
+		rec, err := sc.JobByRiverID(ctx, res.Job.ID)
+		if err != nil {
+			return Job{}, false, err
+		}
+		return Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}, false, nil
+	}
+	rec := store.JobRecord{ID: args.JobID, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue, URL: args.URL, Method: args.Method,
+		UniqueKey: args.UniqueKey, Schedule: in.Schedule, CorrelationID: correlationID, CreatedAt: s.now()}
+	if err := sc.JobInsert(ctx, rec); err != nil {
+		return Job{}, false, err
+	}
+	got, err := sc.JobGet(ctx, rec.ID)
+	if err != nil {
+		return Job{}, false, err
+	}
+	return Job{JobRecord: got, State: store.JobState(got.RiverState, got.DeadReason)}, true, nil
+}
+
+// EnqueueTx enqueues a built-in job kind inside tx and records it for tenantID.
+func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, args river.JobArgs, opts *river.InsertOpts, correlationID string) (string, error) {
+	if opts == nil {
+		opts = &river.InsertOpts{}
+	}
+	if opts.Queue == "" {
+		opts.Queue = "default"
+	}
+	res, err := s.engine.insertTx(ctx, tx, args, opts)
+	if err != nil {
+		return "", err
+	}
+	id := store.NewID("job_")
+	return id, tx.Tenant(tenantID).JobInsert(ctx, store.JobRecord{ID: id, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue,
+		CorrelationID: correlationID, CreatedAt: s.now()})
+}
+
+// Get returns a job with its attempts.
+func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (Job, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		rec, err := sc.JobGet(ctx, id)
+		if err != nil {
+			return err
+		}
+		j = Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}
+		j.Attempts, err = sc.JobAttempts(ctx, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return j, core.NotFound("job %q not found", id)
+	}
+	return j, err
+}
+
+// ValidateFilter checks filter values from users.
+func ValidateFilter(f store.JobFilter) error {
+	for _, st := range f.States {
+		if !slices.Contains(store.JobStates, st) {
+			return core.Invalid("invalid_state", "state %q is not one of %s", st, strings.Join(store.JobStates, ", "))
+		}
+	}
+	return nil
+}
+
+// List lists the tenant's jobs.
+func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f store.JobFilter) ([]Job, string, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return nil, "", err
+	}
+	if err := ValidateFilter(f); err != nil {
+		return nil, "", err
+	}
+	var out []Job
+	var next string
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		recs, n, err := tx.Tenant(tenantID).JobList(ctx, p, f)
+		for _, r := range recs {
+			out = append(out, Job{JobRecord: r, State: store.JobState(r.RiverState, r.DeadReason)})
+		}
+		next = n
+		return err
+	})
+	return out, next, err
+}
+
+// Counts counts the tenant's jobs by state.
+func (s *Service) Counts(ctx context.Context, a auth.Actor, tenantID string) (map[string]int, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return nil, err
+	}
+	var out map[string]int
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.Tenant(tenantID).JobCounts(ctx)
+		return err
+	})
+	return out, err
+}
