@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, fmt.Errorf("migrate job engine: %w", err)
 	}
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
-	a.API = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
+	a.API = httpapi.New(a.Core, a.Jobs, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP,
 	}, db.Ping)

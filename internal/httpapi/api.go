@@ -13,6 +13,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -29,6 +30,7 @@ type Options struct {
 // API serves /v1 and the operational endpoints.
 type API struct {
 	core    *core.Service
+	jobs    *jobs.Service
 	db      *store.DB
 	log     *slog.Logger
 	metrics *metrics.Metrics
@@ -67,7 +69,7 @@ type request struct {
 type handlerFunc func(w http.ResponseWriter, r *request) error
 
 // New builds the API. ready reports whether the node can serve (/readyz).
-func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
+func New(svc *core.Service, js *jobs.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
@@ -77,7 +79,7 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options, 
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
 	}
-	a := &API{core: svc, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
+	a := &API{core: svc, jobs: js, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
 	if opts.RootKey != "" {
 		a.rootKey = auth.HashToken(opts.RootKey)
 	}
@@ -99,6 +101,15 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options, 
 		{Method: "GET", Pattern: "/v1/contacts/{contact}/timeline", Tenant: "header", handler: a.timelineList},
 
 		{Method: "GET", Pattern: "/v1/audit", handler: a.auditList},
+
+		{Method: "POST", Pattern: "/v1/jobs", Tenant: "header", Idempotent: true, handler: a.jobCreate},
+		{Method: "GET", Pattern: "/v1/jobs", Tenant: "header", handler: a.jobList},
+		{Method: "GET", Pattern: "/v1/jobs/{job}", Tenant: "header", handler: a.jobGet},
+		{Method: "POST", Pattern: "/v1/jobs/{job}/retry", Tenant: "header", handler: a.jobRetry},
+		{Method: "POST", Pattern: "/v1/jobs/{job}/cancel", Tenant: "header", handler: a.jobCancel},
+		{Method: "POST", Pattern: "/v1/jobs/bulk", Tenant: "header", handler: a.jobBulk},
+		{Method: "GET", Pattern: "/v1/signing-secret", Tenant: "header", handler: a.secretGet},
+		{Method: "POST", Pattern: "/v1/signing-secret/rotate", Tenant: "header", handler: a.secretRotate},
 	}
 	return a
 }
