@@ -164,6 +164,72 @@ func TestTenantIsolation(t *testing.T) {
 				}
 			},
 		}
+		// Tenant B owns a job (scheduled far ahead, so it stays put).
+		jobB := s.raw(t, "POST", "/v1/jobs", s.keyB.Key, "", `{"url":"http://127.0.0.1:9/x","delay":"1h","unique_key":"b-only"}`)
+		if jobB.status != http.StatusAccepted {
+			t.Fatalf("create B's job: %d %s", jobB.status, jobB.body)
+		}
+		var jb struct{ ID string }
+		json.Unmarshal([]byte(jobB.body), &jb)
+		secretB := s.raw(t, "GET", "/v1/signing-secret", s.keyB.Key, "", "")
+		var sb struct{ Data []struct{ Secret string } }
+		json.Unmarshal([]byte(secretB.body), &sb)
+		if len(sb.Data) != 1 {
+			t.Fatalf("B's secret: %s", secretB.body)
+		}
+		noJobLeak := func(t *testing.T, r rawResp) {
+			t.Helper()
+			noLeak(t, r)
+			if strings.Contains(r.body, jb.ID) && !strings.Contains(r.path, jb.ID) || strings.Contains(r.body, sb.Data[0].Secret) {
+				t.Fatalf("response leaks tenant B's job or secret: %s", r.body)
+			}
+		}
+		cases["POST /v1/jobs"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/jobs", a, "clinic-b", `{"url":"http://127.0.0.1:9/x","delay":"1h"}`))
+			// The same unique key in A's own tenant is not B's job.
+			r := s.raw(t, "POST", "/v1/jobs", a, "", `{"url":"http://127.0.0.1:9/x","delay":"1h","unique_key":"b-only"}`)
+			if r.status != http.StatusAccepted {
+				t.Fatalf("unique keys must be per tenant: %d %s", r.status, r.body)
+			}
+			noJobLeak(t, r)
+		}
+		cases["GET /v1/jobs"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/jobs", a, "clinic-b", ""))
+			noJobLeak(t, s.raw(t, "GET", "/v1/jobs?state=scheduled", a, "", ""))
+		}
+		cases["GET /v1/jobs/{job}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/jobs/"+jb.ID, a, "", ""))
+			want404(t, s.raw(t, "GET", "/v1/jobs/"+jb.ID, a, "clinic-b", ""))
+		}
+		cases["POST /v1/jobs/{job}/retry"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/jobs/"+jb.ID+"/retry", a, "", ""))
+		}
+		cases["POST /v1/jobs/{job}/cancel"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/jobs/"+jb.ID+"/cancel", a, "", ""))
+			r := s.raw(t, "GET", "/v1/jobs/"+jb.ID, s.keyB.Key, "", "")
+			if !strings.Contains(r.body, `"state":"scheduled"`) {
+				t.Fatalf("tenant A changed B's job: %s", r.body)
+			}
+		}
+		cases["POST /v1/jobs/bulk"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/jobs/bulk", a, "clinic-b", `{"action":"cancel","state":["scheduled"]}`))
+			r := s.raw(t, "POST", "/v1/jobs/bulk", a, "", `{"action":"cancel","state":["scheduled"]}`)
+			noJobLeak(t, r)
+			if got := s.raw(t, "GET", "/v1/jobs/"+jb.ID, s.keyB.Key, "", ""); !strings.Contains(got.body, `"state":"scheduled"`) {
+				t.Fatalf("A's bulk cancel reached B's job: %s", got.body)
+			}
+		}
+		cases["GET /v1/signing-secret"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/signing-secret", a, "clinic-b", ""))
+			noJobLeak(t, s.raw(t, "GET", "/v1/signing-secret", a, "", ""))
+		}
+		cases["POST /v1/signing-secret/rotate"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/signing-secret/rotate", a, "clinic-b", `{"expire_old_in":"0s"}`))
+			noJobLeak(t, s.raw(t, "POST", "/v1/signing-secret/rotate", a, "", `{"expire_old_in":"0s"}`))
+			if got := s.raw(t, "GET", "/v1/signing-secret", s.keyB.Key, "", ""); !strings.Contains(got.body, sb.Data[0].Secret) || strings.Count(got.body, "whsec_") != 1 {
+				t.Fatalf("A's rotation touched B's secret: %s", got.body)
+			}
+		}
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
 			name := rt.Method + " " + rt.Pattern

@@ -139,6 +139,39 @@ func TestRealJoist(t *testing.T) {
 	c.want(413, "PUT", "/v1/contacts/user_42", key.Key, `{"name":"`+strings.Repeat("x", 2<<20)+`"}`)
 	c.want(404, "DELETE", "/v1/contacts/user_42", key.Key, "") // not an operation: refused, not reported
 
+	// Jobs: a push job to a target that answers 410 (dead), retry, cancel, bulk, dedup.
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }))
+	defer gone.Close()
+	_, b = c.want(202, "POST", "/v1/jobs", key.Key, `{"url":"`+gone.URL+`","body":{"n":1},"max_attempts":3,"timeout":"5s"}`, "Idempotency-Key", "job-1")
+	var job struct{ ID string }
+	if err := json.Unmarshal(b, &job); err != nil {
+		t.Fatal(err)
+	}
+	c.want(202, "POST", "/v1/jobs", key.Key, `{"url":"`+gone.URL+`","body":{"n":1},"max_attempts":3,"timeout":"5s"}`, "Idempotency-Key", "job-1")
+	c.want(202, "POST", "/v1/jobs", key.Key, `{"url":"http://127.0.0.1:9/later","delay":"1h","unique_key":"u1","body":"plain text","content_type":"text/plain"}`)
+	c.want(200, "POST", "/v1/jobs", key.Key, `{"url":"http://127.0.0.1:9/later","delay":"1h","unique_key":"u1"}`)
+	c.want(400, "POST", "/v1/jobs", key.Key, `{"url":"ftp://x","delay":"-1s"}`)
+	c.want(400, "POST", "/v1/jobs", key.Key, `{"url":"http://x","queue":"nope"}`)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, b = c.want(200, "GET", "/v1/jobs/"+job.ID, key.Key, "")
+		if strings.Contains(string(b), `"state":"dead"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job did not die on 410: %s", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.want(200, "GET", "/v1/jobs?state=dead,scheduled&limit=10", key.Key, "")
+	c.want(400, "GET", "/v1/jobs?state=zombie", key.Key, "")
+	c.want(200, "POST", "/v1/jobs/"+job.ID+"/retry", key.Key, "")
+	c.want(404, "POST", "/v1/jobs/job_nope/cancel", key.Key, "")
+	c.want(200, "POST", "/v1/jobs/bulk", key.Key, `{"action":"cancel","state":["scheduled"]}`)
+	c.want(400, "POST", "/v1/jobs/bulk", key.Key, `{"action":"explode","state":["dead"]}`)
+	c.want(200, "GET", "/v1/signing-secret", key.Key, "")
+	c.want(200, "POST", "/v1/signing-secret/rotate", key.Key, `{"expire_old_in":"1h"}`)
+	c.want(200, "POST", "/v1/signing-secret/rotate", key.Key, "")
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")
