@@ -14,6 +14,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
 )
 
@@ -37,6 +38,9 @@ type Options struct {
 	// (0: 5 within 15 minutes).
 	LoginFailures int
 	LoginWindow   time.Duration
+	// Jobs, when set, adds the jobs pages under each tenant
+	// (/admin/tenants/{tenant}/jobs; see jobs.go).
+	Jobs *jobs.Service
 }
 
 // Admin serves the dashboard.
@@ -77,6 +81,11 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) 
 		layout:  template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")),
 		mux:     http.NewServeMux(), pages: map[string]*template.Template{}}
 	a.handler = a.routes()
+	if opts.Jobs != nil {
+		if err := a.AddSection(jobsSection(a, opts.Jobs)); err != nil {
+			panic(err)
+		}
+	}
 	return a
 }
 
