@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	})
 	a.Jobs = jobs.NewService(a.Core, engine, box, log.With("service", "jobs"), jobs.Options{
 		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts})
+	a.Metrics.Registry.MustRegister(engine.Collector())
 	if err := engine.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate job engine: %w", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -84,8 +85,11 @@ type Engine struct {
 	workers *river.Workers
 	impl    riverImpl
 
-	mu      sync.Mutex
-	started bool
+	metrics *metrics
+
+	mu          sync.Mutex
+	started     bool
+	unsubscribe func()
 }
 
 // riverImpl hides River's transaction type (pgx.Tx or *sql.Tx).
@@ -97,6 +101,7 @@ type riverImpl interface {
 	cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
 	migrateTx(ctx context.Context, raw any) error
 	migrate(ctx context.Context) error
+	subscribe() (<-chan *river.Event, func())
 }
 
 type impl[TTx any] struct {
@@ -115,6 +120,9 @@ func (i *impl[TTx]) retryTx(ctx context.Context, raw any, id int64) (*rivertype.
 func (i *impl[TTx]) cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
 	return i.client.JobCancelTx(ctx, raw.(TTx), id)
 }
+func (i *impl[TTx]) subscribe() (<-chan *river.Event, func()) {
+	return i.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
+}
 func (i *impl[TTx]) migrate(ctx context.Context) error {
 	_, err := i.mig.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	return err
@@ -127,7 +135,7 @@ func (i *impl[TTx]) migrateTx(ctx context.Context, raw any) error {
 // NewEngine prepares River on db. Register workers with AddWorker before Start.
 func NewEngine(db *store.DB, opts EngineOptions) *Engine {
 	opts.defaults(db.Dialect())
-	return &Engine{db: db, opts: opts, workers: river.NewWorkers()}
+	return &Engine{db: db, opts: opts, workers: river.NewWorkers(), metrics: newMetrics(db, time.Now)}
 }
 
 // AddWorker registers a job kind's worker (before Start).
@@ -226,9 +234,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.impl.start(context.WithoutCancel(ctx)); err != nil { // shutdown is Stop's job, not the caller's context
 		return fmt.Errorf("start job engine: %w", err)
 	}
+	events, unsub := e.impl.subscribe()
+	e.unsubscribe = unsub
+	go e.metrics.observe(events)
 	e.started = true
 	return nil
 }
+
+// Collector exposes the jobs metrics (register it on the process registry).
+func (e *Engine) Collector() prometheus.Collector { return e.metrics }
 
 // Stop stops fetching and waits for running jobs (bounded by the context
 // given to Start's caller's shutdown). It is idempotent.
@@ -242,6 +256,9 @@ func (e *Engine) Stop() {
 	defer cancel()
 	if err := e.impl.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		e.opts.Logger.Warn("job engine stop", "err", err)
+	}
+	if e.unsubscribe != nil {
+		e.unsubscribe()
 	}
 	e.started = false
 }

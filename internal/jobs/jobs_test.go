@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,6 +175,45 @@ func TestUniqueKey(t *testing.T) {
 		j3, c3, err := svc.Create(ctx, root, tn.ID, in)
 		if err != nil || !c3 || j3.ID == j1.ID {
 			t.Fatalf("after cancel a new job must be created: %v %v", c3, err)
+		}
+	})
+}
+
+func TestJobMetrics(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		rcv := newReceiver(t, 500)
+		j, _, err := env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL, MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL, Delay: "1h"})
+		waitState(t, env.App.Jobs, tn.ID, j.ID, "dead")
+		var body string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get(env.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if strings.Contains(body, `joist_job_failures_total{kind="http_push"} 1`) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for _, want := range []string{
+			`joist_jobs{queue="default",state="dead"} 1`,
+			`joist_jobs{queue="default",state="scheduled"} 1`,
+			`joist_job_attempts_total{kind="http_push"} 1`,
+			`joist_job_failures_total{kind="http_push"} 1`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
 		}
 	})
 }
