@@ -73,11 +73,12 @@ func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
 		OwnerPassword: cfg.OwnerPassword, Dialect: d}
 }
 
-// Each runs f as a subtest per store with a fresh joist.
-func Each(t *testing.T, f func(t *testing.T, env *Env)) {
+// Each runs f as a subtest per store with a fresh joist; mod may adjust
+// the configuration.
+func Each(t *testing.T, f func(t *testing.T, env *Env), mod ...func(*config.Config)) {
 	t.Helper()
 	for _, d := range storetest.Stores {
-		t.Run(string(d), func(t *testing.T) { f(t, Start(t, d)) })
+		t.Run(string(d), func(t *testing.T) { f(t, Start(t, d, mod...)) })
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/signing"
@@ -216,4 +217,71 @@ func TestJobMetrics(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRetryAfterHonouredAndCapped: a Retry-After longer than the backoff
+// delays the retry; one longer than the cap is cut to the cap.
+func TestRetryAfterHonouredAndCapped(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		var mu sync.Mutex
+		var times []time.Time
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			times = append(times, time.Now())
+			switch len(times) {
+			case 1:
+				w.Header().Set("Retry-After", "3") // backoff alone would retry after ~1 s
+				w.WriteHeader(503)
+			case 2:
+				w.Header().Set("Retry-After", "86400") // capped to 3 s (JOIST_RETRY_AFTER_CAP)
+				w.WriteHeader(429)
+			default:
+				w.WriteHeader(204)
+			}
+		}))
+		defer srv.Close()
+		j, _, err := env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: srv.URL, MaxAttempts: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := waitState(t, env.App.Jobs, tn.ID, j.ID, "completed")
+		mu.Lock()
+		defer mu.Unlock()
+		if len(times) != 3 || len(done.Attempts) != 3 {
+			t.Fatalf("%d calls, %d attempts, want 3", len(times), len(done.Attempts))
+		}
+		if d := times[1].Sub(times[0]); d < 2900*time.Millisecond {
+			t.Fatalf("second attempt %s after the first; Retry-After said 3s", d)
+		}
+		if d := times[2].Sub(times[1]); d > 10*time.Second || d < 2900*time.Millisecond {
+			t.Fatalf("third attempt %s after the second; Retry-After 86400 capped to 3s", d)
+		}
+	}, func(c *config.Config) { c.RetryAfterCap = 3 * time.Second })
+}
+
+func TestAllowedHosts(t *testing.T) {
+	env := apptest.Start(t, store.SQLite, func(c *config.Config) { c.PushAllowedHosts = []string{"127.0.0.1"} })
+	ctx := context.Background()
+	tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+	if _, _, err := env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: "http://localhost:9/x"}); err == nil || !strings.Contains(err.Error(), "JOIST_PUSH_ALLOWED_HOSTS") {
+		t.Fatalf("host outside the list: %v", err)
+	}
+	// A redirect out of the list is refused at call time.
+	out := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+	defer out.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.Replace(out.URL, "127.0.0.1", "localhost", 1), http.StatusFound)
+	}))
+	defer redirect.Close()
+	j, _, err := env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: redirect.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := waitState(t, env.App.Jobs, tn.ID, j.ID, "dead")
+	if len(dead.Attempts) != 1 || !strings.Contains(dead.Attempts[0].Error, "JOIST_PUSH_ALLOWED_HOSTS") {
+		t.Fatalf("redirect out of the allowed hosts: %+v", dead.Attempts)
+	}
 }
