@@ -179,7 +179,7 @@ func TestBootstrapCommands(t *testing.T) {
 			}
 			env := storeEnv(t, d)
 			out, err := run(t, env, "migrate")
-			if err != nil || !strings.Contains(out, "version 1") {
+			if err != nil || !strings.Contains(out, "database now at version ") {
 				t.Fatalf("migrate: %v\n%s", err, out)
 			}
 			out, err = run(t, env, "migrate")

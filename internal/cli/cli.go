@@ -17,6 +17,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -184,6 +185,9 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, env f
 	res, err := db.Migrate(ctx)
 	if err != nil {
 		return err
+	}
+	if err := jobs.MigrateRiver(ctx, db); err != nil {
+		return fmt.Errorf("migrate job engine: %w", err)
 	}
 	if len(res.Applied) == 0 {
 		fmt.Fprintf(stdout, "database is up to date (version %d, %s)\n", res.Current, db.Dialect())

@@ -99,14 +99,11 @@ type riverImpl interface {
 	insertTx(ctx context.Context, raw any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
 	cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
-	migrateTx(ctx context.Context, raw any) error
-	migrate(ctx context.Context) error
 	subscribe() (<-chan *river.Event, func())
 }
 
 type impl[TTx any] struct {
 	client *river.Client[TTx]
-	mig    *rivermigrate.Migrator[TTx]
 }
 
 func (i *impl[TTx]) start(ctx context.Context) error { return i.client.Start(ctx) }
@@ -122,14 +119,6 @@ func (i *impl[TTx]) cancelTx(ctx context.Context, raw any, id int64) (*rivertype
 }
 func (i *impl[TTx]) subscribe() (<-chan *river.Event, func()) {
 	return i.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
-}
-func (i *impl[TTx]) migrate(ctx context.Context) error {
-	_, err := i.mig.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	return err
-}
-func (i *impl[TTx]) migrateTx(ctx context.Context, raw any) error {
-	_, err := i.mig.MigrateTx(ctx, raw.(TTx), rivermigrate.DirectionUp, nil)
-	return err
 }
 
 // NewEngine prepares River on db. Register workers with AddWorker before Start.
@@ -173,22 +162,14 @@ func (e *Engine) build() error {
 		if err != nil {
 			return err
 		}
-		m, err := rivermigrate.New[pgx.Tx](d, nil)
-		if err != nil {
-			return err
-		}
-		e.impl = &impl[pgx.Tx]{client: c, mig: m}
+		e.impl = &impl[pgx.Tx]{client: c}
 	default:
 		d := riversqlite.New(e.db.SQLiteWriter())
 		c, err := river.NewClient[*sql.Tx](d, cfg)
 		if err != nil {
 			return err
 		}
-		m, err := rivermigrate.New[*sql.Tx](d, nil)
-		if err != nil {
-			return err
-		}
-		e.impl = &impl[*sql.Tx]{client: c, mig: m}
+		e.impl = &impl[*sql.Tx]{client: c}
 	}
 	return nil
 }
@@ -196,16 +177,21 @@ func (e *Engine) build() error {
 // Migrate creates or upgrades River's tables, in one transaction, serialised
 // between nodes like joist's own migrations.
 func (e *Engine) Migrate(ctx context.Context) error {
-	if e.impl == nil {
-		if err := e.build(); err != nil {
-			return err
-		}
-	}
-	if e.db.Dialect() == store.Postgres {
+	return MigrateRiver(ctx, e.db)
+}
+
+// MigrateRiver creates or upgrades River's tables on db (joist migrate runs
+// it without starting an engine).
+func MigrateRiver(ctx context.Context, db *store.DB) error {
+	if db.Dialect() == store.Postgres {
 		// River's versions cannot share one transaction (a new enum value is
 		// used by the next version), so River applies each in its own; a
 		// session advisory lock keeps nodes that start together in line.
-		conn, err := e.db.PgxPool().Acquire(ctx)
+		m, err := rivermigrate.New[pgx.Tx](riverpgxv5.New(db.PgxPool()), nil)
+		if err != nil {
+			return err
+		}
+		conn, err := db.PgxPool().Acquire(ctx)
 		if err != nil {
 			return err
 		}
@@ -214,9 +200,17 @@ func (e *Engine) Migrate(ctx context.Context) error {
 			return err
 		}
 		defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7206117003)") //nolint:errcheck
-		return e.impl.migrate(ctx)
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
 	}
-	return e.db.Write(ctx, func(tx *store.Tx) error { return e.impl.migrateTx(ctx, tx.Raw()) })
+	m, err := rivermigrate.New[*sql.Tx](riversqlite.New(db.SQLiteWriter()), nil)
+	if err != nil {
+		return err
+	}
+	return db.Write(ctx, func(tx *store.Tx) error {
+		_, err := m.MigrateTx(ctx, tx.Raw().(*sql.Tx), rivermigrate.DirectionUp, nil)
+		return err
+	})
 }
 
 // Start starts working jobs.
