@@ -277,5 +277,19 @@ func TestJobsBulkRetryDead(t *testing.T) {
 			t.Fatalf("the other tenant's dead job is %s after acme's bulk retry", got)
 		}
 		want(t, "audit log", c.get("/admin/audit?action=job.retry&tenant=acme"), http.StatusOK, dead1.ID, dead2.ID, gone.ID)
+
+		// One job: cancel the scheduled one; a finished job cannot be
+		// cancelled, and the page says why.
+		want(t, "scheduled job page", c.get("/admin/tenants/acme/jobs/"+later.ID), http.StatusOK, `id="job-cancel"`, "Run now")
+		r = c.post("/admin/tenants/acme/jobs/"+later.ID+"/cancel", url.Values{"csrf": {tok}})
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/jobs/"+later.ID+"?flash=job_cancelled" {
+			t.Fatalf("cancel: %d %q\n%s", r.Status, r.Location, r.Body)
+		}
+		want(t, "after cancel", c.get(r.Location), http.StatusOK, "The job was cancelled.", `id="job-state">cancelled<`)
+		if got := auditTargets(t, env, "job.cancel"); !slices.Contains(got, later.ID) {
+			t.Fatalf("job.cancel audited for %v", got)
+		}
+		want(t, "cancel a completed job", c.post("/admin/tenants/acme/jobs/"+done.ID+"/cancel", url.Values{"csrf": {tok}}),
+			http.StatusConflict, "is already completed", `id="attempts"`)
 	})
 }
