@@ -20,6 +20,7 @@ import (
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -34,6 +35,8 @@ type App struct {
 	Admin   *admin.Admin
 	Metrics *metrics.Metrics
 	Jobs    *jobs.Service
+	// Schedules is durable cron; its scheduler runs on every node.
+	Schedules *schedules.Service
 	// Bootstrap holds credentials generated on this start (to print once).
 	Bootstrap core.BootstrapResult
 
@@ -94,8 +97,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		db.Close()
 		return nil, fmt.Errorf("migrate job engine: %w", err)
 	}
+	a.Schedules = schedules.New(a.Core, a.Jobs, log.With("service", "schedules"), schedules.Options{})
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
-	a.API = httpapi.New(a.Core, a.Jobs, a.Metrics, log.With("service", "api"), httpapi.Options{
+	a.API = httpapi.New(a.Core, a.Jobs, a.Schedules, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP,
 	}, db.Ping)
@@ -106,7 +110,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Admin.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = mux
-	a.services = []service{engine, newJanitor(a.Core, log.With("service", "janitor"))}
+	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"))}
 	return a, nil
 }
 

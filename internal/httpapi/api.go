@@ -15,6 +15,7 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -38,6 +39,8 @@ type API struct {
 	rootKey string // hash
 	routes  []Route
 	ready   func(context.Context) error
+
+	schedules *schedules.Service // durable cron (handlers_schedules.go)
 }
 
 // Route describes one registered route, for the isolation test and the
@@ -69,7 +72,7 @@ type request struct {
 type handlerFunc func(w http.ResponseWriter, r *request) error
 
 // New builds the API. ready reports whether the node can serve (/readyz).
-func New(svc *core.Service, js *jobs.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
+func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
@@ -79,7 +82,7 @@ func New(svc *core.Service, js *jobs.Service, m *metrics.Metrics, log *slog.Logg
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
 	}
-	a := &API{core: svc, jobs: js, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
+	a := &API{core: svc, jobs: js, schedules: sch, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
 	if opts.RootKey != "" {
 		a.rootKey = auth.HashToken(opts.RootKey)
 	}
@@ -110,6 +113,12 @@ func New(svc *core.Service, js *jobs.Service, m *metrics.Metrics, log *slog.Logg
 		{Method: "POST", Pattern: "/v1/jobs/bulk", Tenant: "header", handler: a.jobBulk},
 		{Method: "GET", Pattern: "/v1/signing-secret", Tenant: "header", handler: a.secretGet},
 		{Method: "POST", Pattern: "/v1/signing-secret/rotate", Tenant: "header", handler: a.secretRotate},
+		{Method: "GET", Pattern: "/v1/schedules", Tenant: "header", handler: a.scheduleList},
+		{Method: "PUT", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.schedulePut},
+		{Method: "GET", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.scheduleGet},
+		{Method: "DELETE", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.scheduleDelete},
+		{Method: "POST", Pattern: "/v1/schedules/{name}/pause", Tenant: "header", handler: a.schedulePause},
+		{Method: "POST", Pattern: "/v1/schedules/{name}/resume", Tenant: "header", handler: a.scheduleResume},
 	}
 	return a
 }

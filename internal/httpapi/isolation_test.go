@@ -230,6 +230,63 @@ func TestTenantIsolation(t *testing.T) {
 				t.Fatalf("A's rotation touched B's secret: %s", got.body)
 			}
 		}
+		// Tenant B owns a schedule (yearly, so it does not fire during the test).
+		schedB := s.raw(t, "PUT", "/v1/schedules/b-only-sched", s.keyB.Key, "", `{"cron":"@yearly","job":{"url":"http://127.0.0.1:9/b"}}`)
+		if schedB.status != http.StatusCreated {
+			t.Fatalf("create B's schedule: %d %s", schedB.status, schedB.body)
+		}
+		var schB struct{ ID string }
+		json.Unmarshal([]byte(schedB.body), &schB)
+		noSchedLeak := func(t *testing.T, r rawResp) {
+			t.Helper()
+			noLeak(t, r)
+			if strings.Contains(r.body, schB.ID) || strings.Contains(r.body, "http://127.0.0.1:9/b") {
+				t.Fatalf("response leaks tenant B's schedule: %s", r.body)
+			}
+		}
+		schedBUnchanged := func(t *testing.T) {
+			t.Helper()
+			r := s.raw(t, "GET", "/v1/schedules/b-only-sched", s.keyB.Key, "", "")
+			if r.status != http.StatusOK || !strings.Contains(r.body, `"cron":"@yearly"`) || !strings.Contains(r.body, `"paused":false`) {
+				t.Fatalf("tenant A changed B's schedule: %d %s", r.status, r.body)
+			}
+		}
+		cases["GET /v1/schedules"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/schedules", a, "clinic-b", ""))
+			noSchedLeak(t, s.raw(t, "GET", "/v1/schedules", a, "", ""))
+		}
+		cases["PUT /v1/schedules/{name}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "PUT", "/v1/schedules/b-only-sched", a, "clinic-b", `{"cron":"@daily","job":{"url":"http://127.0.0.1:9/a"}}`))
+			// The same name in A's own tenant is A's own schedule, created anew.
+			r := s.raw(t, "PUT", "/v1/schedules/b-only-sched", a, "", `{"cron":"@daily","paused":true,"job":{"url":"http://127.0.0.1:9/a"}}`)
+			if r.status != http.StatusCreated {
+				t.Fatalf("schedule names must be per tenant: %d %s", r.status, r.body)
+			}
+			noSchedLeak(t, r)
+			schedBUnchanged(t)
+			if d := s.raw(t, "DELETE", "/v1/schedules/b-only-sched", a, "", ""); d.status != http.StatusOK {
+				t.Fatalf("delete A's own: %d %s", d.status, d.body)
+			}
+		}
+		cases["GET /v1/schedules/{name}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/schedules/b-only-sched", a, "", ""))
+			want404(t, s.raw(t, "GET", "/v1/schedules/b-only-sched", a, "clinic-b", ""))
+		}
+		cases["DELETE /v1/schedules/{name}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "DELETE", "/v1/schedules/b-only-sched", a, "", ""))
+			want404(t, s.raw(t, "DELETE", "/v1/schedules/b-only-sched", a, "clinic-b", ""))
+			schedBUnchanged(t)
+		}
+		cases["POST /v1/schedules/{name}/pause"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/schedules/b-only-sched/pause", a, "", ""))
+			want404(t, s.raw(t, "POST", "/v1/schedules/b-only-sched/pause", a, "clinic-b", ""))
+			schedBUnchanged(t)
+		}
+		cases["POST /v1/schedules/{name}/resume"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/schedules/b-only-sched/resume", a, "", ""))
+			want404(t, s.raw(t, "POST", "/v1/schedules/b-only-sched/resume", a, "clinic-b", ""))
+			schedBUnchanged(t)
+		}
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
 			name := rt.Method + " " + rt.Pattern

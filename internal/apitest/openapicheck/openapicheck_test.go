@@ -172,6 +172,19 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "POST", "/v1/signing-secret/rotate", key.Key, `{"expire_old_in":"1h"}`)
 	c.want(200, "POST", "/v1/signing-secret/rotate", key.Key, "")
 
+	// Schedules: create, replace, read, list, pause, resume, delete, and refusals.
+	sch := `{"cron":"0 9 * * *","timezone":"Europe/Paris","missed":"run_once","job":{"url":"http://127.0.0.1:9/report","body":{"r":1},"timeout":"5s"}}`
+	c.want(201, "PUT", "/v1/schedules/report", key.Key, sch)
+	c.want(200, "PUT", "/v1/schedules/report", key.Key, `{"cron":"@every 1h","job":{"url":"http://127.0.0.1:9/report"},"paused":true}`)
+	c.want(200, "GET", "/v1/schedules/report", key.Key, "")
+	c.want(200, "GET", "/v1/schedules?limit=10", root, "", "Joist-Tenant", "acme")
+	c.want(200, "POST", "/v1/schedules/report/resume", key.Key, "")
+	c.want(200, "POST", "/v1/schedules/report/pause", key.Key, "")
+	c.want(400, "PUT", "/v1/schedules/report", key.Key, `{"cron":"TZ=UTC 0 9 * * *","job":{"url":"http://x"}}`)
+	c.want(400, "PUT", "/v1/schedules/bad", key.Key, `{"cron":"@daily","timezone":"Mars/Olympus","job":{"url":"http://x"}}`)
+	c.want(200, "DELETE", "/v1/schedules/report", key.Key, "")
+	c.want(404, "GET", "/v1/schedules/report", key.Key, "")
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")
