@@ -16,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/schedules"
 )
 
 //go:embed web
@@ -41,6 +42,9 @@ type Options struct {
 	// Jobs, when set, adds the jobs pages under each tenant
 	// (/admin/tenants/{tenant}/jobs; see jobs.go).
 	Jobs *jobs.Service
+	// Schedules, when set, adds the schedules pages under each tenant
+	// (/admin/tenants/{tenant}/schedules; see schedules.go).
+	Schedules *schedules.Service
 }
 
 // Admin serves the dashboard.
@@ -83,6 +87,11 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) 
 	a.handler = a.routes()
 	if opts.Jobs != nil {
 		if err := a.AddSection(jobsSection(a, opts.Jobs)); err != nil {
+			panic(err)
+		}
+	}
+	if opts.Schedules != nil {
+		if err := a.AddSection(schedulesSection(a, opts.Schedules)); err != nil {
 			panic(err)
 		}
 	}

@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP,
 	}, db.Ping)
 	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
-		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs})
+		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules})
 	mux := http.NewServeMux()
 	a.API.Register(mux)
 	a.Admin.Register(mux)
