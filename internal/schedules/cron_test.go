@@ -64,6 +64,10 @@ func TestNextRunsInTimezone(t *testing.T) {
 		{"0 9 * * *", "Europe/Paris", "2026-07-15T12:00:00Z", []string{"2026-07-16T07:00:00Z", "2026-07-17T07:00:00Z"}},
 		// Across the spring change (29 March 2026): still 09:00 local.
 		{"0 9 * * *", "Europe/Paris", "2026-03-27T12:00:00Z", []string{"2026-03-28T08:00:00Z", "2026-03-29T07:00:00Z", "2026-03-30T07:00:00Z"}},
+		// Clock changes follow the wall clock (docs/schedules.md): 02:30 does
+		// not exist on 29 March, and happens twice on 25 October.
+		{"30 2 * * *", "Europe/Paris", "2026-03-27T12:00:00Z", []string{"2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z"}},
+		{"30 2 * * *", "Europe/Paris", "2026-10-23T12:00:00Z", []string{"2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z", "2026-10-26T01:30:00Z"}},
 		{"0 9 * * *", "", "2026-01-15T12:00:00Z", []string{"2026-01-16T09:00:00Z"}},
 		{"0 9 * * 1-5", "America/New_York", "2026-01-16T15:00:00Z", []string{"2026-01-19T14:00:00Z", "2026-01-20T14:00:00Z"}}, // Fri -> Mon
 		{"*/15 * * * * *", "", "2026-01-15T12:00:07Z", []string{"2026-01-15T12:00:15Z", "2026-01-15T12:00:30Z"}},

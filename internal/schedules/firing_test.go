@@ -271,3 +271,97 @@ func TestSlotClaimKeepsTheTransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestTemplateThatNoLongerPasses stores a template the job rules now refuse
+// (as after a queue is removed from JOIST_QUEUES): its slot enqueues nothing,
+// the error is kept on the run and the schedule, and the schedule moves on.
+func TestTemplateThatNoLongerPasses(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn := newTenant(t, env, "acme")
+		clk := &clock{t: ts("2030-01-01T00:00:00Z")}
+		svc := scheduler(t, env, clk, "n")
+		if _, _, err := svc.Put(ctx, root, tn.ID, "s", schedules.Input{Cron: "@hourly", Job: schedules.Template{URL: "http://127.0.0.1:9/x"}}); err != nil {
+			t.Fatal(err)
+		}
+		err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE schedules SET job = '{"url":"http://127.0.0.1:9/x","queue":"removed"}'`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(ts("2030-01-01T01:00:01Z"))
+		if n, err := svc.RunDue(ctx); n != 0 || err != nil {
+			t.Fatalf("RunDue: %d %v", n, err)
+		}
+		runs, err := svc.Runs(ctx, root, tn.ID, "s", 10)
+		if err != nil || len(runs) != 1 || runs[0].JobID != "" || !strings.Contains(runs[0].Error, `queue "removed"`) {
+			t.Fatalf("runs: %v %+v", err, runs)
+		}
+		s, err := svc.Get(ctx, root, tn.ID, "s")
+		if err != nil || !strings.Contains(s.LastError, "removed") || !s.NextRunAt.Equal(ts("2030-01-01T02:00:00Z")) {
+			t.Fatalf("schedule: %v %+v", err, s)
+		}
+		if jobs := jobsOf(t, env, tn.ID, "s"); len(jobs) != 0 {
+			t.Fatalf("%d jobs", len(jobs))
+		}
+	})
+}
+
+// TestRunsPurge keeps schedule_runs bounded: by age, and by count per schedule.
+func TestRunsPurge(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn := newTenant(t, env, "acme")
+		clk := &clock{t: ts("2030-01-10T00:00:00Z")}
+		svc := scheduler(t, env, clk, "n")
+		ids := map[string]string{}
+		for _, name := range []string{"a", "b"} {
+			s, _, err := svc.Put(ctx, root, tn.ID, name, schedules.Input{Cron: "@hourly", Job: schedules.Template{URL: "http://127.0.0.1:9/x"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[name] = s.ID
+		}
+		// a: 10 runs, 8 of them older than 7 days; b: 3 recent runs.
+		err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			for i := range 10 {
+				slot := ts("2030-01-01T00:00:00Z").Add(time.Duration(i) * time.Hour)
+				if i >= 8 {
+					slot = ts("2030-01-09T00:00:00Z").Add(time.Duration(i) * time.Hour)
+				}
+				if _, err := tx.Tenant(tn.ID).ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: ids["a"], Slot: slot, CreatedAt: slot}); err != nil {
+					return err
+				}
+			}
+			for i := range 3 {
+				slot := ts("2030-01-09T12:00:00Z").Add(time.Duration(i) * time.Hour)
+				if _, err := tx.Tenant(tn.ID).ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: ids["b"], Slot: slot, CreatedAt: slot}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var purged int64
+		err = env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			purged, err = tx.ScheduleRunsPurge(ctx, clk.Now().Add(-7*24*time.Hour), 2)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// a: 8 too old; b: 1 beyond the newest 2.
+		if purged != 9 || env.Count(t, "schedule_runs") != 4 {
+			t.Fatalf("purged %d, %d left; want 9 and 4", purged, env.Count(t, "schedule_runs"))
+		}
+		runs, _ := svc.Runs(ctx, root, tn.ID, "b", 10)
+		if len(runs) != 2 || !runs[0].Slot.Equal(ts("2030-01-09T14:00:00Z")) || !runs[1].Slot.Equal(ts("2030-01-09T13:00:00Z")) {
+			t.Fatalf("b kept %+v, want its newest two", runs)
+		}
+	})
+}
