@@ -78,6 +78,9 @@ type schedRun struct {
 // up ran on time; the slots missed while every node was down followed the
 // policy (skip: none ran; run_once: exactly one, the most recent).
 func TestSchedulesOncePerSlotAcrossThreeNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-node kill test: about 25 s")
+	}
 	storetest.PostgresURL(t)
 	const rootKey = "root-key-for-the-schedules-test-0123456789"
 	ctx := context.Background()
