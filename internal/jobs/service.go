@@ -142,7 +142,7 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 	if attempts < 1 || attempts > 100 {
 		return zero, nil, core.Invalid("invalid_max_attempts", "max_attempts %d must be 1 to 100", in.MaxAttempts)
 	}
-	timeout := s.opts.DefaultTimeout
+	timeout := min(s.opts.DefaultTimeout, s.engine.opts.MaxTimeout)
 	if in.Timeout != "" {
 		d, err := time.ParseDuration(in.Timeout)
 		if err != nil || d < time.Second {
