@@ -4,9 +4,9 @@
 //   - raw: a bare river.Client with the settings joist's engine uses (queue
 //     workers, FetchCooldown, FetchPollInterval, timeouts, retention) and a
 //     no-op worker; jobs inserted with InsertManyTx, -batch per transaction;
-//   - joist: jobs.Engine + jobs.Service.EnqueueTx of jobs.NoopArgs inside
-//     store.DB.Write (River's row and joist's record row in one transaction),
-//     -batch per transaction;
+//   - joist: jobs.Engine + jobs.Service.EnqueueManyTx of jobs.NoopArgs inside
+//     store.DB.Write (River's rows and joist's record rows in one transaction),
+//     -batch per transaction (EnqueueTx per job with -raw-single);
 //   - push: HTTP-push jobs through jobs.Service.CreateTx (no HTTP API in
 //     front) to a receiver in this process; each job is signed, POSTed, and
 //     its attempt recorded.
@@ -68,7 +68,7 @@ var (
 	timeout = flag.Duration("timeout", 3*time.Minute, "bound on each side")
 	cpuProf = flag.String("cpuprofile", "", "write a CPU profile per side to this prefix (PREFIX.SIDE.pprof)")
 	verbose = flag.Bool("v", false, "log River's and joist's warnings")
-	single  = flag.Bool("raw-single", false, "raw River inserts with one InsertTx per job (joist's shape) instead of InsertManyTx per batch")
+	single  = flag.Bool("raw-single", false, "both sides insert with one InsertTx (joist: EnqueueTx) per job instead of one InsertManyTx (joist: EnqueueManyTx) per batch")
 	// Overrides of joist's engine settings (both sides); zero keeps joist's default.
 	workers  = flag.Int("workers", 0, "workers of the default queue (JOIST_QUEUES default=N); 0: joist's default")
 	cooldown = flag.Duration("fetch-cooldown", 0, "River FetchCooldown; 0: joist's default")
@@ -602,6 +602,15 @@ func runJoist(e *env) (result, error) {
 	start := time.Now()
 	r, err := drive("joist", *n, e.counter(j.where), func(ctx context.Context, k int) error {
 		return j.db.Write(ctx, func(tx *store.Tx) error {
+			if !*single {
+				// The same shape as the raw side: one batch insert per transaction.
+				params := make([]river.InsertManyParams, k)
+				for i := range params {
+					params[i] = river.InsertManyParams{Args: jobs.NoopArgs{}}
+				}
+				_, err := j.svc.EnqueueManyTx(ctx, tx, j.tenant, params, "")
+				return err
+			}
 			for range k {
 				if _, err := j.svc.EnqueueTx(ctx, tx, j.tenant, jobs.NoopArgs{}, nil, ""); err != nil {
 					return err

@@ -55,7 +55,7 @@ type Config struct {
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"JOIST_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests get on SIGTERM"`
 
-	// Queues configures job queues as name=workers pairs. JOIST_QUEUES ("default=20,critical=5").
+	// Queues configures job queues as name=workers pairs. JOIST_QUEUES ("default=100,critical=5").
 	Queues []string `toml:"queues" env:"JOIST_QUEUES" flag:"queues" help:"job queues as name=workers, comma-separated"`
 	// JobMaxTimeout is the longest timeout a job may ask for; it also sets
 	// how soon a job left running by a crashed node is rescued (plus a margin).
@@ -86,7 +86,7 @@ func Default() Config {
 		LogFormat:             "text",
 		LogLevel:              "info",
 		IdempotencyTTL:        7 * 24 * time.Hour,
-		Queues:                []string{"default=20"},
+		Queues:                []string{"default=100"},
 		JobMaxTimeout:         5 * time.Minute,
 		RetryAfterCap:         time.Hour,
 		CompletedJobRetention: 24 * time.Hour,

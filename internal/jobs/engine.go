@@ -43,7 +43,7 @@ type EngineOptions struct {
 
 func (o *EngineOptions) defaults(d store.Dialect) {
 	if len(o.Queues) == 0 {
-		o.Queues = map[string]int{"default": 20}
+		o.Queues = map[string]int{"default": 100}
 	}
 	if o.MaxTimeout == 0 {
 		o.MaxTimeout = 5 * time.Minute
@@ -97,6 +97,7 @@ type riverImpl interface {
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
 	insertTx(ctx context.Context, raw any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insertManyTx(ctx context.Context, raw any, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
 	cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
 	subscribe() (<-chan *river.Event, func())
@@ -110,6 +111,9 @@ func (i *impl[TTx]) start(ctx context.Context) error { return i.client.Start(ctx
 func (i *impl[TTx]) stop(ctx context.Context) error  { return i.client.Stop(ctx) }
 func (i *impl[TTx]) insertTx(ctx context.Context, raw any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	return i.client.InsertTx(ctx, raw.(TTx), args, opts)
+}
+func (i *impl[TTx]) insertManyTx(ctx context.Context, raw any, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	return i.client.InsertManyTx(ctx, raw.(TTx), params)
 }
 func (i *impl[TTx]) retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
 	return i.client.JobRetryTx(ctx, raw.(TTx), id)

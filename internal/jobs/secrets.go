@@ -20,7 +20,17 @@ type Secret struct {
 
 // liveSecrets returns the tenant's unexpired secrets (newest first),
 // creating the first one when there is none.
+// They are cached for secretCacheTTL: a rotation on this node clears the
+// cache, and other nodes pick the new secret up within the TTL (the old one
+// stays valid during a rotation, so nothing is refused meanwhile).
 func (s *Service) liveSecrets(ctx context.Context, tenantID string) ([]string, error) {
+	now := s.now()
+	s.secretMu.Lock()
+	c, ok := s.secretCache[tenantID]
+	s.secretMu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.secrets, nil
+	}
 	list, err := s.secrets(ctx, tenantID, true)
 	if err != nil {
 		return nil, err
@@ -29,8 +39,17 @@ func (s *Service) liveSecrets(ctx context.Context, tenantID string) ([]string, e
 	for i, x := range list {
 		out[i] = x.Secret
 	}
+	s.secretMu.Lock()
+	if len(s.secretCache) > 10000 {
+		clear(s.secretCache)
+	}
+	s.secretCache[tenantID] = cachedSecrets{secrets: out, until: now.Add(secretCacheTTL)}
+	s.secretMu.Unlock()
 	return out, nil
 }
+
+// secretCacheTTL bounds how long a node signs with secrets it read earlier.
+const secretCacheTTL = time.Second
 
 func (s *Service) secrets(ctx context.Context, tenantID string, create bool) ([]Secret, error) {
 	var rows []store.SigningSecret
@@ -100,5 +119,8 @@ func (s *Service) RotateSecret(ctx context.Context, a auth.Actor, tenantID strin
 	if err != nil {
 		return nil, err
 	}
+	s.secretMu.Lock()
+	delete(s.secretCache, tenantID)
+	s.secretMu.Unlock()
 	return s.secrets(ctx, tenantID, false)
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -40,6 +41,16 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
+
+	// secretCache keeps each tenant's decrypted signing secrets for a
+	// second, so a busy tenant's push jobs do not each read and decrypt them.
+	secretMu    sync.Mutex
+	secretCache map[string]cachedSecrets
+}
+
+type cachedSecrets struct {
+	secrets []string
+	until   time.Time
 }
 
 // NewService builds the jobs service and registers the HTTP-push and no-op
@@ -54,7 +65,7 @@ func NewService(c *core.Service, engine *Engine, box *secretbox.Box, log *slog.L
 	if opts.DefaultMaxAttempts == 0 {
 		opts.DefaultMaxAttempts = 10
 	}
-	s := &Service{core: c, db: c.DB(), engine: engine, box: box, opts: opts, log: log, now: c.Now}
+	s := &Service{core: c, db: c.DB(), engine: engine, box: box, opts: opts, log: log, now: c.Now, secretCache: map[string]cachedSecrets{}}
 	AddWorker(engine, &pushWorker{svc: s, client: newPushClient(opts.AllowedHosts)})
 	AddWorker(engine, &noopWorker{})
 	return s
@@ -274,11 +285,11 @@ func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, tenantID string, i
 	if err := sc.JobInsert(ctx, rec); err != nil {
 		return Job{}, false, err
 	}
-	got, err := sc.JobGet(ctx, rec.ID)
-	if err != nil {
-		return Job{}, false, err
-	}
-	return Job{JobRecord: got, State: store.JobState(got.RiverState, got.DeadReason)}, true, nil
+	// Built from River's insert result rather than read back: one query less per job.
+	r := res.Job
+	rec.TenantID, rec.RiverState, rec.Attempt, rec.MaxAttempts, rec.Priority = tenantID, string(r.State), r.Attempt, r.MaxAttempts, r.Priority
+	rec.ScheduledAt, rec.AttemptedAt, rec.FinalizedAt = r.ScheduledAt.UTC(), r.AttemptedAt, r.FinalizedAt
+	return Job{JobRecord: rec, State: store.JobState(rec.RiverState, "")}, true, nil
 }
 
 // EnqueueTx enqueues a built-in job kind inside tx and records it for tenantID.
@@ -296,6 +307,37 @@ func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, 
 	id := store.NewID("job_")
 	return id, tx.Tenant(tenantID).JobInsert(ctx, store.JobRecord{ID: id, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue,
 		CorrelationID: correlationID, CreatedAt: s.now()})
+}
+
+// EnqueueManyTx enqueues many built-in jobs inside tx with one River batch
+// insert and one multi-row insert of joist's records (fan-outs, catch-ups,
+// bulk work). It returns the job ids in order.
+func (s *Service) EnqueueManyTx(ctx context.Context, tx *store.Tx, tenantID string, params []river.InsertManyParams, correlationID string) ([]string, error) {
+	for i := range params {
+		if params[i].InsertOpts == nil {
+			params[i].InsertOpts = &river.InsertOpts{}
+		}
+		if params[i].InsertOpts.Queue == "" {
+			params[i].InsertOpts.Queue = "default"
+		}
+	}
+	if s.engine.impl == nil {
+		if err := s.engine.build(); err != nil {
+			return nil, err
+		}
+	}
+	res, err := s.engine.impl.insertManyTx(ctx, tx.Raw(), params)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	recs := make([]store.JobRecord, len(res))
+	ids := make([]string, len(res))
+	for i, r := range res {
+		ids[i] = store.NewID("job_")
+		recs[i] = store.JobRecord{ID: ids[i], RiverID: r.Job.ID, Kind: r.Job.Kind, Queue: r.Job.Queue, CorrelationID: correlationID, CreatedAt: now}
+	}
+	return ids, tx.Tenant(tenantID).JobInsertMany(ctx, recs)
 }
 
 // Get returns a job with its attempts.

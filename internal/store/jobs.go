@@ -91,6 +91,26 @@ func (s *Scope) JobInsert(ctx context.Context, j JobRecord) error {
 	return err
 }
 
+// JobInsertMany stores many job rows with one statement per 100 rows.
+func (s *Scope) JobInsertMany(ctx context.Context, jobs []JobRecord) error {
+	for start := 0; start < len(jobs); start += 100 {
+		chunk := jobs[start:min(start+100, len(jobs))]
+		q := "INSERT INTO jobs (id, tenant_id, river_id, kind, queue, url, method, unique_key, schedule, correlation_id, created_at) VALUES "
+		args := make([]any, 0, len(chunk)*11)
+		for i, j := range chunk {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, j.ID, s.tenantID, j.RiverID, j.Kind, j.Queue, j.URL, j.Method, j.UniqueKey, j.Schedule, j.CorrelationID, j.CreatedAt)
+		}
+		if _, err := s.tx.Exec(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // JobGet finds a job of the tenant.
 func (s *Scope) JobGet(ctx context.Context, id string) (JobRecord, error) {
 	return scanJob(s.tx.QueryRow(ctx, "SELECT "+jobCols+" FROM jobs j JOIN river_job r ON r.id = j.river_id WHERE j.tenant_id = ? AND j.id = ?", s.tenantID, id))
