@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joist-dev/joist/client"
 	"github.com/joist-dev/joist/internal/apptest"
@@ -310,6 +311,27 @@ func TestKeySecretIsNeverKeptForReplay(t *testing.T) {
 		var pe *client.Error
 		if !errors.As(err, &pe) || pe.ExistingID != s.a.ID {
 			t.Fatalf("slug_taken should name %s: %v", s.a.ID, err)
+		}
+	})
+}
+
+// TestAbandonedIdempotencyClaimIsTakenOver: a claim left pending by a node
+// that died is taken over after store.PendingClaimTimeout.
+func TestAbandonedIdempotencyClaimIsTakenOver(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		s := newSetup(t, env)
+		old := time.Now().Add(-2 * store.PendingClaimTimeout)
+		err := env.App.DB.Write(s.ctx, func(tx *store.Tx) error {
+			_, err := tx.IdempotencyClaim(s.ctx, store.IdempotencyRecord{Route: "POST /v1/tenants", Key: "dead-node",
+				RequestHash: "x", CreatedAt: old, ExpiresAt: old.Add(time.Hour)}, old)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn, err := s.root.CreateTenant(s.ctx, client.TenantCreate{Slug: "after-crash"}, client.IdempotencyKey("dead-node"))
+		if err != nil || tn.Slug != "after-crash" {
+			t.Fatalf("abandoned claim not taken over: %v", err)
 		}
 	})
 }

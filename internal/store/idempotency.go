@@ -22,6 +22,10 @@ type IdempotencyRecord struct {
 	ExpiresAt time.Time
 }
 
+// PendingClaimTimeout is how long a claimed Idempotency-Key may stay
+// pending before a retry takes it over (its node must have died).
+const PendingClaimTimeout = time.Minute
+
 // IdempotencyClaim inserts a pending record. It returns ErrConflict with the
 // existing record when the (tenant, route, key) is already taken and live.
 // An expired record is replaced.
@@ -34,6 +38,15 @@ func (tx *Tx) IdempotencyClaim(ctx context.Context, r IdempotencyRecord, now tim
 	err := tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, headers, body, created_at, expires_at
 		FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ?`, r.TenantID, r.Route, r.Key).
 		Scan(&ex.TenantID, &ex.Route, &ex.Key, &ex.RequestHash, &ex.State, &ex.Status, &ex.ContentType, &ex.Headers, &ex.Body, &ex.CreatedAt, &ex.ExpiresAt)
+	if err == nil && ex.State == "pending" && ex.CreatedAt.Before(now.Add(-PendingClaimTimeout)) {
+		// The node that claimed the key died before answering: take it over
+		// rather than refuse the key until it expires.
+		if _, err := tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ? AND state = 'pending'",
+			r.TenantID, r.Route, r.Key); err != nil {
+			return IdempotencyRecord{}, err
+		}
+		err = ErrNotFound
+	}
 	if err == nil {
 		return ex, ErrConflict
 	}
