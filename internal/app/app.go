@@ -23,6 +23,7 @@ import (
 	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
 )
 
 // App is one joist process.
@@ -35,6 +36,8 @@ type App struct {
 	Admin   *admin.Admin
 	Metrics *metrics.Metrics
 	Jobs    *jobs.Service
+	// Webhooks receives providers' webhooks.
+	Webhooks *webhook.Service
 	// Schedules is durable cron; its scheduler runs on every node.
 	Schedules *schedules.Service
 	// Bootstrap holds credentials generated on this start (to print once).
@@ -99,9 +102,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.Schedules = schedules.New(a.Core, a.Jobs, log.With("service", "schedules"), schedules.Options{})
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
-	a.API = httpapi.New(a.Core, a.Jobs, a.Schedules, a.Metrics, log.With("service", "api"), httpapi.Options{
+	a.Webhooks = webhook.New(a.Core, a.Jobs, box, log.With("service", "webhook"), a.Metrics.Registry, webhook.Options{BaseURL: cfg.BaseURL()})
+	a.API = httpapi.New(a.Core, a.Jobs, a.Schedules, a.Webhooks, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
-		MetricsToken: cfg.MetricsToken, ClientIP: clientIP,
+		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
 	}, db.Ping)
 	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules})

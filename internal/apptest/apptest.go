@@ -33,8 +33,12 @@ func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
 	t.Helper()
 	ctx := context.Background()
 	opts := storetest.Options(t, d)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
+	cfg.Addr = ln.Addr().String() // so the derived public URL is the real one
 	cfg.DataDir = t.TempDir()
 	if opts.SQLitePath != "" {
 		cfg.DataDir = filepath.Dir(opts.SQLitePath)
@@ -60,10 +64,6 @@ func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	if err := a.Start(ctx, ln); err != nil {
 		t.Fatalf("start: %v", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/joist-dev/joist/internal/metrics"
 	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
 )
 
 // Options configure the API.
@@ -25,7 +26,9 @@ type Options struct {
 	MaxBodyBytes   int64
 	IdempotencyTTL time.Duration
 	MetricsToken   string
-	ClientIP       func(*http.Request) string
+	// BaseURL is the public URL providers call (JOIST_PUBLIC_URL).
+	BaseURL  string
+	ClientIP func(*http.Request) string
 }
 
 // API serves /v1 and the operational endpoints.
@@ -41,6 +44,7 @@ type API struct {
 	ready   func(context.Context) error
 
 	schedules *schedules.Service // durable cron (handlers_schedules.go)
+	webhooks  *webhook.Service   // inbound webhooks (handlers_webhooks.go)
 }
 
 // Route describes one registered route, for the isolation test and the
@@ -72,7 +76,7 @@ type request struct {
 type handlerFunc func(w http.ResponseWriter, r *request) error
 
 // New builds the API. ready reports whether the node can serve (/readyz).
-func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
+func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, wh *webhook.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
@@ -82,7 +86,7 @@ func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, m *metrics
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
 	}
-	a := &API{core: svc, jobs: js, schedules: sch, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
+	a := &API{core: svc, jobs: js, schedules: sch, webhooks: wh, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
 	if opts.RootKey != "" {
 		a.rootKey = auth.HashToken(opts.RootKey)
 	}
@@ -119,6 +123,17 @@ func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, m *metrics
 		{Method: "DELETE", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.scheduleDelete},
 		{Method: "POST", Pattern: "/v1/schedules/{name}/pause", Tenant: "header", handler: a.schedulePause},
 		{Method: "POST", Pattern: "/v1/schedules/{name}/resume", Tenant: "header", handler: a.scheduleResume},
+
+		{Method: "PUT", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", handler: a.sourcePut},
+		{Method: "GET", Pattern: "/v1/webhook-sources", Tenant: "header", handler: a.sourceList},
+		{Method: "GET", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", handler: a.sourceGet},
+		{Method: "DELETE", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", handler: a.sourceDelete},
+		{Method: "GET", Pattern: "/v1/webhook-sources/{name}/rejections", Tenant: "header", handler: a.sourceRejections},
+		{Method: "GET", Pattern: "/v1/webhook-events", Tenant: "header", handler: a.eventList},
+		{Method: "GET", Pattern: "/v1/webhook-events/{event}", Tenant: "header", handler: a.eventGet},
+		{Method: "POST", Pattern: "/v1/webhook-events/{event}/replay", Tenant: "header", handler: a.eventReplay},
+		{Method: "POST", Pattern: "/v1/webhook-events/replay", Tenant: "header", handler: a.eventReplayMany},
+		{Method: "POST", Pattern: "/in/{tenant}/{source}", Public: true, handler: a.ingest},
 	}
 	return a
 }
@@ -132,6 +147,10 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle(rt.Method+" "+rt.Pattern, a.wrap(rt))
 	}
 	mux.Handle("GET /metrics", a.metrics.Handler(a.opts.MetricsToken))
+	mux.Handle("/in/", a.wrap(Route{Pattern: "/in/", Public: true, handler: func(w http.ResponseWriter, r *request) error {
+		w.Header().Set("Allow", "POST")
+		return problem(http.StatusMethodNotAllowed, "method_not_allowed", "webhooks are delivered with POST to /in/{tenant}/{source}")
+	}}))
 	// Anything else under /v1 is a problem+json 404, not the mux's text one.
 	mux.Handle("/v1/", a.wrap(Route{Pattern: "/v1/", Public: true, handler: func(w http.ResponseWriter, r *request) error {
 		return problem(http.StatusNotFound, "route_not_found", r.Method+" "+r.URL.Path+" is not an API route; see /openapi.json")

@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -286,6 +289,77 @@ func TestTenantIsolation(t *testing.T) {
 			want404(t, s.raw(t, "POST", "/v1/schedules/b-only-sched/resume", a, "", ""))
 			want404(t, s.raw(t, "POST", "/v1/schedules/b-only-sched/resume", a, "clinic-b", ""))
 			schedBUnchanged(t)
+		}
+		// Tenant B owns a webhook source with one event (a GitHub delivery).
+		if r := s.raw(t, "PUT", "/v1/webhook-sources/gh", s.keyB.Key, "", `{"provider":"github","secrets":[{"secret":"b-secret"}],"forward_url":"http://127.0.0.1:9/b"}`); r.status != http.StatusCreated {
+			t.Fatalf("B's source: %d %s", r.status, r.body)
+		}
+		mac := hmac.New(sha256.New, []byte("b-secret"))
+		mac.Write([]byte(`{"b":1}`))
+		delivered := s.raw(t, "POST", "/in/clinic-b/gh", "", "", `{"b":1}`, "X-GitHub-Delivery", "b-delivery", "X-GitHub-Event", "push",
+			"X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		var evB struct{ ID string }
+		json.Unmarshal([]byte(delivered.body), &evB)
+		if delivered.status != 200 || evB.ID == "" {
+			t.Fatalf("B's delivery: %d %s", delivered.status, delivered.body)
+		}
+		noEventLeak := func(t *testing.T, r rawResp) {
+			t.Helper()
+			noLeak(t, r)
+			if (strings.Contains(r.body, evB.ID) && !strings.Contains(r.path, evB.ID)) || strings.Contains(r.body, "b-delivery") || strings.Contains(r.body, "127.0.0.1:9/b") {
+				t.Fatalf("response leaks tenant B's webhook data: %s", r.body)
+			}
+		}
+		cases["PUT /v1/webhook-sources/{name}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "PUT", "/v1/webhook-sources/gh", a, "clinic-b", `{"provider":"github","secrets":[{"secret":"x"}]}`))
+			// The same name in A's tenant is A's own source.
+			r := s.raw(t, "PUT", "/v1/webhook-sources/gh", a, "", `{"provider":"github","secrets":[{"secret":"a-secret"}]}`)
+			if r.status != http.StatusCreated {
+				t.Fatalf("A's own source: %d %s", r.status, r.body)
+			}
+			noEventLeak(t, r)
+		}
+		cases["GET /v1/webhook-sources"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/webhook-sources", a, "clinic-b", ""))
+			noEventLeak(t, s.raw(t, "GET", "/v1/webhook-sources", a, "", ""))
+		}
+		cases["GET /v1/webhook-sources/{name}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/webhook-sources/gh", a, "clinic-b", ""))
+		}
+		cases["DELETE /v1/webhook-sources/{name}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "DELETE", "/v1/webhook-sources/gh", a, "clinic-b", ""))
+			if r := s.raw(t, "GET", "/v1/webhook-sources/gh", s.keyB.Key, "", ""); r.status != 200 {
+				t.Fatalf("B's source is gone: %d", r.status)
+			}
+		}
+		cases["GET /v1/webhook-sources/{name}/rejections"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/webhook-sources/gh/rejections", a, "clinic-b", ""))
+		}
+		cases["GET /v1/webhook-events"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/webhook-events", a, "clinic-b", ""))
+			noEventLeak(t, s.raw(t, "GET", "/v1/webhook-events?provider_event_id=b-delivery", a, "", ""))
+		}
+		cases["GET /v1/webhook-events/{event}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/webhook-events/"+evB.ID, a, "", ""))
+			want404(t, s.raw(t, "GET", "/v1/webhook-events/"+evB.ID, a, "clinic-b", ""))
+		}
+		cases["POST /v1/webhook-events/{event}/replay"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/webhook-events/"+evB.ID+"/replay", a, "", ""))
+		}
+		cases["POST /v1/webhook-events/replay"] = func(t *testing.T) {
+			want404(t, s.raw(t, "POST", "/v1/webhook-events/replay", a, "clinic-b", `{"source":"gh"}`))
+			noEventLeak(t, s.raw(t, "POST", "/v1/webhook-events/replay", a, "", `{"provider_event_id":"b-delivery"}`))
+		}
+		cases["POST /in/{tenant}/{source}"] = func(t *testing.T) {
+			// A's key means nothing here: the signature decides, and A's secret is not B's.
+			mac := hmac.New(sha256.New, []byte("a-secret"))
+			mac.Write([]byte(`{"a":1}`))
+			r := s.raw(t, "POST", "/in/clinic-b/gh", a, "", `{"a":1}`, "X-GitHub-Delivery", "a-into-b", "X-GitHub-Event", "push",
+				"X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+			if r.status != http.StatusUnauthorized {
+				t.Fatalf("A's signature into B's source: %d %s", r.status, r.body)
+			}
+			noEventLeak(t, r)
 		}
 		covered := 0
 		for _, rt := range env.App.API.Routes() {

@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +34,11 @@ type PushArgs struct {
 	TimeoutMS     int64             `json:"timeout_ms"`
 	UniqueKey     string            `json:"unique_key,omitempty" river:"unique"`
 	CorrelationID string            `json:"correlation_id,omitempty"`
+	// WebhookID, when set, is the webhook-id sent instead of the job id (a
+	// forwarded event keeps its event id across replays).
+	WebhookID string `json:"webhook_id,omitempty"`
+	// BodyBase64 carries a body that is not valid UTF-8.
+	BodyBase64 string `json:"body_base64,omitempty"`
 }
 
 // Kind names HTTP-push jobs.
@@ -151,9 +158,15 @@ func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, s
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(a.TimeoutMS)*time.Millisecond)
 	defer cancel()
+	raw := []byte(a.Body)
+	if a.BodyBase64 != "" {
+		if raw, err = base64.StdEncoding.DecodeString(a.BodyBase64); err != nil {
+			return 0, "", err
+		}
+	}
 	var body io.Reader
-	if a.Body != "" {
-		body = strings.NewReader(a.Body)
+	if len(raw) > 0 {
+		body = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, a.Method, a.URL, body)
 	if err != nil {
@@ -171,8 +184,13 @@ func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, s
 	if a.CorrelationID != "" {
 		req.Header.Set("Joist-Correlation-Id", a.CorrelationID)
 	}
-	// webhook-id is the job id: stable across attempts, so the app can dedup.
-	if err := signing.Sign(req.Header, secrets, a.JobID, w.svc.now(), []byte(a.Body)); err != nil {
+	// webhook-id is the job id (or the forwarded event's id): stable across
+	// attempts, so the app can dedup.
+	whID := a.JobID
+	if a.WebhookID != "" {
+		whID = a.WebhookID
+	}
+	if err := signing.Sign(req.Header, secrets, whID, w.svc.now(), raw); err != nil {
 		return 0, "", err
 	}
 	resp, err := w.client.Do(req)

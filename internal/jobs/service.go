@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -90,6 +92,11 @@ type PushInput struct {
 	UniqueKey   string
 	// Schedule names the cron schedule that enqueued the job, if any.
 	Schedule string
+	// RawBody, when set, is sent byte for byte with ContentType (forwarded
+	// webhooks); Body is then ignored.
+	RawBody []byte
+	// WebhookID overrides the webhook-id sent (default: the job id).
+	WebhookID string
 }
 
 // Job is a job as users see it.
@@ -184,11 +191,18 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 	if err != nil {
 		return zero, nil, err
 	}
+	bodyB64 := ""
+	if in.RawBody != nil {
+		body, ctype = string(in.RawBody), in.ContentType
+		if !utf8.Valid(in.RawBody) {
+			body, bodyB64 = "", base64.StdEncoding.EncodeToString(in.RawBody)
+		}
+	}
 	if len(in.UniqueKey) > 255 {
 		return zero, nil, core.Invalid("invalid_unique_key", "unique_key must be at most 255 characters")
 	}
 	args := PushArgs{URL: in.URL, Method: method, Headers: in.Headers, Body: body, ContentType: ctype,
-		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey}
+		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey, WebhookID: in.WebhookID, BodyBase64: bodyB64}
 	if in.UniqueKey != "" {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,

@@ -1,6 +1,9 @@
 package openapicheck_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -184,6 +187,34 @@ func TestRealJoist(t *testing.T) {
 	c.want(400, "PUT", "/v1/schedules/bad", key.Key, `{"cron":"@daily","timezone":"Mars/Olympus","job":{"url":"http://x"}}`)
 	c.want(200, "DELETE", "/v1/schedules/report", key.Key, "")
 	c.want(404, "GET", "/v1/schedules/report", key.Key, "")
+
+	// Webhooks: a GitHub source, a signed delivery and its duplicate, a rejection, events, replay.
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer app.Close()
+	c.want(201, "PUT", "/v1/webhook-sources/gh", key.Key, `{"provider":"github","secrets":[{"secret":"s3cret"}],"forward_url":"`+app.URL+`"}`)
+	c.want(200, "PUT", "/v1/webhook-sources/gh", key.Key, `{"provider":"github","secrets":[{"secret":"s3cret","expires_at":null}],"forward_url":"`+app.URL+`","forward_types":["push"]}`)
+	c.want(400, "PUT", "/v1/webhook-sources/gh", key.Key, `{"provider":"carrier-pigeon","secrets":[{"secret":"x"}]}`)
+	c.want(200, "GET", "/v1/webhook-sources", key.Key, "")
+	c.want(200, "GET", "/v1/webhook-sources/gh", key.Key, "")
+	mac := hmac.New(sha256.New, []byte("s3cret"))
+	mac.Write([]byte(`{"zen":"hi"}`))
+	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	_, b = c.want(200, "POST", "/in/acme/gh", "", `{"zen":"hi"}`, "X-GitHub-Delivery", "d1", "X-GitHub-Event", "push", "X-Hub-Signature-256", sig)
+	var ev struct{ ID string }
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	c.want(200, "POST", "/in/acme/gh", "", `{"zen":"hi"}`, "X-GitHub-Delivery", "d1", "X-GitHub-Event", "push", "X-Hub-Signature-256", sig)
+	c.want(401, "POST", "/in/acme/gh", "", `{"zen":"hi"}`, "X-GitHub-Delivery", "d2", "X-GitHub-Event", "push", "X-Hub-Signature-256", "sha256="+strings.Repeat("0", 64))
+	c.want(404, "POST", "/in/acme/nope", "", `{}`)
+	c.want(200, "GET", "/v1/webhook-sources/gh/rejections", key.Key, "")
+	c.want(200, "GET", "/v1/webhook-events?source=gh&status=pending,delivered", key.Key, "")
+	c.want(400, "GET", "/v1/webhook-events?status=lost", key.Key, "")
+	c.want(200, "GET", "/v1/webhook-events/"+ev.ID, key.Key, "")
+	c.want(200, "POST", "/v1/webhook-events/"+ev.ID+"/replay", key.Key, "")
+	c.want(200, "POST", "/v1/webhook-events/replay", key.Key, `{"provider_event_id":"d1"}`)
+	c.want(204, "DELETE", "/v1/webhook-sources/gh", key.Key, "")
+	c.want(404, "DELETE", "/v1/webhook-sources/gh", key.Key, "")
 
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")

@@ -1,0 +1,290 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook/verify"
+)
+
+// ErrUnknownSource answers a delivery to a tenant or source that does not
+// exist (404; nothing is logged per source, so floods cannot grow storage).
+var ErrUnknownSource = errors.New("unknown webhook source")
+
+// Rejected is a delivery refused by verification (kept in the source's log).
+type Rejected struct {
+	Code    string
+	Message string
+}
+
+func (r *Rejected) Error() string { return r.Message }
+
+// IngestResult is the answer to a delivery.
+type IngestResult struct {
+	EventID   string
+	Duplicate bool
+	// Challenge, when set, is the exact body to answer (Slack url_verification).
+	Challenge            []byte
+	ChallengeContentType string
+}
+
+// headers never stored nor forwarded.
+var droppedHeaders = []string{"Authorization", "Cookie", "Connection", "Content-Length", "Host", "Transfer-Encoding", "Accept-Encoding", "Te", "Upgrade"}
+
+// Ingest verifies, deduplicates and stores one delivery, and enqueues its
+// forward in the same transaction. It returns only after the commit.
+func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req verify.Request, remoteIP, correlationID string) (IngestResult, error) {
+	var tn store.Tenant
+	var src store.WebhookSource
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if tn, err = tx.TenantGet(ctx, tenantRef); err != nil {
+			return err
+		}
+		src, err = tx.Tenant(tn.ID).WebhookSourceGet(ctx, sourceName)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		s.received.WithLabelValues("unknown", "unknown_source").Inc()
+		return IngestResult{}, ErrUnknownSource
+	}
+	if err != nil {
+		return IngestResult{}, err
+	}
+	var cfg sourceConfig
+	if err := json.Unmarshal(src.Config, &cfg); err != nil {
+		return IngestResult{}, err
+	}
+	var secrets []verify.Secret
+	for _, sec := range cfg.Secrets {
+		plain, err := s.box.Open(sec.Sealed)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		secrets = append(secrets, verify.Secret{Value: string(plain), ExpiresAt: sec.ExpiresAt})
+	}
+	vc, err := cfg.verifyConfig(src.Provider, secrets)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	now := s.core.Now()
+	res, verr := verify.Verify(vc, req, now)
+	if verr != nil {
+		code, msg := "bad_signature", verr.Error()
+		var ve *verify.Error
+		if errors.As(verr, &ve) {
+			code = ve.Code
+		}
+		s.received.WithLabelValues(src.Provider, code).Inc()
+		s.reject(ctx, tn.ID, src.ID, code, msg, req, remoteIP)
+		return IngestResult{}, &Rejected{Code: code, Message: msg}
+	}
+	if res.Challenge != nil {
+		return IngestResult{Challenge: res.Challenge, ChallengeContentType: res.ChallengeContentType}, nil
+	}
+	hdrs := keptHeaders(req.Header)
+	hjson, _ := json.Marshal(hdrs)
+	ev := store.WebhookEvent{ID: store.NewID("evt_"), SourceID: src.ID, ProviderEventID: res.EventID, EventType: res.EventType,
+		ContentType: req.Header.Get("Content-Type"), Headers: hjson, Body: req.Body, CorrelationID: correlationID, ReceivedAt: now,
+		Verification: fmt.Sprintf("%s signature verified with secret #%d", src.Provider, res.SecretIndex+1)}
+	var out IngestResult
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tn.ID)
+		stored, inserted, err := sc.WebhookEventInsert(ctx, ev)
+		if err != nil {
+			return err
+		}
+		out = IngestResult{EventID: stored.ID, Duplicate: !inserted}
+		if !inserted || !forwards(src, res.EventType) {
+			return nil
+		}
+		job, _, err := s.jobs.CreateTx(ctx, tx, tn.ID, s.forwardInput(src, ev, hdrs), correlationID)
+		if err != nil {
+			return err
+		}
+		return sc.WebhookEventSetForwardJob(ctx, ev.ID, job.ID)
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	result := "accepted"
+	if out.Duplicate {
+		result = "duplicate"
+	}
+	s.received.WithLabelValues(src.Provider, result).Inc()
+	return out, nil
+}
+
+func forwards(src store.WebhookSource, eventType string) bool {
+	return src.ForwardURL != "" && (len(src.ForwardTypes) == 0 || slices.Contains(src.ForwardTypes, eventType))
+}
+
+func keptHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		if slices.Contains(droppedHeaders, http.CanonicalHeaderKey(k)) {
+			continue
+		}
+		out[http.CanonicalHeaderKey(k)] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+// forwardInput is the HTTP-push job delivering an event to the app: the raw
+// body with its Content-Type, the provider's headers prefixed
+// Joist-Provider-, and joist's own; signed by the push worker with the
+// tenant's secret, webhook-id = the event id (stable across replays).
+func (s *Service) forwardInput(src store.WebhookSource, ev store.WebhookEvent, hdrs map[string]string) jobs.PushInput {
+	h := map[string]string{}
+	for k, v := range hdrs {
+		if k == "Content-Type" || strings.HasPrefix(strings.ToLower(k), "webhook-") {
+			continue
+		}
+		h["Joist-Provider-"+k] = v
+	}
+	h["Joist-Source"] = src.Name
+	h["Joist-Event-Id"] = ev.ID
+	h["Joist-Event-Type"] = ev.EventType
+	h["Joist-Provider-Event-Id"] = ev.ProviderEventID
+	body := ev.Body
+	if body == nil {
+		body = []byte{}
+	}
+	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, RawBody: body, ContentType: ev.ContentType,
+		MaxAttempts: s.opts.ForwardMaxAttempts, WebhookID: ev.ID}
+}
+
+// reject keeps a refused delivery in the source's bounded log. It never
+// fails the request's answer.
+func (s *Service) reject(ctx context.Context, tenantID, sourceID, code, msg string, req verify.Request, ip string) {
+	hjson, _ := json.Marshal(keptHeaders(req.Header))
+	r := store.WebhookRejection{ID: store.NewID("rej_"), SourceID: sourceID, Code: code, Detail: msg, Headers: hjson,
+		Size: len(req.Body), RemoteIP: ip, ReceivedAt: s.core.Now()}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		return tx.Tenant(tenantID).WebhookRejectionAdd(ctx, r, s.opts.RejectionsKept)
+	})
+	if err != nil {
+		s.log.Warn("record rejected webhook", "source", sourceID, "err", err)
+	}
+}
+
+// ListEvents lists a tenant's events.
+func (s *Service) ListEvents(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f store.WebhookEventFilter) ([]store.WebhookEvent, string, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return nil, "", err
+	}
+	for _, st := range f.Statuses {
+		if !slices.Contains(store.WebhookStatuses, st) {
+			return nil, "", core.Invalid("invalid_status", "status %q is not one of %s", st, strings.Join(store.WebhookStatuses, ", "))
+		}
+	}
+	var out []store.WebhookEvent
+	var next string
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, next, err = tx.Tenant(tenantID).WebhookEventList(ctx, p, f)
+		return err
+	})
+	return out, next, err
+}
+
+// GetEvent returns one event with its raw body and headers.
+func (s *Service) GetEvent(ctx context.Context, a auth.Actor, tenantID, id string) (store.WebhookEvent, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return store.WebhookEvent{}, err
+	}
+	var ev store.WebhookEvent
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		ev, err = tx.Tenant(tenantID).WebhookEventGet(ctx, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ev, core.NotFound("event %q not found", id)
+	}
+	return ev, err
+}
+
+// Replay delivers an event to the source's forward URL again, as a new job
+// with the same webhook-id (so the app can dedup). Audited.
+func (s *Service) Replay(ctx context.Context, a auth.Actor, tenantID, id string) (store.WebhookEvent, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
+		return store.WebhookEvent{}, err
+	}
+	var ev store.WebhookEvent
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		var err error
+		if ev, err = sc.WebhookEventGet(ctx, id); err != nil {
+			return err
+		}
+		var src store.WebhookSource
+		if src, err = sc.WebhookSourceGet(ctx, ev.SourceName); err != nil {
+			return err
+		}
+		if src.ForwardURL == "" {
+			return core.Invalid("no_forward_url", "source %q has no forward_url to replay to; set one with PUT /v1/webhook-sources/%s", src.Name, src.Name)
+		}
+		var hdrs map[string]string
+		_ = json.Unmarshal(ev.Headers, &hdrs)
+		job, _, err := s.jobs.CreateTx(ctx, tx, tenantID, s.forwardInput(src, ev, hdrs), a.CorrelationID)
+		if err != nil {
+			return err
+		}
+		if err := sc.WebhookEventSetForwardJob(ctx, ev.ID, job.ID); err != nil {
+			return err
+		}
+		ev.ForwardJobID, ev.Status = job.ID, "pending"
+		return s.core.Audit(ctx, tx, a, tenantID, "webhook_event.replay", "webhook_event", ev.ID, map[string]string{"job": job.ID})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return ev, core.NotFound("event %q not found", id)
+	}
+	return ev, err
+}
+
+// ReplayMany replays every event matching f (up to 1,000 per call).
+func (s *Service) ReplayMany(ctx context.Context, a auth.Actor, tenantID string, f store.WebhookEventFilter) (int, error) {
+	list, _, err := s.ListEvents(ctx, a, tenantID, store.Page{Limit: 1000}, f)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ev := range list {
+		if _, err := s.Replay(ctx, a, tenantID, ev.ID); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Rejections lists a source's rejected requests.
+func (s *Service) Rejections(ctx context.Context, a auth.Actor, tenantID, name string) ([]store.WebhookRejection, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return nil, err
+	}
+	var out []store.WebhookRejection
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		src, err := sc.WebhookSourceGet(ctx, name)
+		if err != nil {
+			return err
+		}
+		out, err = sc.WebhookRejectionList(ctx, src.ID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, core.NotFound("webhook source %q not found", name)
+	}
+	return out, err
+}

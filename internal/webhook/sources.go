@@ -1,0 +1,275 @@
+// Package webhook receives providers' webhooks: per-tenant sources, signature
+// verification on the raw bytes (internal/webhook/verify), deduplication by
+// the provider's event id in the same transaction that stores the event, an
+// answer only after commit, a bounded log of rejected requests, and delivery
+// to the app as signed HTTP-push jobs, with replay.
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/secretbox"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook/verify"
+)
+
+// Options configure the service.
+type Options struct {
+	// BaseURL is JOIST_PUBLIC_URL (or the derived one): ingest URLs and
+	// Twilio's signed URL are built from it.
+	BaseURL string
+	// RejectionsKept is how many rejected requests each source keeps.
+	RejectionsKept int
+	// ForwardMaxAttempts of a forward job.
+	ForwardMaxAttempts int
+}
+
+// Service manages sources and receives events.
+type Service struct {
+	core *core.Service
+	jobs *jobs.Service
+	db   *store.DB
+	box  *secretbox.Box
+	opts Options
+	log  *slog.Logger
+
+	received *prometheus.CounterVec
+}
+
+// New builds the webhook service; reg receives its metrics.
+func New(c *core.Service, js *jobs.Service, box *secretbox.Box, log *slog.Logger, reg prometheus.Registerer, opts Options) *Service {
+	if opts.RejectionsKept == 0 {
+		opts.RejectionsKept = 100
+	}
+	if opts.ForwardMaxAttempts == 0 {
+		opts.ForwardMaxAttempts = 15
+	}
+	s := &Service{core: c, jobs: js, db: c.DB(), box: box, opts: opts, log: log,
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "joist_webhook_requests_total",
+			Help: "Inbound webhook requests by provider and result (accepted, duplicate, or the rejection code).",
+		}, []string{"provider", "result"})}
+	if reg != nil {
+		reg.MustRegister(s.received)
+	}
+	return s
+}
+
+// SecretInput is one signing secret of a source, as the API receives it.
+type SecretInput struct {
+	Secret    string
+	ExpiresAt *time.Time
+}
+
+// SourceInput creates or replaces a source.
+type SourceInput struct {
+	Provider     string
+	Secrets      []SecretInput
+	Tolerance    string
+	ForwardURL   string
+	ForwardTypes []string
+	// Generic HMAC and event id/type locations.
+	Header, Algorithm, Encoding, Prefix string
+	IDHeader, IDPointer, TypePointer    string
+}
+
+// sourceConfig is what is stored; secret values are sealed.
+type sourceConfig struct {
+	Secrets     []sealedSecret `json:"secrets"`
+	Tolerance   string         `json:"tolerance,omitempty"`
+	Header      string         `json:"header,omitempty"`
+	Algorithm   string         `json:"algorithm,omitempty"`
+	Encoding    string         `json:"encoding,omitempty"`
+	Prefix      string         `json:"prefix,omitempty"`
+	IDHeader    string         `json:"id_header,omitempty"`
+	IDPointer   string         `json:"id_pointer,omitempty"`
+	TypePointer string         `json:"type_pointer,omitempty"`
+}
+
+type sealedSecret struct {
+	Sealed    string     `json:"sealed"`
+	Hint      string     `json:"hint"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Source is a source as users see it (secrets only as hints).
+type Source struct {
+	store.WebhookSource
+	Settings  sourceConfig
+	IngestURL string
+}
+
+var sourceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func hint(secret string) string {
+	if len(secret) <= 10 {
+		return strings.Repeat("*", len(secret))
+	}
+	return secret[:8] + "..." + secret[len(secret)-2:]
+}
+
+// verifyConfig builds the verifier's configuration from input or storage.
+func (c sourceConfig) verifyConfig(provider string, secrets []verify.Secret) (verify.Config, error) {
+	tol := time.Duration(0)
+	if c.Tolerance != "" {
+		d, err := time.ParseDuration(c.Tolerance)
+		if err != nil || d < time.Second || d > 24*time.Hour {
+			return verify.Config{}, core.Invalid("invalid_tolerance", "tolerance %q must be a duration from 1s to 24h, such as \"300s\"", c.Tolerance)
+		}
+		tol = d
+	}
+	return verify.Config{Provider: verify.Provider(provider), Secrets: secrets, Tolerance: tol, Header: c.Header, Algorithm: c.Algorithm,
+		Encoding: c.Encoding, Prefix: c.Prefix, IDHeader: c.IDHeader, IDPointer: c.IDPointer, TypePointer: c.TypePointer}, nil
+}
+
+// PutSource creates or replaces a tenant's source. The whole input is
+// checked (the verifier's own validation included) before anything is stored.
+func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name string, in SourceInput) (Source, bool, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermKeysManage); err != nil {
+		return Source{}, false, err
+	}
+	if !sourceNameRE.MatchString(name) {
+		return Source{}, false, core.Invalid("invalid_name", "source name %q must be 1-63 characters of a-z, 0-9, '_' and '-'", name)
+	}
+	cfg := sourceConfig{Tolerance: in.Tolerance, Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix,
+		IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer}
+	var plain []verify.Secret
+	for i, sec := range in.Secrets {
+		if strings.TrimSpace(sec.Secret) == "" {
+			return Source{}, false, core.Invalid("invalid_secret", "secrets[%d].secret is empty", i)
+		}
+		plain = append(plain, verify.Secret{Value: sec.Secret, ExpiresAt: sec.ExpiresAt})
+		cfg.Secrets = append(cfg.Secrets, sealedSecret{Sealed: s.box.Seal([]byte(sec.Secret)), Hint: hint(sec.Secret), ExpiresAt: sec.ExpiresAt})
+	}
+	vc, err := cfg.verifyConfig(in.Provider, plain)
+	if err != nil {
+		return Source{}, false, err
+	}
+	if err := vc.Validate(); err != nil {
+		return Source{}, false, core.Invalid("invalid_source", "%v", err)
+	}
+	if in.ForwardURL != "" {
+		u, err := url.Parse(in.ForwardURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Source{}, false, core.Invalid("invalid_url", "forward_url %q must be an absolute http:// or https:// URL", in.ForwardURL)
+		}
+	}
+	for _, t := range in.ForwardTypes {
+		if t == "" || len(t) > 200 {
+			return Source{}, false, core.Invalid("invalid_forward_types", "forward_types holds an empty or over-long type")
+		}
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return Source{}, false, err
+	}
+	now := s.core.Now()
+	src := store.WebhookSource{ID: store.NewID("src_"), Name: name, Provider: in.Provider, Config: raw, ForwardURL: in.ForwardURL,
+		ForwardTypes: in.ForwardTypes, CreatedAt: now, UpdatedAt: now}
+	var created bool
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		src, created, err = tx.Tenant(tenantID).WebhookSourcePut(ctx, src)
+		if err != nil {
+			return err
+		}
+		action := "webhook_source.update"
+		if created {
+			action = "webhook_source.create"
+		}
+		return s.core.Audit(ctx, tx, a, tenantID, action, "webhook_source", src.ID,
+			map[string]any{"after": map[string]any{"provider": in.Provider, "secrets": len(in.Secrets), "forward": in.ForwardURL != ""}})
+	})
+	if err != nil {
+		return Source{}, false, err
+	}
+	return s.view(ctx, tenantID, src), created, nil
+}
+
+func (s *Service) view(ctx context.Context, tenantID string, src store.WebhookSource) Source {
+	v := Source{WebhookSource: src}
+	_ = json.Unmarshal(src.Config, &v.Settings)
+	for i := range v.Settings.Secrets {
+		v.Settings.Secrets[i].Sealed = ""
+	}
+	slug := tenantID
+	_ = s.db.Read(ctx, func(tx *store.Tx) error {
+		t, err := tx.TenantGet(ctx, tenantID)
+		slug = t.Slug
+		return err
+	})
+	v.IngestURL = strings.TrimRight(s.opts.BaseURL, "/") + "/in/" + slug + "/" + src.Name
+	return v
+}
+
+// GetSource returns one source.
+func (s *Service) GetSource(ctx context.Context, a auth.Actor, tenantID, name string) (Source, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return Source{}, err
+	}
+	var src store.WebhookSource
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		src, err = tx.Tenant(tenantID).WebhookSourceGet(ctx, name)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Source{}, core.NotFound("webhook source %q not found", name)
+	}
+	if err != nil {
+		return Source{}, err
+	}
+	return s.view(ctx, tenantID, src), nil
+}
+
+// ListSources lists a tenant's sources.
+func (s *Service) ListSources(ctx context.Context, a auth.Actor, tenantID string) ([]Source, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return nil, err
+	}
+	var list []store.WebhookSource
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		list, err = tx.Tenant(tenantID).WebhookSourceList(ctx)
+		return err
+	})
+	out := make([]Source, 0, len(list))
+	for _, src := range list {
+		out = append(out, s.view(ctx, tenantID, src))
+	}
+	return out, err
+}
+
+// DeleteSource deletes a source and its events.
+func (s *Service) DeleteSource(ctx context.Context, a auth.Actor, tenantID, name string) error {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermKeysManage); err != nil {
+		return err
+	}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		src, err := sc.WebhookSourceGet(ctx, name)
+		if err != nil {
+			return err
+		}
+		if err := sc.WebhookSourceDelete(ctx, name); err != nil {
+			return err
+		}
+		return s.core.Audit(ctx, tx, a, tenantID, "webhook_source.delete", "webhook_source", src.ID, nil)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return core.NotFound("webhook source %q not found", name)
+	}
+	return err
+}

@@ -1,0 +1,215 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/signing"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
+)
+
+var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
+
+const ghSecret = "It's a Secret to Everybody"
+
+type app struct {
+	mu   sync.Mutex
+	got  []*http.Request
+	body [][]byte
+	srv  *httptest.Server
+}
+
+func newApp(t *testing.T) *app {
+	a := &app{}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		a.mu.Lock()
+		a.got = append(a.got, r)
+		a.body = append(a.body, b)
+		a.mu.Unlock()
+		w.WriteHeader(200)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *app) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.got)
+}
+
+func githubDelivery(t *testing.T, url, id, body string, secret string) *http.Response {
+	t.Helper()
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestIngestDedupForwardReplay(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		rcv := newApp(t)
+		src, created, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL + "/hooks/github"})
+		if err != nil || !created {
+			t.Fatalf("put source: %v", err)
+		}
+		if src.IngestURL != env.URL+"/in/acme/github" {
+			t.Fatalf("ingest url %q", src.IngestURL)
+		}
+		body := `{"ref":"refs/heads/main","n":1}`
+		// 50 concurrent deliveries of one event: one stored, one forwarded.
+		var wg sync.WaitGroup
+		dups := make(chan bool, 50)
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp := githubDelivery(t, src.IngestURL, "delivery-1", body, ghSecret)
+				defer resp.Body.Close()
+				var out struct {
+					ID        string
+					Duplicate bool
+				}
+				json.NewDecoder(resp.Body).Decode(&out)
+				if resp.StatusCode != 200 || !strings.HasPrefix(out.ID, "evt_") {
+					t.Errorf("delivery: %d %+v", resp.StatusCode, out)
+				}
+				dups <- out.Duplicate
+			}()
+		}
+		wg.Wait()
+		close(dups)
+		firsts := 0
+		for d := range dups {
+			if !d {
+				firsts++
+			}
+		}
+		if firsts != 1 || env.Count(t, "webhook_events") != 1 {
+			t.Fatalf("%d non-duplicate answers, %d events stored; want 1 and 1", firsts, env.Count(t, "webhook_events"))
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for rcv.count() < 1 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if rcv.count() != 1 {
+			t.Fatalf("app received %d forwards, want exactly 1", rcv.count())
+		}
+		fwd, fbody := rcv.got[0], rcv.body[0]
+		if string(fbody) != body || fwd.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("forwarded body/type: %s %s", fbody, fwd.Header.Get("Content-Type"))
+		}
+		if fwd.Header.Get("Joist-Provider-X-Github-Delivery") != "delivery-1" || fwd.Header.Get("Joist-Source") != "github" ||
+			fwd.Header.Get("Joist-Event-Type") != "push" || !strings.HasPrefix(fwd.Header.Get("Joist-Event-Id"), "evt_") {
+			t.Fatalf("forwarded headers: %v", fwd.Header)
+		}
+		secrets, _ := env.App.Jobs.SigningSecrets(ctx, root, tn.ID)
+		if err := signing.Verify(secrets[0].Secret, fwd.Header, fbody, time.Now(), time.Minute); err != nil {
+			t.Fatalf("forward signature: %v", err)
+		}
+		evID := fwd.Header.Get("webhook-id")
+		// Replay keeps the webhook-id.
+		if _, err := env.App.Webhooks.Replay(ctx, root, tn.ID, evID); err != nil {
+			t.Fatal(err)
+		}
+		for rcv.count() < 2 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if rcv.count() != 2 || rcv.got[1].Header.Get("webhook-id") != evID {
+			t.Fatalf("replay: %d forwards, webhook-id %q want %q", rcv.count(), rcv.got[len(rcv.got)-1].Header.Get("webhook-id"), evID)
+		}
+		// Delivered status, searchable by provider event id.
+		var list []store.WebhookEvent
+		for time.Now().Before(deadline) {
+			list, _, err = env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, store.WebhookEventFilter{ProviderEventID: "delivery-1", Statuses: []string{"delivered"}})
+			if err != nil || len(list) == 1 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if len(list) != 1 || list[0].EventType != "push" {
+			t.Fatalf("event list: %v %+v", err, list)
+		}
+	})
+}
+
+func TestRejectedDeliveries(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := githubDelivery(t, src.IngestURL, "d-bad", `{"x":1}`, "wrong secret")
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("bad signature: %d", resp.StatusCode)
+		}
+		// No signature at all.
+		r2, _ := http.Post(src.IngestURL, "application/json", bytes.NewReader([]byte(`{}`)))
+		r2.Body.Close()
+		if r2.StatusCode/100 != 4 {
+			t.Fatalf("unsigned: %d", r2.StatusCode)
+		}
+		// Unknown tenant or source: 404, nothing logged.
+		for _, u := range []string{env.URL + "/in/acme/nope", env.URL + "/in/nope/github"} {
+			r, _ := http.Post(u, "application/json", strings.NewReader(`{}`))
+			r.Body.Close()
+			if r.StatusCode != 404 {
+				t.Fatalf("%s: %d", u, r.StatusCode)
+			}
+		}
+		// Wrong method.
+		r3, _ := http.Get(src.IngestURL)
+		r3.Body.Close()
+		if r3.StatusCode != 405 {
+			t.Fatalf("GET ingest: %d", r3.StatusCode)
+		}
+		rej, err := env.App.Webhooks.Rejections(ctx, root, tn.ID, "github")
+		if err != nil || len(rej) != 2 || rej[1].Code != "bad_signature" {
+			t.Fatalf("rejections: %v %+v", err, rej)
+		}
+		if env.Count(t, "webhook_events") != 0 {
+			t.Fatal("a rejected delivery was stored as an event")
+		}
+		// The log is bounded per source.
+		for i := range 120 {
+			r := githubDelivery(t, src.IngestURL, fmt.Sprint("flood-", i), `{}`, "wrong")
+			r.Body.Close()
+		}
+		if n := env.Count(t, "webhook_rejections"); n != 100 {
+			t.Fatalf("rejections kept: %d, want 100", n)
+		}
+	})
+}
