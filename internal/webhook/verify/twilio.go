@@ -51,10 +51,22 @@ func twilioURLs(raw string) []string {
 	if err != nil || u.Host == "" {
 		return out
 	}
-	at := strings.Index(raw, u.Host)
+	// The host follows "//" (and any userinfo "@"); find it there, not in
+	// the scheme.
+	start := strings.Index(raw, "//")
+	if start < 0 {
+		return out
+	}
+	if u.User != nil {
+		if i := strings.Index(raw[start:], "@"); i >= 0 {
+			start += i
+		}
+	}
+	at := strings.Index(raw[start:], u.Host)
 	if at < 0 {
 		return out
 	}
+	at += start
 	swap := func(host string) string { return raw[:at] + host + raw[at+len(u.Host):] }
 	if u.Port() != "" {
 		out = append(out, swap(strings.TrimSuffix(u.Host, ":"+u.Port())))

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-	svix "github.com/svix/svix-webhooks/go"
 	"github.com/stripe/stripe-go/v82/webhook"
+	svix "github.com/svix/svix-webhooks/go"
 )
 
 // Two secrets valid for every provider: Stripe and the MAC providers use
@@ -155,7 +155,9 @@ func signers() []signer {
 				return Request{Method: "POST", Header: h, Body: body}
 			}},
 		{provider: HMAC, sigHeader: "X-Signature",
-			extra: func(c *Config) { c.Header, c.Prefix, c.IDPointer, c.TypePointer = "X-Signature", "sha256=", "/id", "/type" },
+			extra: func(c *Config) {
+				c.Header, c.Prefix, c.IDPointer, c.TypePointer = "X-Signature", "sha256=", "/id", "/type"
+			},
 			sign: func(t *testing.T, secret string, ts time.Time, body []byte) Request {
 				h := http.Header{}
 				h.Set("X-Signature", "sha256="+macHex(sha256.New, secret, string(body)))
