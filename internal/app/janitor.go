@@ -10,19 +10,21 @@ import (
 	"github.com/joist-dev/joist/internal/store"
 )
 
-// janitor deletes expired idempotency records every few minutes.
+// janitor deletes expired idempotency records and old webhook events every
+// few minutes.
 type janitor struct {
-	core     *core.Service
-	log      *slog.Logger
-	interval time.Duration
+	core             *core.Service
+	log              *slog.Logger
+	interval         time.Duration
+	webhookRetention time.Duration
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func newJanitor(c *core.Service, log *slog.Logger) *janitor {
-	return &janitor{core: c, log: log, interval: 5 * time.Minute}
+func newJanitor(c *core.Service, log *slog.Logger, webhookRetention time.Duration) *janitor {
+	return &janitor{core: c, log: log, interval: 5 * time.Minute, webhookRetention: webhookRetention}
 }
 
 func (j *janitor) Start(ctx context.Context) error {
@@ -59,6 +61,16 @@ func (j *janitor) sweep(ctx context.Context) {
 	})
 	if err != nil && ctx.Err() == nil {
 		j.log.Warn("purge idempotency keys", "err", err)
+	}
+	if j.webhookRetention <= 0 {
+		return
+	}
+	err = j.core.DB().Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.WebhookEventPurge(ctx, j.core.Now().Add(-j.webhookRetention), 5000)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		j.log.Warn("purge webhook events", "err", err)
 	}
 }
 

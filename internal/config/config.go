@@ -68,6 +68,10 @@ type Config struct {
 	// PushAllowedHosts, when set, restricts HTTP-push destinations to these hosts.
 	PushAllowedHosts []string `toml:"push_allowed_hosts" env:"JOIST_PUSH_ALLOWED_HOSTS" flag:"push-allowed-hosts" help:"comma-separated hosts HTTP-push jobs may call (empty: any)"`
 
+	// WebhookRetention is how long received webhook events, and so their
+	// dedup keys, are kept (longer than any provider retries: Stripe, 3 days).
+	WebhookRetention time.Duration `toml:"webhook_retention" env:"JOIST_WEBHOOK_RETENTION" flag:"webhook-retention" help:"how long inbound webhook events and their dedup keys are kept"`
+
 	// QueueWorkers is Queues parsed.
 	QueueWorkers map[string]int `toml:"-"`
 	// Trusted is TrustedProxies parsed.
@@ -91,6 +95,7 @@ func Default() Config {
 		RetryAfterCap:         time.Hour,
 		CompletedJobRetention: 24 * time.Hour,
 		DeadJobRetention:      7 * 24 * time.Hour,
+		WebhookRetention:      30 * 24 * time.Hour,
 		MaxBodyBytes:          1 << 20,
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
@@ -271,6 +276,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CompletedJobRetention < time.Minute || c.DeadJobRetention < time.Minute {
 		errs = append(errs, errors.New("JOIST_COMPLETED_JOB_RETENTION and JOIST_DEAD_JOB_RETENTION: must be at least 1m"))
+	}
+	if c.WebhookRetention < 4*24*time.Hour {
+		errs = append(errs, errors.New("JOIST_WEBHOOK_RETENTION: must be at least 96h, longer than providers retry (Stripe retries for 3 days)"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("JOIST_SHUTDOWN_TIMEOUT: must be positive"))

@@ -276,3 +276,10 @@ func (s *Scope) WebhookRejectionList(ctx context.Context, sourceID string) ([]We
 		return x, err
 	})
 }
+
+// WebhookEventPurge deletes every tenant's events received before t (their
+// dedup keys go with them), at most limit rows per call.
+func (tx *Tx) WebhookEventPurge(ctx context.Context, before time.Time, limit int) (int64, error) {
+	return tx.Exec(ctx, `DELETE FROM webhook_events WHERE id IN
+		(SELECT id FROM webhook_events WHERE received_at < ? ORDER BY id LIMIT ?)`, before, limit)
+}
