@@ -39,6 +39,13 @@
 // scheme's default port added. A non-form body without bodySHA256 in the URL
 // is refused (bad_body): nothing would cover it.
 //
+// The schemes are written by hand on purpose: each is a few lines of
+// crypto/hmac, while the official libraries differ in rotation support,
+// error detail and timestamp handling, and stripe-go would pull the whole
+// Stripe SDK into the binary. The tests use those libraries (stripe-go,
+// the Standard Webhooks and Svix Go libraries) as signers, so any
+// disagreement with them fails a test.
+//
 // GitHub's legacy SHA-1 header X-Hub-Signature is not accepted; GitHub
 // sends X-Hub-Signature-256 alongside it on every delivery.
 package verify
