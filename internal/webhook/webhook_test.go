@@ -213,3 +213,31 @@ func TestRejectedDeliveries(t *testing.T) {
 		}
 	})
 }
+
+func TestOldEventsArePurged(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		src, _, _ := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github", Secrets: []webhook.SecretInput{{Secret: ghSecret}}})
+		for _, id := range []string{"a", "b"} {
+			githubDelivery(t, src.IngestURL, id, `{}`, ghSecret).Body.Close()
+		}
+		var n int64
+		err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.WebhookEventPurge(ctx, time.Now().Add(time.Hour), 1)
+			return err
+		})
+		if err != nil || n != 1 || env.Count(t, "webhook_events") != 1 {
+			t.Fatalf("purge: %d %v, %d left", n, err, env.Count(t, "webhook_events"))
+		}
+		// Once purged, the same provider event id is a new event again.
+		resp := githubDelivery(t, src.IngestURL, "a", `{}`, ghSecret)
+		var out struct{ Duplicate bool }
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if out.Duplicate {
+			t.Fatal("a purged event still deduplicates")
+		}
+	})
+}
