@@ -241,3 +241,70 @@ func TestOldEventsArePurged(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreOnlyAndTypeFilter: a source without forward_url stores every
+// event; forward_types forwards only the listed types; a Svix/Resend-style
+// source verifies Standard Webhooks signatures with secret rotation.
+func TestStoreOnlyAndTypeFilter(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		rcv := newApp(t)
+		oldSecret, newSecret := signing.NewSecret(), signing.NewSecret()
+		soon := time.Now().Add(time.Hour)
+		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "resend", webhook.SourceInput{Provider: "svix",
+			Secrets:    []webhook.SecretInput{{Secret: newSecret}, {Secret: oldSecret, ExpiresAt: &soon}},
+			ForwardURL: rcv.srv.URL, ForwardTypes: []string{"email.bounced"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		send := func(id, typ, secret string) int {
+			body := []byte(`{"type":"` + typ + `","data":{}}`)
+			h := http.Header{}
+			if err := signing.Sign(h, []string{secret}, id, time.Now(), body); err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("POST", src.IngestURL, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range map[string]string{"svix-id": h.Get("webhook-id"), "svix-timestamp": h.Get("webhook-timestamp"), "svix-signature": h.Get("webhook-signature")} {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if st := send("msg_1", "email.delivered", newSecret); st != 200 {
+			t.Fatalf("new secret: %d", st)
+		}
+		if st := send("msg_2", "email.bounced", oldSecret); st != 200 {
+			t.Fatalf("old secret during rotation: %d", st)
+		}
+		if st := send("msg_3", "email.bounced", signing.NewSecret()); st != 401 {
+			t.Fatalf("unknown secret: %d", st)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for rcv.count() < 1 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if rcv.count() != 1 || rcv.got[0].Header.Get("Joist-Event-Type") != "email.bounced" {
+			t.Fatalf("forwarded %d events, want only the bounce", rcv.count())
+		}
+		list, _, err := env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, store.WebhookEventFilter{Statuses: []string{"stored"}})
+		if err != nil || len(list) != 1 || list[0].ProviderEventID != "msg_1" {
+			t.Fatalf("the unforwarded type must still be stored: %v %+v", err, list)
+		}
+		// Metrics count accepted and rejected deliveries by provider.
+		resp, _ := http.Get(env.URL + "/metrics")
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`joist_webhook_requests_total{provider="svix",result="accepted"} 2`, `joist_webhook_requests_total{provider="svix",result="bad_signature"} 1`} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
+}
