@@ -17,6 +17,7 @@ import (
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
 	"github.com/joist-dev/joist/internal/schedules"
+	"github.com/joist-dev/joist/internal/webhook"
 )
 
 //go:embed web
@@ -45,6 +46,10 @@ type Options struct {
 	// Schedules, when set, adds the schedules pages under each tenant
 	// (/admin/tenants/{tenant}/schedules; see schedules.go).
 	Schedules *schedules.Service
+	// Webhooks, when set, adds the inbound webhooks pages under each
+	// tenant (/admin/tenants/{tenant}/webhooks; see webhooks.go). Their
+	// delivery attempts come from Jobs.
+	Webhooks *webhook.Service
 }
 
 // Admin serves the dashboard.
@@ -92,6 +97,11 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) 
 	}
 	if opts.Schedules != nil {
 		if err := a.AddSection(schedulesSection(a, opts.Schedules)); err != nil {
+			panic(err)
+		}
+	}
+	if opts.Webhooks != nil {
+		if err := a.AddSection(webhooksSection(a, opts.Webhooks, opts.Jobs)); err != nil {
 			panic(err)
 		}
 	}

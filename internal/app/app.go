@@ -108,7 +108,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
 	}, db.Ping)
 	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
-		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules})
+		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules,
+		Webhooks: a.Webhooks})
 	mux := http.NewServeMux()
 	a.API.Register(mux)
 	a.Admin.Register(mux)

@@ -1,0 +1,301 @@
+package admin_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
+)
+
+const hookSecret = "a github secret for the admin tests"
+
+// receiver is the app's endpoint that events are forwarded to: it answers
+// with the status last set and keeps the webhook-id of every request.
+type receiver struct {
+	URL    string
+	status atomic.Int32
+	mu     sync.Mutex
+	ids    []string
+}
+
+func newReceiver(t *testing.T, status int) *receiver {
+	t.Helper()
+	rc := &receiver{}
+	rc.status.Store(int32(status))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.mu.Lock()
+		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
+		rc.mu.Unlock()
+		st := int(rc.status.Load())
+		w.WriteHeader(st)
+		_, _ = w.Write([]byte("receiver says " + http.StatusText(st)))
+	}))
+	t.Cleanup(srv.Close)
+	rc.URL = srv.URL
+	return rc
+}
+
+// webhookIDs are the webhook-ids the receiver got, in order.
+func (rc *receiver) webhookIDs() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.ids)
+}
+
+// mkSource creates a github source forwarding to forward ("" for none).
+func mkSource(t *testing.T, env *apptest.Env, tenantID, name, forward string) webhook.Source {
+	t.Helper()
+	src, _, err := env.App.Webhooks.PutSource(context.Background(), cli, tenantID, name, webhook.SourceInput{Provider: "github",
+		Secrets: []webhook.SecretInput{{Secret: hookSecret}}, ForwardURL: forward})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// deliver posts a GitHub delivery signed with secret and returns the status.
+func deliver(t *testing.T, env *apptest.Env, slug, source, delivery, body, secret string) int {
+	t.Helper()
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	req, err := http.NewRequest(http.MethodPost, env.URL+"/in/"+slug+"/"+source, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// mkEvent delivers a signed event and waits (bounded) until its status is
+// want; it returns the stored event.
+func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, body, want string) store.WebhookEvent {
+	t.Helper()
+	if st := deliver(t, env, tn.Slug, source, delivery, body, hookSecret); st != http.StatusOK {
+		t.Fatalf("delivery %s: status %d", delivery, st)
+	}
+	list, _, err := env.App.Webhooks.ListEvents(context.Background(), cli, tn.ID, store.Page{Limit: 10},
+		store.WebhookEventFilter{ProviderEventID: delivery})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("event of delivery %s: %v (%d found)", delivery, err, len(list))
+	}
+	return waitEvent(t, env, tn.ID, list[0].ID, want)
+}
+
+// waitEvent polls an event until its status is want, for at most 30 seconds.
+func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) store.WebhookEvent {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ev, err := env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Status == want {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("event %s is %s after 30s, want %s", id, ev.Status, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) store.WebhookEvent {
+	t.Helper()
+	ev, err := env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		tn := mkTenant(t, env, "acme")
+		rc := newReceiver(t, http.StatusGone)
+		src := mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		dead := mkEvent(t, env, tn, "github", "d-1", `{"ref":"refs/heads/main"}`, "dead")
+		if st := deliver(t, env, "acme", "github", "d-bad", `{}`, "the wrong secret"); st == http.StatusOK {
+			t.Fatal("a badly signed delivery was accepted")
+		}
+		mkOperator(t, env, "vera@example.com", auth.RoleViewer)
+
+		owner := newClient(t, env)
+		owner.loginOwner()
+		want(t, "tenant page links to webhooks", owner.get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/webhooks"`)
+		want(t, "sources", owner.get("/admin/tenants/acme/webhooks"), http.StatusOK,
+			src.IngestURL, `data-copy="ingest-0"`, rc.URL+"/hooks", "a github...", "/admin/tenants/acme/webhooks/github/rejections")
+		want(t, "dead letters", owner.get("/admin/tenants/acme/webhooks/events?status=dead"), http.StatusOK,
+			dead.ID, `id="status-dead" aria-current="page"`, `id="replay-many"`)
+		want(t, "search by provider event id", owner.get("/admin/tenants/acme/webhooks/events?id=d-1"), http.StatusOK, dead.ID)
+		if r := owner.get("/admin/tenants/acme/webhooks/events?id=nope"); !strings.Contains(r.Body, "No event matches.") {
+			t.Fatalf("search for an unknown id:\n%s", r.Body)
+		}
+		want(t, "unknown status", owner.get("/admin/tenants/acme/webhooks/events?status=bogus"), http.StatusBadRequest, "is not one of")
+		want(t, "event", owner.get("/admin/tenants/acme/webhooks/events/"+dead.ID), http.StatusOK,
+			`id="event-replay"`, "X-Github-Delivery", "refs/heads/main", "github signature verified", "receiver says Gone",
+			`href="/admin/tenants/acme/jobs/`+dead.ForwardJobID+`"`)
+		want(t, "unknown event", owner.get("/admin/tenants/acme/webhooks/events/evt_nope"), http.StatusNotFound)
+		want(t, "rejections", owner.get("/admin/tenants/acme/webhooks/github/rejections"), http.StatusOK, "d-bad", "bytes")
+		want(t, "unknown source", owner.get("/admin/tenants/acme/webhooks/nope/rejections"), http.StatusNotFound)
+		want(t, "no such page", owner.get("/admin/tenants/acme/webhooks/github/nope"), http.StatusNotFound)
+
+		v := newClient(t, env)
+		v.login("vera@example.com", testPassword)
+		list := v.get("/admin/tenants/acme/webhooks/events?status=dead")
+		want(t, "viewer's list", list, http.StatusOK, dead.ID)
+		page := v.get("/admin/tenants/acme/webhooks/events/" + dead.ID)
+		want(t, "viewer's event page", page, http.StatusOK, "refs/heads/main", `id="attempts"`)
+		if strings.Contains(list.Body, `id="replay-many"`) || strings.Contains(page.Body, `id="event-replay"`) {
+			t.Fatal("the viewer sees a replay form")
+		}
+
+		// With a valid session and CSRF token, the server still refuses.
+		tok := v.csrf("/admin/tenants/acme/webhooks/events/" + dead.ID)
+		audits, calls := env.Count(t, "audit_log"), len(rc.webhookIDs())
+		for _, path := range []string{"/webhooks/events/" + dead.ID + "/replay", "/webhooks/events/replay"} {
+			want(t, "viewer POST "+path, v.post("/admin/tenants/acme"+path, url.Values{"csrf": {tok}, "status": {"dead"}}),
+				http.StatusForbidden, "jobs.write")
+		}
+		time.Sleep(100 * time.Millisecond) // a wrongly queued replay would have started by now
+		if ev := eventOf(t, env, tn.ID, dead.ID); ev.Status != "dead" || ev.ForwardJobID != dead.ForwardJobID {
+			t.Fatalf("after the viewer's refused replay the event is %s with job %s", ev.Status, ev.ForwardJobID)
+		}
+		if n := env.Count(t, "audit_log"); n != audits {
+			t.Fatalf("audit_log %d -> %d after refused posts", audits, n)
+		}
+		if n := len(rc.webhookIDs()); n != calls {
+			t.Fatalf("receiver called %d times, want %d", n, calls)
+		}
+	})
+}
+
+func TestWebhooksPagesTenantScope(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		alpha := mkTenant(t, env, "alpha")
+		bravo := mkTenant(t, env, "bravo")
+		rc := newReceiver(t, http.StatusGone)
+		mkSource(t, env, alpha.ID, "github", rc.URL)
+		mkSource(t, env, bravo.ID, "github", rc.URL)
+		theirs := mkEvent(t, env, bravo, "github", "b-1", `{"secret":"bravo's"}`, "dead")
+		mkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
+
+		sam := newClient(t, env)
+		sam.login("sam@example.com", testPassword)
+		want(t, "own tenant's events", sam.get("/admin/tenants/alpha/webhooks/events"), http.StatusOK, "No event matches.")
+		tok := sam.csrf("/admin/tenants/alpha/webhooks/events?status=dead")
+		for _, path := range []string{
+			"/admin/tenants/bravo/webhooks",
+			"/admin/tenants/bravo/webhooks/events",
+			"/admin/tenants/bravo/webhooks/events/" + theirs.ID,
+			"/admin/tenants/" + bravo.ID + "/webhooks/events/" + theirs.ID,
+			"/admin/tenants/alpha/webhooks/events/" + theirs.ID, // own tenant in the path, other tenant's event
+			"/admin/tenants/bravo/webhooks/github/rejections",
+		} {
+			r := sam.get(path)
+			want(t, "GET "+path, r, http.StatusNotFound)
+			if strings.Contains(r.Body, "bravo's") {
+				t.Fatalf("GET %s shows the other tenant's event", path)
+			}
+		}
+		audits := env.Count(t, "audit_log")
+		for _, path := range []string{
+			"/admin/tenants/bravo/webhooks/events/" + theirs.ID + "/replay",
+			"/admin/tenants/alpha/webhooks/events/" + theirs.ID + "/replay",
+			"/admin/tenants/bravo/webhooks/events/replay",
+		} {
+			want(t, "POST "+path, sam.post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
+		}
+		// Own tenant's bulk replay does not reach bravo's event.
+		r := sam.post("/admin/tenants/alpha/webhooks/events/replay", url.Values{"csrf": {tok}, "status": {"dead"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("own bulk replay: %d\n%s", r.Status, r.Body)
+		}
+		if ev := eventOf(t, env, bravo.ID, theirs.ID); ev.Status != "dead" || ev.ForwardJobID != theirs.ForwardJobID {
+			t.Fatalf("bravo's event is %s with job %s after refused posts", ev.Status, ev.ForwardJobID)
+		}
+		if n := env.Count(t, "audit_log"); n != audits {
+			t.Fatalf("audit_log %d -> %d after refused posts", audits, n)
+		}
+	})
+}
+
+func TestWebhooksReplay(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		tn := mkTenant(t, env, "acme")
+		rc := newReceiver(t, http.StatusGone)
+		mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		mkSource(t, env, tn.ID, "quiet", "") // stored only: bulk replay skips it
+		one := mkEvent(t, env, tn, "github", "r-1", `{"n":1}`, "dead")
+		two := mkEvent(t, env, tn, "github", "r-2", `{"n":2}`, "dead")
+		kept := mkEvent(t, env, tn, "quiet", "q-1", `{"n":3}`, "stored")
+		if ids := rc.webhookIDs(); len(ids) != 2 || ids[0] != one.ID || ids[1] != two.ID {
+			t.Fatalf("first deliveries carried webhook-ids %v, want [%s %s]", ids, one.ID, two.ID)
+		}
+		rc.status.Store(http.StatusOK)
+
+		owner := newClient(t, env)
+		owner.loginOwner()
+		tok := owner.csrf("/admin/tenants/acme/webhooks/events/" + one.ID)
+		r := owner.post("/admin/tenants/acme/webhooks/events/"+one.ID+"/replay", url.Values{"csrf": {tok}})
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/webhooks/events/"+one.ID+"?flash=webhook_replayed" {
+			t.Fatalf("replay: %d to %q\n%s", r.Status, r.Location, r.Body)
+		}
+		want(t, "after replay", owner.get(r.Location), http.StatusOK, "queued for delivery again")
+		ev := waitEvent(t, env, tn.ID, one.ID, "delivered")
+		if ev.ForwardJobID == one.ForwardJobID {
+			t.Fatal("the replay did not create a new forward job")
+		}
+		if ids := rc.webhookIDs(); len(ids) != 3 || ids[2] != one.ID {
+			t.Fatalf("webhook-ids %v: the replay must carry %s again", ids, one.ID)
+		}
+		if got := auditTargets(t, env, "webhook_event.replay"); !slices.Equal(got, []string{one.ID}) {
+			t.Fatalf("webhook_event.replay entries for %v, want [%s]", got, one.ID)
+		}
+		want(t, "delivered event", owner.get("/admin/tenants/acme/webhooks/events/"+one.ID), http.StatusOK,
+			`id="event-status">delivered<`, "receiver says OK", ev.ForwardJobID)
+
+		// Replay all matching: everything; the stored-only source is skipped.
+		r = owner.post("/admin/tenants/acme/webhooks/events/replay", url.Values{"csrf": {tok}, "type": {"push"}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("bulk replay: %d\n%s", r.Status, r.Body)
+		}
+		want(t, "after bulk replay", owner.get(r.Location), http.StatusOK, "2 events were queued", "1 was left alone")
+		waitEvent(t, env, tn.ID, one.ID, "delivered")
+		waitEvent(t, env, tn.ID, two.ID, "delivered")
+		if ev := eventOf(t, env, tn.ID, kept.ID); ev.Status != "stored" || ev.ForwardJobID != "" {
+			t.Fatalf("the stored-only event is %s with job %q", ev.Status, ev.ForwardJobID)
+		}
+		got := auditTargets(t, env, "webhook_event.replay")
+		exp := []string{one.ID, one.ID, two.ID}
+		slices.Sort(exp)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("webhook_event.replay entries for %v, want %v", got, exp)
+		}
+		// Replaying a stored-only event says why it cannot.
+		want(t, "replay without a forward URL", owner.post("/admin/tenants/acme/webhooks/events/"+kept.ID+"/replay",
+			url.Values{"csrf": {tok}}), http.StatusBadRequest, "no forward_url")
+	})
+}
