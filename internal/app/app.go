@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/admin"
+	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
@@ -38,6 +39,8 @@ type App struct {
 	Jobs    *jobs.Service
 	// Webhooks receives providers' webhooks.
 	Webhooks *webhook.Service
+	// Billing keeps subscription state from Stripe events.
+	Billing *billing.Service
 	// Schedules is durable cron; its scheduler runs on every node.
 	Schedules *schedules.Service
 	// Bootstrap holds credentials generated on this start (to print once).
@@ -103,10 +106,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Schedules = schedules.New(a.Core, a.Jobs, log.With("service", "schedules"), schedules.Options{})
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
 	a.Webhooks = webhook.New(a.Core, a.Jobs, box, log.With("service", "webhook"), a.Metrics.Registry, webhook.Options{BaseURL: cfg.BaseURL()})
+	a.Billing = billing.New(a.Core, a.Jobs, log.With("service", "billing"), billing.Options{})
+	a.Webhooks.Billing = a.Billing
 	a.API = httpapi.New(a.Core, a.Jobs, a.Schedules, a.Webhooks, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
 	}, db.Ping)
+	a.API.SetBilling(a.Billing)
 	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules,
 		Webhooks: a.Webhooks})

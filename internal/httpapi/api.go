@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
@@ -45,6 +46,7 @@ type API struct {
 
 	schedules *schedules.Service // durable cron (handlers_schedules.go)
 	webhooks  *webhook.Service   // inbound webhooks (handlers_webhooks.go)
+	billing   *billing.Service   // Stripe billing state (handlers_billing.go)
 }
 
 // Route describes one registered route, for the isolation test and the
@@ -134,6 +136,10 @@ func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, wh *webhoo
 		{Method: "POST", Pattern: "/v1/webhook-events/{event}/replay", Tenant: "header", handler: a.eventReplay},
 		{Method: "POST", Pattern: "/v1/webhook-events/replay", Tenant: "header", handler: a.eventReplayMany},
 		{Method: "POST", Pattern: "/in/{tenant}/{source}", Public: true, handler: a.ingest},
+
+		{Method: "GET", Pattern: "/v1/subscriptions", Tenant: "header", handler: a.subscriptionList},
+		{Method: "GET", Pattern: "/v1/subscriptions/{subscription}", Tenant: "header", handler: a.subscriptionGet},
+		{Method: "PUT", Pattern: "/v1/billing/customers/{customer}", Tenant: "header", handler: a.billingCustomerPut},
 	}
 	return a
 }

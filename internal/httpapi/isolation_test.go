@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
 
 	"github.com/joist-dev/joist/internal/apptest"
 )
@@ -360,6 +363,58 @@ func TestTenantIsolation(t *testing.T) {
 				t.Fatalf("A's signature into B's source: %d %s", r.status, r.body)
 			}
 			noEventLeak(t, r)
+		}
+		// Tenant B holds Stripe billing state: a subscription delivered to its
+		// Stripe source, its customer linked to B's contact.
+		if r := s.raw(t, "PUT", "/v1/webhook-sources/st", s.keyB.Key, "", `{"provider":"stripe","secrets":[{"secret":"whsec_b_only"}]}`); r.status != http.StatusCreated {
+			t.Fatalf("B's stripe source: %d %s", r.status, r.body)
+		}
+		if r := s.raw(t, "PUT", "/v1/contacts/b-billing", s.keyB.Key, "", `{"name":"Bill"}`); r.status != http.StatusCreated {
+			t.Fatalf("B's billing contact: %d %s", r.status, r.body)
+		}
+		if r := s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", s.keyB.Key, "", `{"contact":"b-billing"}`); r.status != http.StatusCreated {
+			t.Fatalf("B's customer link: %d %s", r.status, r.body)
+		}
+		stripeBody := `{"id":"evt_bonly","object":"event","created":1767225600,"livemode":true,"type":"customer.subscription.created",
+			"data":{"object":{"id":"sub_bonly","object":"subscription","customer":"cus_bonly","status":"active","items":{"data":[]}}}}`
+		signed := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(stripeBody), Secret: "whsec_b_only"})
+		if r := s.raw(t, "POST", "/in/clinic-b/st", "", "", stripeBody, "Stripe-Signature", signed.Header); r.status != 200 {
+			t.Fatalf("B's stripe delivery: %d %s", r.status, r.body)
+		}
+		for deadline := time.Now().Add(20 * time.Second); s.raw(t, "GET", "/v1/subscriptions/sub_bonly", s.keyB.Key, "", "").status != 200; {
+			if time.Now().After(deadline) {
+				t.Fatal("B's subscription was never applied")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		noBillingLeak := func(t *testing.T, r rawResp) {
+			t.Helper()
+			noLeak(t, r)
+			if (strings.Contains(r.body, "sub_bonly") && !strings.Contains(r.path, "sub_bonly")) || strings.Contains(r.body, "b-billing") {
+				t.Fatalf("response leaks tenant B's billing state: %s", r.body)
+			}
+		}
+		cases["GET /v1/subscriptions"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/subscriptions", a, "clinic-b", ""))
+			noBillingLeak(t, s.raw(t, "GET", "/v1/subscriptions", a, "", ""))
+			noBillingLeak(t, s.raw(t, "GET", "/v1/subscriptions?contact=b-billing", a, "", ""))
+		}
+		cases["GET /v1/subscriptions/{subscription}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "GET", "/v1/subscriptions/sub_bonly", a, "", ""))
+			want404(t, s.raw(t, "GET", "/v1/subscriptions/sub_bonly", a, "clinic-b", ""))
+		}
+		cases["PUT /v1/billing/customers/{customer}"] = func(t *testing.T) {
+			want404(t, s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "clinic-b", `{"contact":"b-billing"}`))
+			// B's contact does not exist in A; A's own "shared-id" is A's own link.
+			want404(t, s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "", `{"contact":"b-billing"}`))
+			if r := s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "", `{"contact":"shared-id"}`); r.status != http.StatusCreated {
+				t.Fatalf("A's own link: %d %s", r.status, r.body)
+			} else {
+				noBillingLeak(t, r)
+			}
+			if r := s.raw(t, "GET", "/v1/subscriptions/sub_bonly", s.keyB.Key, "", ""); !strings.Contains(r.body, `"contact":"b-billing"`) {
+				t.Fatalf("A's link changed B's subscription: %s", r.body)
+			}
 		}
 		covered := 0
 		for _, rt := range env.App.API.Routes() {

@@ -104,6 +104,11 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 			return err
 		}
 		out = IngestResult{EventID: stored.ID, Duplicate: !inserted}
+		if inserted && src.Provider == "stripe" && s.Billing != nil {
+			if err := s.Billing.EnqueueTx(ctx, tx, tn.ID, ev); err != nil {
+				return err
+			}
+		}
 		if !inserted || !forwards(src, res.EventType) {
 			return nil
 		}

@@ -46,6 +46,12 @@ type Service struct {
 	log  *slog.Logger
 
 	received *prometheus.CounterVec
+
+	// Billing, when set, enqueues the built-in billing job of each newly
+	// stored event of a Stripe source, in the ingest transaction.
+	Billing interface {
+		EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, ev store.WebhookEvent) error
+	}
 }
 
 // New builds the webhook service; reg receives its metrics.

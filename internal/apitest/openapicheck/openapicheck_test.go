@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
+
 	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/httpapi"
@@ -215,6 +217,29 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "POST", "/v1/webhook-events/replay", key.Key, `{"provider_event_id":"d1"}`)
 	c.want(204, "DELETE", "/v1/webhook-sources/gh", key.Key, "")
 	c.want(404, "DELETE", "/v1/webhook-sources/gh", key.Key, "")
+
+	// Billing: a customer link, a Stripe-signed subscription event, the state and its history.
+	c.want(201, "PUT", "/v1/billing/customers/cus_1", key.Key, `{"contact":"user_42"}`)
+	c.want(200, "PUT", "/v1/billing/customers/cus_1", root, `{"contact":"user_42"}`, "Joist-Tenant", "acme")
+	c.want(400, "PUT", "/v1/billing/customers/not-a-customer", key.Key, `{"contact":"user_42"}`)
+	c.want(404, "PUT", "/v1/billing/customers/cus_1", key.Key, `{"contact":"nobody"}`)
+	c.want(201, "PUT", "/v1/webhook-sources/stripe", key.Key, `{"provider":"stripe","secrets":[{"secret":"whsec_openapi"}]}`)
+	stripeBody := `{"id":"evt_1","object":"event","created":1767225600,"livemode":true,"type":"customer.subscription.updated","data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","cancel_at_period_end":false,"items":{"data":[{"current_period_end":1769904000,"quantity":1,"price":{"id":"price_1","nickname":"Pro","product":"prod_1"}}]}}}}`
+	signed := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(stripeBody), Secret: "whsec_openapi"})
+	c.want(200, "POST", "/in/acme/stripe", "", stripeBody, "Stripe-Signature", signed.Header)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if st, _, _ := c.do("GET", "/v1/subscriptions/sub_1", key.Key, ""); st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the Stripe event was never applied")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.want(200, "GET", "/v1/subscriptions?status=active,trialing&contact=user_42&limit=10", key.Key, "")
+	c.want(200, "GET", "/v1/subscriptions?livemode=false", root, "", "Joist-Tenant", "acme")
+	c.want(400, "GET", "/v1/subscriptions?status=zombie", key.Key, "")
+	c.want(404, "GET", "/v1/subscriptions/sub_1?livemode=false", key.Key, "")
 
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")

@@ -1,0 +1,332 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// event is one stored Stripe event being applied.
+type event struct {
+	stripeEvent
+	stored  store.WebhookEvent
+	created time.Time
+}
+
+// Process applies one stored Stripe event to tenantID's billing state. It
+// is safe to run twice: an event already applied (or older than the state)
+// changes nothing.
+func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
+	var ev event
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		ev.stored, err = tx.Tenant(tenantID).WebhookEventGet(ctx, eventID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("stripe event is gone (its source was deleted?)", "tenant", tenantID, "event", eventID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(ev.stored.Body, &ev.stripeEvent); err != nil || ev.Type == "" || len(ev.Data.Object) == 0 {
+		s.log.Warn("stripe event body is not a Stripe event; ignored", "tenant", tenantID, "event", eventID)
+		return nil
+	}
+	ev.created = time.Unix(ev.Created, 0).UTC()
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		a := &applier{svc: s, sc: tx.Tenant(tenantID), ev: ev}
+		return a.apply(ctx)
+	})
+}
+
+type applier struct {
+	svc *Service
+	sc  *store.Scope
+	ev  event
+}
+
+func (a *applier) apply(ctx context.Context) error {
+	obj := a.ev.Data.Object
+	switch a.ev.Type {
+	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed":
+		var sub stripeSubscription
+		if err := json.Unmarshal(obj, &sub); err != nil || sub.ID == "" {
+			return a.ignore("no subscription in the event")
+		}
+		if a.otherTenant(ctx, sub.Metadata, sub.Customer.Metadata) {
+			return nil
+		}
+		contactID, err := a.contact(ctx, sub.Customer.ID, firstMeta("joist_contact", sub.Customer.Metadata, sub.Metadata))
+		if err != nil {
+			return err
+		}
+		return a.subscription(ctx, sub, contactID)
+	case "invoice.paid", "invoice.payment_failed":
+		var inv stripeInvoice
+		if err := json.Unmarshal(obj, &inv); err != nil || inv.ID == "" {
+			return a.ignore("no invoice in the event")
+		}
+		subID, subMeta := inv.subscription()
+		if a.otherTenant(ctx, inv.Customer.Metadata, subMeta, inv.Metadata) {
+			return nil
+		}
+		contactID, err := a.contact(ctx, inv.Customer.ID, firstMeta("joist_contact", inv.Customer.Metadata, subMeta, inv.Metadata))
+		if err != nil {
+			return err
+		}
+		return a.invoice(ctx, inv, subID, contactID)
+	case "checkout.session.completed":
+		var cs stripeCheckoutSession
+		if err := json.Unmarshal(obj, &cs); err != nil || cs.ID == "" {
+			return a.ignore("no checkout session in the event")
+		}
+		if a.otherTenant(ctx, cs.Metadata, cs.Customer.Metadata) {
+			return nil
+		}
+		contactID, err := a.contact(ctx, cs.Customer.ID, firstMeta("joist_contact", cs.Customer.Metadata, cs.Metadata))
+		if err != nil {
+			return err
+		}
+		summary := "Checkout completed"
+		if cs.Subscription.ID != "" {
+			summary += " for subscription " + cs.Subscription.ID
+		}
+		return a.timeline(ctx, contactID, "billing.checkout_completed", summary, "stripe_checkout_session", cs.ID)
+	case "customer.created", "customer.updated":
+		var cu stripeCustomer
+		if err := json.Unmarshal(obj, &cu); err != nil || cu.ID == "" {
+			return a.ignore("no customer in the event")
+		}
+		if a.otherTenant(ctx, cu.Metadata) {
+			return nil
+		}
+		_, err := a.contact(ctx, cu.ID, cu.Metadata["joist_contact"])
+		return err
+	}
+	return nil // other types are stored (and forwarded) but change no billing state
+}
+
+func (a *applier) ignore(why string) error {
+	a.svc.log.Warn("stripe event ignored", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "reason", why)
+	return nil
+}
+
+// otherTenant reports (and logs) an event whose joist_tenant metadata names
+// another tenant: a tenant's source may only change its own tenant.
+func (a *applier) otherTenant(ctx context.Context, maps ...map[string]string) bool {
+	want := firstMeta("joist_tenant", maps...)
+	if want == "" || want == a.sc.TenantID() {
+		return false
+	}
+	var slug string
+	_ = a.sc.Tx().QueryRow(ctx, "SELECT slug FROM tenants WHERE id = ?", a.sc.TenantID()).Scan(&slug)
+	if want == slug {
+		return false
+	}
+	a.svc.log.Warn("stripe event names another tenant in joist_tenant; not applied", "tenant", a.sc.TenantID(),
+		"event", a.ev.stored.ID, "joist_tenant", want)
+	return true
+}
+
+// contact resolves a Stripe customer to a contact id ("" when none): an
+// explicit link wins; else metadata joist_contact (the app's external id)
+// links the customer, creating the contact when the tenant has none by
+// that id yet.
+func (a *applier) contact(ctx context.Context, customer, metaContact string) (string, error) {
+	if customer == "" {
+		return "", nil
+	}
+	link, err := a.sc.BillingCustomerGet(ctx, customer)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	found := err == nil
+	if metaContact == "" || (found && link.LinkSource == "api") || core.ValidateExternalID(metaContact) != nil {
+		return link.ContactID, nil
+	}
+	now := a.svc.now()
+	c, err := a.sc.ContactGet(ctx, metaContact)
+	if errors.Is(err, store.ErrNotFound) {
+		c = store.Contact{ID: store.NewID(store.PrefixContact), ExternalID: metaContact, CreatedAt: now, UpdatedAt: now}
+		if err = a.sc.ContactInsert(ctx, c); err == nil {
+			err = a.sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: c.ID, Kind: "contact.created",
+				Summary: "Created from Stripe customer " + customer + " (metadata joist_contact)", RefType: "stripe_customer", RefID: customer,
+				CorrelationID: a.ev.stored.CorrelationID, CreatedAt: now})
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	if found && link.ContactID == c.ID {
+		return c.ID, nil
+	}
+	if !found {
+		link.CreatedAt = now
+	}
+	err = a.sc.BillingCustomerPut(ctx, store.BillingCustomer{StripeCustomer: customer, ContactID: c.ID, LinkSource: "metadata",
+		CreatedAt: link.CreatedAt, UpdatedAt: now})
+	return c.ID, err
+}
+
+// stale reports whether an event created at t is older than the state
+// last set at last (by lastEvent); a tie is applied, except a
+// subscription's "created" event, which never follows another one.
+func (a *applier) stale(last *time.Time, lastEvent string) bool {
+	if last == nil {
+		return false
+	}
+	if a.ev.created.Before(*last) || a.ev.ID == lastEvent {
+		return true
+	}
+	return a.ev.created.Equal(*last) && a.ev.Type == "customer.subscription.created"
+}
+
+func (a *applier) subscription(ctx context.Context, sub stripeSubscription, contactID string) error {
+	row, err := a.sc.SubscriptionLock(ctx, a.ev.Livemode, sub.ID, sub.Customer.ID, contactID, a.svc.now())
+	if err != nil {
+		return err
+	}
+	if a.stale(row.StateEventCreated, row.StateEventID) {
+		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", sub.ID)
+		return nil
+	}
+	next := row
+	price, qty := sub.plan()
+	next.Status, next.PriceID, next.ProductID, next.PlanNickname, next.Quantity = sub.Status, price.ID, price.Product.ID, price.Nickname, qty
+	next.CurrentPeriodEnd, next.CancelAtPeriodEnd, next.CancelAt = sub.periodEnd(), sub.CancelAtPeriodEnd, unix(sub.CancelAt)
+	next.TrialEnd, next.CanceledAt = unix(sub.TrialEnd), unix(sub.CanceledAt)
+	if sub.Customer.ID != "" {
+		next.StripeCustomer = sub.Customer.ID
+	}
+	if contactID != "" {
+		next.ContactID = contactID
+	}
+	if sub.LatestInvoice.ID != "" {
+		next.LatestInvoice = sub.LatestInvoice.ID
+	}
+	created := a.ev.created
+	next.StateEventID, next.StateEventCreated = a.ev.ID, &created
+	kind := map[string]string{"customer.subscription.created": "billing.subscription_created", "customer.subscription.deleted": "billing.subscription_deleted",
+		"customer.subscription.trial_will_end": "billing.trial_will_end"}[a.ev.Type]
+	if kind == "" {
+		kind = "billing.subscription_updated"
+	}
+	summary := fmt.Sprintf("Subscription %s is %s", sub.ID, sub.Status)
+	if price.Nickname != "" || price.ID != "" {
+		summary += " on " + firstNonEmpty(price.Nickname, price.ID)
+	}
+	if sub.CancelAtPeriodEnd {
+		summary += ", cancels at period end"
+	}
+	if a.ev.Type == "customer.subscription.trial_will_end" && next.TrialEnd != nil {
+		summary = fmt.Sprintf("Trial of subscription %s ends %s", sub.ID, next.TrialEnd.Format(time.RFC3339))
+	}
+	return a.save(ctx, row, next, kind, summary)
+}
+
+func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contactID string) error {
+	kind, status, summary := "billing.invoice_paid", "paid", "Invoice "+inv.ID+" paid"
+	if a.ev.Type == "invoice.payment_failed" {
+		kind, status, summary = "billing.invoice_payment_failed", "failed", "Payment of invoice "+inv.ID+" failed"
+	}
+	if subID == "" { // a one-off invoice: nothing to keep, but the contact sees it
+		return a.timeline(ctx, contactID, kind, summary, "stripe_invoice", inv.ID)
+	}
+	row, err := a.sc.SubscriptionLock(ctx, a.ev.Livemode, subID, inv.Customer.ID, contactID, a.svc.now())
+	if err != nil {
+		return err
+	}
+	if a.stale(row.PaymentEventCreated, "") {
+		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", subID)
+		return nil
+	}
+	next := row
+	next.PaymentStatus, next.LatestInvoice = status, inv.ID
+	if contactID != "" {
+		next.ContactID = contactID
+	}
+	created := a.ev.created
+	next.PaymentEventCreated = &created
+	return a.save(ctx, row, next, kind, summary+" (subscription "+subID+")")
+}
+
+// save writes the new state, its history entry and the contact's timeline
+// entry when anything a user sees changed.
+func (a *applier) save(ctx context.Context, old, next store.Subscription, kind, summary string) error {
+	now := a.svc.now()
+	next.UpdatedAt = now
+	if err := a.sc.SubscriptionUpdate(ctx, next); err != nil {
+		return err
+	}
+	changes := diff(old, next)
+	if len(changes) == 0 && kind != "billing.trial_will_end" {
+		return nil
+	}
+	cj, _ := json.Marshal(changes)
+	if err := a.sc.SubscriptionChangeAdd(ctx, store.SubscriptionChange{SubscriptionID: next.ID, EventID: a.ev.stored.ID, StripeEventID: a.ev.ID,
+		EventType: a.ev.Type, EventCreated: a.ev.created, FromStatus: old.Status, ToStatus: next.Status, Changes: cj,
+		CorrelationID: a.ev.stored.CorrelationID, CreatedAt: now}); err != nil {
+		return err
+	}
+	return a.timeline(ctx, next.ContactID, kind, summary, "subscription", next.StripeSubscription)
+}
+
+func (a *applier) timeline(ctx context.Context, contactID, kind, summary, refType, refID string) error {
+	if contactID == "" {
+		return nil
+	}
+	if !a.ev.Livemode {
+		summary = "[test mode] " + summary
+	}
+	return a.sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: contactID, Kind: kind, Summary: summary, RefType: refType, RefID: refID,
+		CorrelationID: a.ev.stored.CorrelationID, CreatedAt: a.svc.now()})
+}
+
+// diff lists the user-visible fields that changed, as [old, new].
+func diff(o, n store.Subscription) map[string][2]any {
+	out := map[string][2]any{}
+	add := func(name string, x, y any) {
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			out[name] = [2]any{x, y}
+		}
+	}
+	add("status", o.Status, n.Status)
+	add("price_id", o.PriceID, n.PriceID)
+	add("product_id", o.ProductID, n.ProductID)
+	add("plan_nickname", o.PlanNickname, n.PlanNickname)
+	add("quantity", o.Quantity, n.Quantity)
+	add("current_period_end", timeOrNil(o.CurrentPeriodEnd), timeOrNil(n.CurrentPeriodEnd))
+	add("cancel_at_period_end", o.CancelAtPeriodEnd, n.CancelAtPeriodEnd)
+	add("cancel_at", timeOrNil(o.CancelAt), timeOrNil(n.CancelAt))
+	add("trial_end", timeOrNil(o.TrialEnd), timeOrNil(n.TrialEnd))
+	add("canceled_at", timeOrNil(o.CanceledAt), timeOrNil(n.CanceledAt))
+	add("payment_status", o.PaymentStatus, n.PaymentStatus)
+	add("latest_invoice", o.LatestInvoice, n.LatestInvoice)
+	add("stripe_customer", o.StripeCustomer, n.StripeCustomer)
+	add("contact_id", o.ContactID, n.ContactID)
+	return out
+}
+
+func timeOrNil(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

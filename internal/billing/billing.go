@@ -1,0 +1,211 @@
+// Package billing keeps billing state from Stripe: every new event of a
+// Stripe webhook source enqueues a stripe_event job in the ingest
+// transaction; its worker reads the stored event and applies it to the
+// subscription it names (status, plan, period end, cancel at period end,
+// trial end, last payment), mapped to a contact through Stripe metadata
+// joist_contact or an explicit link. Events are applied in the order of
+// their Stripe `created`, whatever order they arrive in; test-mode events
+// keep state apart from live state. docs/billing.md is the user's guide.
+package billing
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/riverqueue/river"
+
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// Options configure the service.
+type Options struct {
+	// MaxAttempts of a stripe_event job (default 10).
+	MaxAttempts int
+}
+
+// Service applies Stripe events and serves billing state.
+type Service struct {
+	core *core.Service
+	jobs *jobs.Service
+	db   *store.DB
+	log  *slog.Logger
+	opts Options
+	now  func() time.Time
+}
+
+// New builds the service and registers the stripe_event worker; call it
+// before the job engine starts.
+func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Service {
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 10
+	}
+	s := &Service{core: c, jobs: js, db: c.DB(), log: log, opts: opts, now: c.Now}
+	jobs.AddWorker(js.Engine(), &worker{svc: s})
+	return s
+}
+
+// StripeEventArgs is the built-in job applying one stored Stripe event to
+// TenantID's billing state. An instance-wide source would route each event
+// to a tenant (by joist_tenant metadata) and enqueue the same job for it.
+type StripeEventArgs struct {
+	TenantID string `json:"tenant_id"`
+	EventID  string `json:"event_id"` // joist's evt_ id of the stored event
+}
+
+// Kind names the job.
+func (StripeEventArgs) Kind() string { return "stripe_event" }
+
+// EnqueueTx enqueues the billing job of a newly stored Stripe event, inside
+// the ingest transaction (webhook.Service calls it).
+func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, ev store.WebhookEvent) error {
+	_, err := s.jobs.EnqueueTx(ctx, tx, tenantID, StripeEventArgs{TenantID: tenantID, EventID: ev.ID},
+		&river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}, ev.CorrelationID)
+	return err
+}
+
+type worker struct {
+	river.WorkerDefaults[StripeEventArgs]
+	svc *Service
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[StripeEventArgs]) error {
+	return w.svc.Process(ctx, job.Args.TenantID, job.Args.EventID)
+}
+
+// Statuses are Stripe's subscription statuses.
+var Statuses = []string{"incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid", "paused"}
+
+// Filter narrows a listing.
+type Filter struct {
+	Statuses []string
+	Contact  string // the contact's external id
+	Testmode bool   // list test-mode subscriptions instead of live ones
+}
+
+// List lists the tenant's subscriptions.
+func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f Filter) ([]store.Subscription, string, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return nil, "", err
+	}
+	for _, st := range f.Statuses {
+		if !slices.Contains(Statuses, st) {
+			return nil, "", core.Invalid("invalid_status", "status %q is not one of %s", st, strings.Join(Statuses, ", "))
+		}
+	}
+	var out []store.Subscription
+	var next string
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		sf := store.SubscriptionFilter{Livemode: !f.Testmode, Statuses: f.Statuses}
+		if f.Contact != "" {
+			c, err := sc.ContactGet(ctx, f.Contact)
+			if errors.Is(err, store.ErrNotFound) {
+				out = []store.Subscription{}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			sf.ContactID = c.ID
+		}
+		var err error
+		out, next, err = sc.SubscriptionList(ctx, p, sf)
+		return err
+	})
+	return out, next, err
+}
+
+// Get returns one subscription with its history.
+func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, stripeID string, testmode bool) (store.Subscription, []store.SubscriptionChange, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return store.Subscription{}, nil, err
+	}
+	var sub store.Subscription
+	var hist []store.SubscriptionChange
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		var err error
+		if sub, err = sc.SubscriptionGet(ctx, !testmode, stripeID); err != nil {
+			return err
+		}
+		hist, err = sc.SubscriptionChanges(ctx, sub.ID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		mode := "live"
+		if testmode {
+			mode = "test-mode"
+		}
+		return sub, nil, core.NotFound("no %s subscription %q", mode, stripeID)
+	}
+	return sub, hist, err
+}
+
+// CustomerLink is a Stripe customer's link to a contact.
+type CustomerLink struct {
+	store.BillingCustomer
+	ContactExternalID string
+}
+
+// validStripeID checks an id from a path: Stripe ids are short and plain.
+func validStripeID(id, prefix string) bool {
+	if !strings.HasPrefix(id, prefix) || len(id) > 255 || len(id) == len(prefix) {
+		return false
+	}
+	for _, r := range id {
+		if !(r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)) || r > unicode.MaxASCII {
+			return false
+		}
+	}
+	return true
+}
+
+// LinkCustomer links a Stripe customer to one of the tenant's contacts
+// (an explicit link, which Stripe metadata never replaces). Audited.
+func (s *Service) LinkCustomer(ctx context.Context, a auth.Actor, tenantID, customer, contact string) (CustomerLink, bool, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermContactsWrite); err != nil {
+		return CustomerLink{}, false, err
+	}
+	if !validStripeID(customer, "cus_") {
+		return CustomerLink{}, false, core.Invalid("invalid_customer", "%q is not a Stripe customer id such as cus_NffrFeUfNV2Hib", customer)
+	}
+	if err := core.ValidateExternalID(contact); err != nil {
+		return CustomerLink{}, false, err
+	}
+	var out CustomerLink
+	var created bool
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		c, err := sc.ContactGet(ctx, contact)
+		if errors.Is(err, store.ErrNotFound) {
+			return core.NotFound("contact %q not found; create it with PUT /v1/contacts/%s first", contact, contact)
+		}
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		old, err := sc.BillingCustomerGet(ctx, customer)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			created, old.CreatedAt = true, now
+		case err != nil:
+			return err
+		}
+		out = CustomerLink{BillingCustomer: store.BillingCustomer{TenantID: tenantID, StripeCustomer: customer, ContactID: c.ID,
+			LinkSource: "api", CreatedAt: old.CreatedAt, UpdatedAt: now}, ContactExternalID: c.ExternalID}
+		if err := sc.BillingCustomerPut(ctx, out.BillingCustomer); err != nil {
+			return err
+		}
+		return s.core.Audit(ctx, tx, a, tenantID, "billing_customer.link", "billing_customer", customer,
+			map[string]string{"contact": c.ExternalID, "previous_contact_id": old.ContactID})
+	})
+	return out, created, err
+}

@@ -1,0 +1,335 @@
+package billing_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
+)
+
+var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
+
+const secret = "whsec_billing_test_secret_0123456789"
+
+type harness struct {
+	t   *testing.T
+	env *apptest.Env
+	tn  store.Tenant
+}
+
+func newHarness(t *testing.T, env *apptest.Env) *harness {
+	ctx := context.Background()
+	tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"user_1", "user_2"} {
+		name := "Ann " + id
+		if _, _, err := env.App.Core.ContactUpsert(ctx, root, tn.ID, id, core.ContactInput{Name: &name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "stripe", webhook.SourceInput{Provider: "stripe",
+		Secrets: []webhook.SecretInput{{Secret: secret}}}); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, env: env, tn: tn}
+}
+
+// deliver signs body the way Stripe does (stripe-go's test helper) and
+// posts it to the source's ingest URL.
+func (h *harness) deliver(body string, corr string) (id string, duplicate bool) {
+	h.t.Helper()
+	p := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(body), Secret: secret})
+	req, _ := http.NewRequest("POST", h.env.URL+"/in/acme/stripe", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("Stripe-Signature", p.Header)
+	if corr != "" {
+		req.Header.Set("Joist-Correlation-Id", corr)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		h.t.Fatalf("delivery: %d %s", resp.StatusCode, b)
+	}
+	var out struct {
+		ID        string
+		Duplicate bool
+	}
+	_ = json.Unmarshal(b, &out)
+	h.wait()
+	return out.ID, out.Duplicate
+}
+
+// wait returns once every stripe_event job has completed.
+func (h *harness) wait() {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		done := true
+		for _, j := range list {
+			if j.State != "completed" {
+				done = false
+				if j.State == "dead" || j.State == "retryable" {
+					h.t.Fatalf("stripe_event job %s is %s", j.ID, j.State)
+				}
+			}
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("stripe_event jobs not done: %+v", list)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) get(path string, v any) int {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", h.env.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.env.RootKey)
+	req.Header.Set("Joist-Tenant", "acme")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			h.t.Fatalf("%s: %v %s", path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+type subView struct {
+	StripeSubscription string `json:"stripe_subscription"`
+	StripeCustomer     string `json:"stripe_customer"`
+	Contact            string
+	Livemode           bool
+	Status             string
+	Plan               struct {
+		PriceID   string `json:"price_id"`
+		ProductID string `json:"product_id"`
+		Nickname  string
+	}
+	CurrentPeriodEnd  *time.Time `json:"current_period_end"`
+	CancelAtPeriodEnd bool       `json:"cancel_at_period_end"`
+	TrialEnd          *time.Time `json:"trial_end"`
+	PaymentStatus     string     `json:"payment_status"`
+	LastEventID       string     `json:"last_event_id"`
+	History           []struct {
+		StripeEventID string `json:"stripe_event_id"`
+		FromStatus    string `json:"from_status"`
+		ToStatus      string `json:"to_status"`
+		CorrelationID string `json:"correlation_id"`
+	}
+}
+
+func (h *harness) sub(id string, query string) subView {
+	h.t.Helper()
+	var v subView
+	if st := h.get("/v1/subscriptions/"+id+query, &v); st != 200 {
+		h.t.Fatalf("GET subscription %s: %d", id, st)
+	}
+	return v
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Unix()
+
+// subEvent is a customer.subscription.* event. basil puts the current
+// period end on the items (API 2025-03-31 and later); the old shape puts it
+// on the subscription.
+func subEvent(evtID, typ string, created int64, live bool, subID, customer, status string, basil bool, extra string) string {
+	periodEnd := created + 30*86400
+	item := fmt.Sprintf(`{"id":"si_1","object":"subscription_item","quantity":1,"price":{"id":"price_pro","object":"price","nickname":"Pro","product":"prod_pro"}%s}`,
+		map[bool]string{true: fmt.Sprintf(`,"current_period_start":%d,"current_period_end":%d`, created, periodEnd), false: ""}[basil])
+	top := fmt.Sprintf(`"current_period_start":%d,"current_period_end":%d,`, created, periodEnd)
+	version := "2024-06-20"
+	if basil {
+		top, version = "", "2025-03-31.basil"
+	}
+	return fmt.Sprintf(`{"id":%q,"object":"event","api_version":%q,"created":%d,"livemode":%t,"type":%q,"data":{"object":{"id":%q,"object":"subscription",
+		"customer":%q,"status":%q,%s"cancel_at_period_end":false,"trial_end":null,"metadata":{}%s,"items":{"object":"list","data":[%s]}}}}`,
+		evtID, version, created, live, typ, subID, customer, status, top, extra, item)
+}
+
+func TestStripeBillingState(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		h := newHarness(t, env)
+		// The customer names its contact in metadata.
+		h.deliver(fmt.Sprintf(`{"id":"evt_cus","object":"event","created":%d,"livemode":true,"type":"customer.created",
+			"data":{"object":{"id":"cus_A","object":"customer","metadata":{"joist_contact":"user_1"}}}}`, t0-10), "")
+
+		// Old API shape: period end on the subscription.
+		h.deliver(subEvent("evt_1", "customer.subscription.created", t0, true, "sub_A", "cus_A", "incomplete", false, ""), "corr-created")
+		v := h.sub("sub_A", "")
+		if v.Status != "incomplete" || v.Contact != "user_1" || v.Plan.PriceID != "price_pro" || v.Plan.ProductID != "prod_pro" ||
+			v.Plan.Nickname != "Pro" || v.CurrentPeriodEnd == nil || v.CurrentPeriodEnd.Unix() != t0+30*86400 || !v.Livemode {
+			t.Fatalf("after created: %+v", v)
+		}
+		// basil shape: period end on the items; cancel at period end.
+		h.deliver(subEvent("evt_2", "customer.subscription.updated", t0+100, true, "sub_A", "cus_A", "active", true, `,"cancel_at_period_end":true`), "corr-updated")
+		v = h.sub("sub_A", "")
+		if v.Status != "active" || v.CurrentPeriodEnd == nil || v.CurrentPeriodEnd.Unix() != t0+100+30*86400 || !v.CancelAtPeriodEnd || v.LastEventID != "evt_2" {
+			t.Fatalf("after updated (basil): %+v", v)
+		}
+
+		// An older update arriving late changes nothing.
+		h.deliver(subEvent("evt_3", "customer.subscription.updated", t0+50, true, "sub_A", "cus_A", "past_due", false, ""), "")
+		if v2 := h.sub("sub_A", ""); v2.Status != "active" || v2.LastEventID != "evt_2" || len(v2.History) != 2 {
+			t.Fatalf("an older event changed the state: %+v", v2)
+		}
+		// A duplicate delivery is not processed again.
+		before := env.Count(t, "subscription_changes")
+		jobsBefore := env.Count(t, "jobs")
+		if _, dup := h.deliver(subEvent("evt_2", "customer.subscription.updated", t0+100, true, "sub_A", "cus_A", "active", true, `,"cancel_at_period_end":true`), ""); !dup {
+			t.Fatal("redelivery not reported as a duplicate")
+		}
+		if env.Count(t, "subscription_changes") != before || env.Count(t, "jobs") != jobsBefore {
+			t.Fatal("a duplicate changed something")
+		}
+
+		// Test mode never changes live state; it is kept apart.
+		h.deliver(subEvent("evt_test", "customer.subscription.deleted", t0+500, false, "sub_A", "cus_A", "canceled", true, ""), "")
+		if v2 := h.sub("sub_A", ""); v2.Status != "active" || !v2.Livemode {
+			t.Fatalf("a test-mode event changed live state: %+v", v2)
+		}
+		if tv := h.sub("sub_A", "?livemode=false"); tv.Status != "canceled" || tv.Livemode {
+			t.Fatalf("test-mode state: %+v", tv)
+		}
+
+		// Invoices (basil: the subscription under parent.subscription_details), out of order too.
+		h.deliver(fmt.Sprintf(`{"id":"evt_inv1","object":"event","created":%d,"livemode":true,"type":"invoice.payment_failed","data":{"object":{
+			"id":"in_2","object":"invoice","customer":"cus_A","parent":{"type":"subscription_details","subscription_details":{"subscription":"sub_A","metadata":{}}}}}}`, t0+300), "")
+		h.deliver(fmt.Sprintf(`{"id":"evt_inv0","object":"event","created":%d,"livemode":true,"type":"invoice.paid","data":{"object":{
+			"id":"in_1","object":"invoice","customer":"cus_A","subscription":"sub_A"}}}`, t0+200), "")
+		if v2 := h.sub("sub_A", ""); v2.PaymentStatus != "failed" || v2.Status != "active" {
+			t.Fatalf("invoices: %+v", v2)
+		}
+		// A subscription event created before the invoice still applies: payment and state are ordered apart.
+		h.deliver(subEvent("evt_4", "customer.subscription.updated", t0+250, true, "sub_A", "cus_A", "past_due", true, ""), "")
+		v = h.sub("sub_A", "")
+		if v.Status != "past_due" || v.PaymentStatus != "failed" {
+			t.Fatalf("after past_due: %+v", v)
+		}
+		want := []string{"->incomplete", "incomplete->active", "active->active", "active->past_due"}
+		if len(v.History) != len(want) {
+			t.Fatalf("history: %+v", v.History)
+		}
+		for i, w := range want {
+			if got := v.History[i].FromStatus + "->" + v.History[i].ToStatus; got != w {
+				t.Fatalf("history[%d] = %s, want %s (%+v)", i, got, w, v.History)
+			}
+		}
+		if v.History[1].CorrelationID != "corr-updated" {
+			t.Fatalf("history correlation: %+v", v.History[1])
+		}
+
+		// The contact's timeline shows the changes with the delivery's correlation id.
+		var tl struct {
+			Data []struct {
+				Kind          string
+				Summary       string
+				CorrelationID string `json:"correlation_id"`
+			}
+		}
+		h.get("/v1/contacts/user_1/timeline?limit=100", &tl)
+		kinds := map[string]string{}
+		for _, e := range tl.Data {
+			if _, ok := kinds[e.Kind]; !ok || e.CorrelationID == "corr-updated" {
+				kinds[e.Kind] = e.CorrelationID
+			}
+			if strings.Contains(e.Summary, "past_due") && strings.Contains(e.Summary, "evt_3") {
+				t.Fatalf("the stale event reached the timeline: %+v", e)
+			}
+		}
+		if kinds["billing.subscription_updated"] != "corr-updated" || kinds["billing.subscription_created"] != "corr-created" ||
+			kinds["billing.invoice_payment_failed"] == "" {
+			t.Fatalf("timeline: %+v", tl.Data)
+		}
+
+		// Deleted, then list filters.
+		h.deliver(subEvent("evt_5", "customer.subscription.deleted", t0+900, true, "sub_A", "cus_A", "canceled", true, ""), "")
+		var l struct{ Data []subView }
+		h.get("/v1/subscriptions?status=canceled&contact=user_1", &l)
+		if len(l.Data) != 1 || l.Data[0].StripeSubscription != "sub_A" {
+			t.Fatalf("list canceled: %+v", l)
+		}
+		h.get("/v1/subscriptions?status=active", &l)
+		if len(l.Data) != 0 {
+			t.Fatalf("list active: %+v", l)
+		}
+	})
+}
+
+func TestStripeCustomerLink(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		h := newHarness(t, env)
+		ctx := context.Background()
+		// No mapping yet: the subscription belongs to the tenant alone.
+		h.deliver(subEvent("evt_b1", "customer.subscription.created", t0, true, "sub_B", "cus_B", "trialing", true, `,"trial_end":`+fmt.Sprint(t0+14*86400)), "")
+		v := h.sub("sub_B", "")
+		if v.Contact != "" || v.Status != "trialing" || v.TrialEnd == nil || v.TrialEnd.Unix() != t0+14*86400 {
+			t.Fatalf("unmapped: %+v", v)
+		}
+		if _, _, err := env.App.Billing.LinkCustomer(ctx, root, h.tn.ID, "cus_B", "nobody"); err == nil {
+			t.Fatal("linked to a contact that does not exist")
+		}
+		if _, _, err := env.App.Billing.LinkCustomer(ctx, root, h.tn.ID, "not a customer", "user_2"); err == nil {
+			t.Fatal("linked a malformed customer id")
+		}
+		l, created, err := env.App.Billing.LinkCustomer(ctx, root, h.tn.ID, "cus_B", "user_2")
+		if err != nil || !created || l.ContactExternalID != "user_2" || l.LinkSource != "api" {
+			t.Fatalf("link: %+v %v %v", l, created, err)
+		}
+		if v := h.sub("sub_B", ""); v.Contact != "user_2" {
+			t.Fatalf("after link: %+v", v)
+		}
+		// Metadata never replaces an explicit link.
+		h.deliver(subEvent("evt_b2", "customer.subscription.trial_will_end", t0+10*86400, true, "sub_B", "cus_B", "trialing", true,
+			`,"trial_end":`+fmt.Sprint(t0+14*86400)+`,"metadata":{"joist_contact":"user_1"}`), "corr-trial")
+		if v := h.sub("sub_B", ""); v.Contact != "user_2" {
+			t.Fatalf("metadata replaced the API link: %+v", v)
+		}
+		var tl struct {
+			Data []struct{ Kind, CorrelationID string }
+		}
+		h.get("/v1/contacts/user_2/timeline", &tl)
+		if len(tl.Data) == 0 || tl.Data[0].Kind != "billing.trial_will_end" {
+			t.Fatalf("user_2's timeline: %+v", tl.Data)
+		}
+		// A subscription naming another tenant is not applied.
+		h.deliver(subEvent("evt_x", "customer.subscription.created", t0, true, "sub_X", "cus_X", "active", true, `,"metadata":{"joist_tenant":"other"}`), "")
+		if st := h.get("/v1/subscriptions/sub_X", nil); st != 404 {
+			t.Fatalf("another tenant's subscription was applied: %d", st)
+		}
+		// Metadata naming an unknown contact creates it (the app's own id).
+		h.deliver(subEvent("evt_c1", "customer.subscription.created", t0, true, "sub_C", "cus_C", "active", false, `,"metadata":{"joist_contact":"user_9"}`), "")
+		if v := h.sub("sub_C", ""); v.Contact != "user_9" {
+			t.Fatalf("metadata contact: %+v", v)
+		}
+	})
+}
