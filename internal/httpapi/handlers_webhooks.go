@@ -45,7 +45,7 @@ func sourceView(s webhook.Source) WebhookSource {
 	}
 	settings := map[string]string{}
 	for k, val := range map[string]string{"header": s.Settings.Header, "algorithm": s.Settings.Algorithm, "encoding": s.Settings.Encoding,
-		"prefix": s.Settings.Prefix, "id_header": s.Settings.IDHeader, "id_pointer": s.Settings.IDPointer, "type_pointer": s.Settings.TypePointer} {
+		"prefix": s.Settings.Prefix, "id_header": s.Settings.IDHeader, "id_pointer": s.Settings.IDPointer, "type_pointer": s.Settings.TypePointer, "contact_pointer": s.Settings.ContactPointer} {
 		if val != "" {
 			settings[k] = val
 		}
@@ -71,12 +71,13 @@ func (a *API) sourcePut(w http.ResponseWriter, r *request) error {
 		IDHeader     string   `json:"id_header"`
 		IDPointer    string   `json:"id_pointer"`
 		TypePointer  string   `json:"type_pointer"`
+		ContactPtr   string   `json:"contact_pointer"`
 	}
 	if err := decode(r.Request, &in); err != nil {
 		return err
 	}
 	si := webhook.SourceInput{Provider: in.Provider, Tolerance: in.Tolerance, ForwardURL: in.ForwardURL, ForwardTypes: in.ForwardTypes,
-		Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix, IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer}
+		Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix, IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer, ContactPointer: in.ContactPtr}
 	for _, s := range in.Secrets {
 		si.Secrets = append(si.Secrets, webhook.SecretInput{Secret: s.Secret, ExpiresAt: s.ExpiresAt})
 	}

@@ -104,6 +104,11 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 			return err
 		}
 		out = IngestResult{EventID: stored.ID, Duplicate: !inserted}
+		if inserted && cfg.ContactPointer != "" {
+			if err := s.timeline(ctx, sc, src, ev, verify.Lookup(req, cfg.ContactPointer)); err != nil {
+				return err
+			}
+		}
 		if inserted && src.Provider == "stripe" && s.Billing != nil {
 			if err := s.Billing.EnqueueTx(ctx, tx, tn.ID, ev); err != nil {
 				return err
@@ -127,6 +132,27 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	}
 	s.received.WithLabelValues(src.Provider, result).Inc()
 	return out, nil
+}
+
+// timeline puts an event on the timeline of the contact it names, if the
+// tenant has that contact.
+func (s *Service) timeline(ctx context.Context, sc *store.Scope, src store.WebhookSource, ev store.WebhookEvent, externalID string) error {
+	if externalID == "" {
+		return nil
+	}
+	c, err := sc.ContactGet(ctx, externalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	summary := src.Provider + " webhook received"
+	if ev.EventType != "" {
+		summary = src.Provider + " " + ev.EventType + " received"
+	}
+	return sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: c.ID, Kind: "webhook.received", Summary: summary,
+		RefType: "webhook_event", RefID: ev.ID, CorrelationID: ev.CorrelationID, CreatedAt: ev.ReceivedAt})
 }
 
 func forwards(src store.WebhookSource, eventType string) bool {

@@ -89,6 +89,9 @@ type SourceInput struct {
 	// Generic HMAC and event id/type locations.
 	Header, Algorithm, Encoding, Prefix string
 	IDHeader, IDPointer, TypePointer    string
+	// ContactPointer, a JSON pointer to the app's contact id in the body,
+	// puts each event that names a known contact on that contact's timeline.
+	ContactPointer string
 }
 
 // sourceConfig is what is stored; secret values are sealed.
@@ -102,6 +105,8 @@ type sourceConfig struct {
 	IDHeader    string         `json:"id_header,omitempty"`
 	IDPointer   string         `json:"id_pointer,omitempty"`
 	TypePointer string         `json:"type_pointer,omitempty"`
+	// ContactPointer locates the app's contact id in the body.
+	ContactPointer string `json:"contact_pointer,omitempty"`
 }
 
 type sealedSecret struct {
@@ -150,7 +155,12 @@ func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name st
 		return Source{}, false, core.Invalid("invalid_name", "source name %q must be 1-63 characters of a-z, 0-9, '_' and '-'", name)
 	}
 	cfg := sourceConfig{Tolerance: in.Tolerance, Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix,
-		IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer}
+		IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer, ContactPointer: in.ContactPointer}
+	if in.ContactPointer != "" {
+		if err := verify.CheckPointer(in.ContactPointer); err != nil {
+			return Source{}, false, core.Invalid("invalid_contact_pointer", "contact_pointer %q is not a JSON pointer such as /data/user_id: %v", in.ContactPointer, err)
+		}
+	}
 	var plain []verify.Secret
 	for i, sec := range in.Secrets {
 		if strings.TrimSpace(sec.Secret) == "" {

@@ -308,3 +308,60 @@ func TestStoreOnlyAndTypeFilter(t *testing.T) {
 		}
 	})
 }
+
+// TestEventNamingAContactLandsOnItsTimeline: with contact_pointer, an event
+// naming a known contact is on that contact's timeline with the delivery's
+// correlation id; unknown contacts and duplicates add nothing.
+func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		if _, _, err := env.App.Core.ContactUpsert(ctx, root, tn.ID, "user_42", core.ContactInput{}); err != nil {
+			t.Fatal(err)
+		}
+		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ContactPointer: "/sender/login"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "bad", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ContactPointer: "no-slash"}); err == nil {
+			t.Fatal("a bad contact_pointer was accepted")
+		}
+		send := func(id, login, corr string) {
+			body := `{"sender":{"login":"` + login + `"}}`
+			m := hmac.New(sha256.New, []byte(ghSecret))
+			m.Write([]byte(body))
+			req, _ := http.NewRequest("POST", src.IngestURL, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-GitHub-Delivery", id)
+			req.Header.Set("X-GitHub-Event", "star")
+			req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+			req.Header.Set("Joist-Correlation-Id", corr)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("deliver: %v %v", err, resp)
+			}
+			resp.Body.Close()
+		}
+		send("d1", "user_42", "corr-d1")
+		send("d1", "user_42", "corr-d1-again") // duplicate
+		send("d2", "stranger", "corr-d2")
+		tl, _, err := env.App.Core.Timeline(ctx, root, tn.ID, "user_42", store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range tl {
+			if e.Kind == "webhook.received" {
+				n++
+				if e.CorrelationID != "corr-d1" || e.Summary != "github star received" || !strings.HasPrefix(e.RefID, "evt_") {
+					t.Fatalf("timeline entry: %+v", e)
+				}
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d webhook.received entries, want 1", n)
+		}
+	})
+}
