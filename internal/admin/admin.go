@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
@@ -50,6 +51,9 @@ type Options struct {
 	// tenant (/admin/tenants/{tenant}/webhooks; see webhooks.go). Their
 	// delivery attempts come from Jobs.
 	Webhooks *webhook.Service
+	// Billing, when set, shows Stripe subscription state on the contact
+	// page and a count by status on the tenant page (see billing.go).
+	Billing *billing.Service
 }
 
 // Admin serves the dashboard.
@@ -148,7 +152,7 @@ func (a *Admin) routes() http.Handler {
 
 		"GET /admin/tenants":                             a.tenantsPage,
 		"POST /admin/tenants":                            a.tenantCreate,
-		"GET /admin/tenants/{tenant}":                    a.tenantPage,
+		"GET /admin/tenants/{tenant}":                    a.tenantOverviewPage,
 		"POST /admin/tenants/{tenant}/keys":              a.keyCreate,
 		"POST /admin/tenants/{tenant}/keys/{key}/revoke": a.keyRevoke,
 		"GET /admin/tenants/{tenant}/contacts":           a.contactSearch,

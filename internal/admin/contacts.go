@@ -34,6 +34,10 @@ func (a *Admin) contactPage(w http.ResponseWriter, r *http.Request, op *Op) erro
 	if err != nil {
 		return err
 	}
+	subs, err := a.contactSubscriptions(r.Context(), op, t.ID, c.ExternalID)
+	if err != nil {
+		return err
+	}
 	return a.Render(w, r, op, http.StatusOK, "contact.html",
-		map[string]any{"Tenant": t, "Contact": c, "Timeline": entries, "Next": nextURL(r, next)})
+		map[string]any{"Tenant": t, "Contact": c, "Timeline": entries, "Next": nextURL(r, next), "Billing": subs})
 }

@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API.SetBilling(a.Billing)
 	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules,
-		Webhooks: a.Webhooks})
+		Webhooks: a.Webhooks, Billing: a.Billing})
 	mux := http.NewServeMux()
 	a.API.Register(mux)
 	a.Admin.Register(mux)
