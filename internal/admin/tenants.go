@@ -68,14 +68,6 @@ func (a *Admin) tenantData(r *http.Request, op *Op) (tenantData, error) {
 	return tenantData{Tenant: t, Keys: keys, KeysNext: nextURL(r, next)}, err
 }
 
-func (a *Admin) tenantPage(w http.ResponseWriter, r *http.Request, op *Op) error {
-	d, err := a.tenantData(r, op)
-	if err != nil {
-		return err
-	}
-	return a.Render(w, r, op, http.StatusOK, "tenant.html", d)
-}
-
 func (a *Admin) keyCreate(w http.ResponseWriter, r *http.Request, op *Op) error {
 	t, err := a.tenant(r, op)
 	if err != nil {
