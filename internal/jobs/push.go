@@ -93,7 +93,9 @@ func (w *pushWorker) Timeout(job *river.Job[PushArgs]) time.Duration {
 func (w *pushWorker) NextRetry(job *river.Job[PushArgs]) time.Time {
 	now := w.svc.now()
 	if v, ok := w.retryAfter.LoadAndDelete(fmt.Sprint(job.ID, ":", job.Attempt)); ok {
-		return now.Add(v.(time.Duration))
+		// River refuses a next retry that is not in the future (it then falls
+		// back to its own attempt^4 policy): "Retry-After: 0" means one second.
+		return now.Add(max(v.(time.Duration), time.Second))
 	}
 	return now.Add(Backoff(job.Attempt))
 }

@@ -97,6 +97,9 @@ type PushInput struct {
 	RawBody []byte
 	// WebhookID overrides the webhook-id sent (default: the job id).
 	WebhookID string
+	// JobID, when set, is the new job's id (from store.NewID("job_")), so a
+	// caller can store it on its own record in the same insert.
+	JobID string
 }
 
 // Job is a job as users see it.
@@ -280,7 +283,10 @@ func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, tenantID string, i
 		return Job{}, false, err
 	}
 	args.TenantID = tenantID
-	args.JobID = store.NewID("job_")
+	args.JobID = in.JobID
+	if args.JobID == "" {
+		args.JobID = store.NewID("job_")
+	}
 	args.CorrelationID = correlationID
 	sc := tx.Tenant(tenantID)
 	res, err := s.engine.insertTx(ctx, tx, args, opts)

@@ -105,9 +105,9 @@ type WebhookEvent struct {
 // the same provider event id; it then returns the stored one and false.
 func (s *Scope) WebhookEventInsert(ctx context.Context, e WebhookEvent) (WebhookEvent, bool, error) {
 	n, err := s.tx.Exec(ctx, `INSERT INTO webhook_events (id, tenant_id, source_id, provider_event_id, event_type, content_type, headers, body,
-		verification, correlation_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		verification, forward_job_id, correlation_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source_id, provider_event_id) DO NOTHING`,
-		e.ID, s.tenantID, e.SourceID, e.ProviderEventID, e.EventType, e.ContentType, e.Headers, e.Body, e.Verification, e.CorrelationID, e.ReceivedAt)
+		e.ID, s.tenantID, e.SourceID, e.ProviderEventID, e.EventType, e.ContentType, e.Headers, e.Body, e.Verification, e.ForwardJobID, e.CorrelationID, e.ReceivedAt)
 	if err != nil {
 		return e, false, err
 	}

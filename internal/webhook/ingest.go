@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
@@ -37,22 +38,79 @@ type IngestResult struct {
 	ChallengeContentType string
 }
 
+// loadedSource is a source ready to verify with: its decrypted secrets.
+type loadedSource struct {
+	tenant store.Tenant
+	source store.WebhookSource
+	cfg    sourceConfig
+	vc     verify.Config
+	until  time.Time
+}
+
+// sourceCacheTTL bounds how long a node verifies with a source it read
+// earlier (a change on this node clears it at once).
+const sourceCacheTTL = time.Second
+
+// lookup finds a source and decrypts its secrets, cached for sourceCacheTTL
+// so a burst of deliveries does not read and decrypt them for each one.
+func (s *Service) lookup(ctx context.Context, tenantRef, name string) (loadedSource, error) {
+	key := tenantRef + "/" + name
+	now := s.core.Now()
+	s.cacheMu.Lock()
+	ls, ok := s.cache[key]
+	s.cacheMu.Unlock()
+	if ok && now.Before(ls.until) {
+		return ls, nil
+	}
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		if ls.tenant, err = tx.TenantGet(ctx, tenantRef); err != nil {
+			return err
+		}
+		ls.source, err = tx.Tenant(ls.tenant.ID).WebhookSourceGet(ctx, name)
+		return err
+	})
+	if err != nil {
+		return ls, err
+	}
+	if err := json.Unmarshal(ls.source.Config, &ls.cfg); err != nil {
+		return ls, err
+	}
+	var secrets []verify.Secret
+	for _, sec := range ls.cfg.Secrets {
+		plain, err := s.box.Open(sec.Sealed)
+		if err != nil {
+			return ls, err
+		}
+		secrets = append(secrets, verify.Secret{Value: string(plain), ExpiresAt: sec.ExpiresAt})
+	}
+	if ls.vc, err = ls.cfg.verifyConfig(ls.source.Provider, secrets); err != nil {
+		return ls, err
+	}
+	ls.until = now.Add(sourceCacheTTL)
+	s.cacheMu.Lock()
+	if len(s.cache) > 10000 {
+		clear(s.cache)
+	}
+	s.cache[key] = ls
+	s.cacheMu.Unlock()
+	return ls, nil
+}
+
+// forget drops cached sources after a change on this node.
+func (s *Service) forget() {
+	s.cacheMu.Lock()
+	clear(s.cache)
+	s.cacheMu.Unlock()
+}
+
 // headers never stored nor forwarded.
 var droppedHeaders = []string{"Authorization", "Cookie", "Connection", "Content-Length", "Host", "Transfer-Encoding", "Accept-Encoding", "Te", "Upgrade"}
 
 // Ingest verifies, deduplicates and stores one delivery, and enqueues its
 // forward in the same transaction. It returns only after the commit.
 func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req verify.Request, remoteIP, correlationID string) (IngestResult, error) {
-	var tn store.Tenant
-	var src store.WebhookSource
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		if tn, err = tx.TenantGet(ctx, tenantRef); err != nil {
-			return err
-		}
-		src, err = tx.Tenant(tn.ID).WebhookSourceGet(ctx, sourceName)
-		return err
-	})
+	ls, err := s.lookup(ctx, tenantRef, sourceName)
 	if errors.Is(err, store.ErrNotFound) {
 		s.received.WithLabelValues("unknown", "unknown_source").Inc()
 		return IngestResult{}, ErrUnknownSource
@@ -60,22 +118,7 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	if err != nil {
 		return IngestResult{}, err
 	}
-	var cfg sourceConfig
-	if err := json.Unmarshal(src.Config, &cfg); err != nil {
-		return IngestResult{}, err
-	}
-	var secrets []verify.Secret
-	for _, sec := range cfg.Secrets {
-		plain, err := s.box.Open(sec.Sealed)
-		if err != nil {
-			return IngestResult{}, err
-		}
-		secrets = append(secrets, verify.Secret{Value: string(plain), ExpiresAt: sec.ExpiresAt})
-	}
-	vc, err := cfg.verifyConfig(src.Provider, secrets)
-	if err != nil {
-		return IngestResult{}, err
-	}
+	tn, src, cfg, vc := ls.tenant, ls.source, ls.cfg, ls.vc
 	now := s.core.Now()
 	res, verr := verify.Verify(vc, req, now)
 	if verr != nil {
@@ -99,6 +142,9 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	var out IngestResult
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tn.ID)
+		if forwards(src, res.EventType) {
+			ev.ForwardJobID = store.NewID("job_") // the forward job's id, stored with the event: no second update
+		}
 		stored, inserted, err := sc.WebhookEventInsert(ctx, ev)
 		if err != nil {
 			return err
@@ -117,11 +163,10 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 		if !inserted || !forwards(src, res.EventType) {
 			return nil
 		}
-		job, _, err := s.jobs.CreateTx(ctx, tx, tn.ID, s.forwardInput(src, ev, hdrs), correlationID)
-		if err != nil {
-			return err
-		}
-		return sc.WebhookEventSetForwardJob(ctx, ev.ID, job.ID)
+		in := s.forwardInput(src, ev, hdrs)
+		in.JobID = ev.ForwardJobID
+		_, _, err = s.jobs.CreateTx(ctx, tx, tn.ID, in, correlationID)
+		return err
 	})
 	if err != nil {
 		return IngestResult{}, err

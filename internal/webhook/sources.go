@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,9 @@ type Service struct {
 
 	received *prometheus.CounterVec
 
+	cacheMu sync.Mutex
+	cache   map[string]loadedSource
+
 	// Billing, when set, enqueues the built-in billing job of each newly
 	// stored event of a Stripe source, in the ingest transaction.
 	Billing interface {
@@ -62,7 +66,7 @@ func New(c *core.Service, js *jobs.Service, box *secretbox.Box, log *slog.Logger
 	if opts.ForwardMaxAttempts == 0 {
 		opts.ForwardMaxAttempts = 15
 	}
-	s := &Service{core: c, jobs: js, db: c.DB(), box: box, opts: opts, log: log,
+	s := &Service{core: c, jobs: js, db: c.DB(), box: box, opts: opts, log: log, cache: map[string]loadedSource{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joist_webhook_requests_total",
 			Help: "Inbound webhook requests by provider and result (accepted, duplicate, or the rejection code).",
@@ -211,6 +215,7 @@ func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name st
 	if err != nil {
 		return Source{}, false, err
 	}
+	s.forget()
 	return s.view(ctx, tenantID, src), created, nil
 }
 
@@ -287,5 +292,6 @@ func (s *Service) DeleteSource(ctx context.Context, a auth.Actor, tenantID, name
 	if errors.Is(err, store.ErrNotFound) {
 		return core.NotFound("webhook source %q not found", name)
 	}
+	s.forget()
 	return err
 }
