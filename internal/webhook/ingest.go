@@ -139,35 +139,11 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	ev := store.WebhookEvent{ID: store.NewID("evt_"), SourceID: src.ID, ProviderEventID: res.EventID, EventType: res.EventType,
 		ContentType: req.Header.Get("Content-Type"), Headers: hjson, Body: req.Body, CorrelationID: correlationID, ReceivedAt: now,
 		Verification: fmt.Sprintf("%s signature verified with secret #%d", src.Provider, res.SecretIndex+1)}
-	var out IngestResult
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tn.ID)
-		if forwards(src, res.EventType) {
-			ev.ForwardJobID = store.NewID("job_") // the forward job's id, stored with the event: no second update
-		}
-		stored, inserted, err := sc.WebhookEventInsert(ctx, ev)
-		if err != nil {
-			return err
-		}
-		out = IngestResult{EventID: stored.ID, Duplicate: !inserted}
-		if inserted && cfg.ContactPointer != "" {
-			if err := s.timeline(ctx, sc, src, ev, verify.Lookup(req, cfg.ContactPointer)); err != nil {
-				return err
-			}
-		}
-		if inserted && src.Provider == "stripe" && s.Billing != nil {
-			if err := s.Billing.EnqueueTx(ctx, tx, tn.ID, ev); err != nil {
-				return err
-			}
-		}
-		if !inserted || !forwards(src, res.EventType) {
-			return nil
-		}
-		in := s.forwardInput(src, ev, hdrs)
-		in.JobID = ev.ForwardJobID
-		_, _, err = s.jobs.CreateTx(ctx, tx, tn.ID, in, correlationID)
-		return err
-	})
+	it := &ingestItem{ctx: ctx, ls: ls, ev: ev, hdrs: hdrs, correlationID: correlationID, forward: forwards(src, res.EventType)}
+	if cfg.ContactPointer != "" {
+		it.contact = verify.Lookup(req, cfg.ContactPointer)
+	}
+	out, err := s.submit(it)
 	if err != nil {
 		return IngestResult{}, err
 	}
@@ -177,6 +153,55 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	}
 	s.received.WithLabelValues(src.Provider, result).Inc()
 	return out, nil
+}
+
+// store writes one delivery in its own Write (the path of a batch of one,
+// and of each delivery of a batch whose shared Write failed).
+func (s *Service) store(ctx context.Context, it *ingestItem) (IngestResult, error) {
+	var out IngestResult
+	if it.forward && it.ev.ForwardJobID == "" {
+		it.ev.ForwardJobID = store.NewID("job_") // the forward job's id, stored with the event: no second update
+	}
+	ev := it.ev
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(it.ls.tenant.ID)
+		stored, inserted, err := sc.WebhookEventInsert(ctx, ev)
+		if err != nil {
+			return err
+		}
+		out = IngestResult{EventID: stored.ID, Duplicate: !inserted}
+		if !inserted {
+			return nil
+		}
+		if err := s.afterInsert(ctx, tx, sc, it); err != nil {
+			return err
+		}
+		if !it.forward {
+			return nil
+		}
+		in := s.forwardInput(it.ls.source, ev, it.hdrs)
+		in.JobID = ev.ForwardJobID
+		_, _, err = s.jobs.CreateTx(ctx, tx, it.ls.tenant.ID, in, it.correlationID)
+		return err
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	return out, nil
+}
+
+// afterInsert puts a newly stored event on its contact's timeline and
+// enqueues its billing job (Stripe), in the ingest transaction.
+func (s *Service) afterInsert(ctx context.Context, tx *store.Tx, sc *store.Scope, it *ingestItem) error {
+	if it.ls.cfg.ContactPointer != "" {
+		if err := s.timeline(ctx, sc, it.ls.source, it.ev, it.contact); err != nil {
+			return err
+		}
+	}
+	if it.ls.source.Provider == "stripe" && s.Billing != nil {
+		return s.Billing.EnqueueTx(ctx, tx, it.ls.tenant.ID, it.ev)
+	}
+	return nil
 }
 
 // timeline puts an event on the timeline of the contact it names, if the
