@@ -2,9 +2,7 @@ package webhook
 
 import (
 	"context"
-	"runtime"
 	"sync"
-	"weak"
 
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
@@ -22,7 +20,7 @@ import (
 const maxBatch = 200
 
 // maxLeaders is how many batches may be in flight at once.
-var maxLeaders = 2
+const maxLeaders = 2
 
 // ingestItem is one verified delivery waiting to be stored.
 type ingestItem struct {
@@ -47,29 +45,7 @@ type batcher struct {
 	leaders int
 }
 
-// batchers holds each Service's batcher, keyed weakly so a Service that is
-// no longer used (tests build many) is collected with its entry.
-var (
-	batchersMu sync.Mutex
-	batchers   = map[weak.Pointer[Service]]*batcher{}
-)
-
-func (s *Service) batcher() *batcher {
-	k := weak.Make(s)
-	batchersMu.Lock()
-	defer batchersMu.Unlock()
-	b, ok := batchers[k]
-	if !ok {
-		b = &batcher{}
-		batchers[k] = b
-		runtime.AddCleanup(s, func(k weak.Pointer[Service]) {
-			batchersMu.Lock()
-			delete(batchers, k)
-			batchersMu.Unlock()
-		}, k)
-	}
-	return b
-}
+func (s *Service) batcher() *batcher { return &s.batch }
 
 func wake(it *ingestItem) {
 	select {

@@ -51,6 +51,8 @@ type Service struct {
 	cacheMu sync.Mutex
 	cache   map[string]loadedSource
 
+	batch batcher // concurrent deliveries share one write (batch.go)
+
 	// Billing, when set, enqueues the built-in billing job of each newly
 	// stored event of a Stripe source, in the ingest transaction.
 	Billing interface {

@@ -365,3 +365,52 @@ func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedDeliveries: many distinct events, each delivered twice at the
+// same moment, share batched writes: every event stored once with one
+// forward job, and each pair answers exactly one non-duplicate.
+func TestBatchedDeliveries(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		rcv := newApp(t)
+		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const events = 60
+		firsts := make([]int, events)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range events {
+			for range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					resp := githubDelivery(t, src.IngestURL, fmt.Sprint("batch-", i), fmt.Sprintf(`{"n":%d}`, i), ghSecret)
+					defer resp.Body.Close()
+					var out struct{ Duplicate bool }
+					json.NewDecoder(resp.Body).Decode(&out)
+					if resp.StatusCode != 200 {
+						t.Errorf("delivery %d: %d", i, resp.StatusCode)
+					}
+					if !out.Duplicate {
+						mu.Lock()
+						firsts[i]++
+						mu.Unlock()
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		for i, n := range firsts {
+			if n != 1 {
+				t.Fatalf("event %d answered %d non-duplicates, want 1", i, n)
+			}
+		}
+		if e, j := env.Count(t, "webhook_events"), env.Count(t, "jobs"); e != events || j != events {
+			t.Fatalf("%d events and %d jobs stored, want %d of each", e, j, events)
+		}
+	})
+}
