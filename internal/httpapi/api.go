@@ -59,6 +59,10 @@ type Route struct {
 	Tenant string
 	// Public routes need no key.
 	Public bool
+	// Instance: with the root key and no Joist-Tenant, the route acts on the
+	// instance's own tenant (instance-level webhook sources) instead of
+	// answering tenant_required.
+	Instance bool
 	// Idempotent marks POSTs that create something and honour Idempotency-Key.
 	Idempotent bool
 	handler    handlerFunc
@@ -126,15 +130,15 @@ func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, wh *webhoo
 		{Method: "POST", Pattern: "/v1/schedules/{name}/pause", Tenant: "header", handler: a.schedulePause},
 		{Method: "POST", Pattern: "/v1/schedules/{name}/resume", Tenant: "header", handler: a.scheduleResume},
 
-		{Method: "PUT", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", handler: a.sourcePut},
-		{Method: "GET", Pattern: "/v1/webhook-sources", Tenant: "header", handler: a.sourceList},
-		{Method: "GET", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", handler: a.sourceGet},
-		{Method: "DELETE", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", handler: a.sourceDelete},
-		{Method: "GET", Pattern: "/v1/webhook-sources/{name}/rejections", Tenant: "header", handler: a.sourceRejections},
-		{Method: "GET", Pattern: "/v1/webhook-events", Tenant: "header", handler: a.eventList},
-		{Method: "GET", Pattern: "/v1/webhook-events/{event}", Tenant: "header", handler: a.eventGet},
-		{Method: "POST", Pattern: "/v1/webhook-events/{event}/replay", Tenant: "header", handler: a.eventReplay},
-		{Method: "POST", Pattern: "/v1/webhook-events/replay", Tenant: "header", handler: a.eventReplayMany},
+		{Method: "PUT", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", Instance: true, handler: a.sourcePut},
+		{Method: "GET", Pattern: "/v1/webhook-sources", Tenant: "header", Instance: true, handler: a.sourceList},
+		{Method: "GET", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", Instance: true, handler: a.sourceGet},
+		{Method: "DELETE", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", Instance: true, handler: a.sourceDelete},
+		{Method: "GET", Pattern: "/v1/webhook-sources/{name}/rejections", Tenant: "header", Instance: true, handler: a.sourceRejections},
+		{Method: "GET", Pattern: "/v1/webhook-events", Tenant: "header", Instance: true, handler: a.eventList},
+		{Method: "GET", Pattern: "/v1/webhook-events/{event}", Tenant: "header", Instance: true, handler: a.eventGet},
+		{Method: "POST", Pattern: "/v1/webhook-events/{event}/replay", Tenant: "header", Instance: true, handler: a.eventReplay},
+		{Method: "POST", Pattern: "/v1/webhook-events/replay", Tenant: "header", Instance: true, handler: a.eventReplayMany},
 		{Method: "POST", Pattern: "/in/{tenant}/{source}", Public: true, handler: a.ingest},
 
 		{Method: "GET", Pattern: "/v1/subscriptions", Tenant: "header", handler: a.subscriptionList},
@@ -302,16 +306,20 @@ func (a *API) resolveTenant(r *request, rt Route) error {
 	case "header":
 		ref = r.Header.Get("Joist-Tenant")
 		if ref == "" {
-			if r.actor.Type == auth.ActorKey {
+			switch {
+			case r.actor.Type == auth.ActorKey:
 				ref = r.actor.TenantIDs[0]
-			} else {
+			case rt.Instance && r.actor.AllTenants:
+				ref = store.InstanceTenantID
+			default:
 				return problem(http.StatusBadRequest, "tenant_required",
 					"this route acts on one tenant: send 'Joist-Tenant: <slug or id>' with the root key")
 			}
 		}
 	}
 	t, err := a.core.TenantGet(r.Context(), r.actor, ref)
-	if err != nil {
+	// The instance's own tenant exists only for instance-level webhook routes.
+	if err != nil || (t.ID == store.InstanceTenantID && !rt.Instance) {
 		return problem(http.StatusNotFound, "tenant_not_found", "tenant "+quote(ref)+" not found")
 	}
 	r.tenant = t

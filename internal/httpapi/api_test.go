@@ -217,7 +217,7 @@ func TestIdempotencyKey(t *testing.T) {
 		if err != nil || k2.ID == k.ID {
 			t.Fatalf("idempotency key leaked across tenants: %v", err)
 		}
-		if n := env.Count(t, "tenants"); n != 3 {
+		if n := env.Count(t, "tenants"); n != 4 { // three, and the instance tenant
 			t.Fatalf("tenants = %d, want 3", n)
 		}
 	})

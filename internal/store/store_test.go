@@ -37,7 +37,7 @@ func TestTenantsAndContacts(t *testing.T) {
 		if !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("duplicate slug: got %v, want ErrConflict", err)
 		}
-		if n := storetest.Count(t, db, "tenants"); n != 2 {
+		if n := storetest.Count(t, db, "tenants"); n != 3 { // two, and the instance tenant
 			t.Fatalf("tenants = %d, want 2", n)
 		}
 

@@ -23,6 +23,13 @@ func scanTenant(r Row) (Tenant, error) {
 	return t, err
 }
 
+// InstanceTenantID is the instance's own tenant (slug "_"), owner of
+// instance-level webhook sources. Lists of tenants hide it.
+const InstanceTenantID = "tn_00000000000000000000000000"
+
+// InstanceTenantSlug is its slug, as in /in/_/{source}.
+const InstanceTenantSlug = "_"
+
 // TenantInsert stores a new tenant; ErrConflict when the slug is taken.
 func (tx *Tx) TenantInsert(ctx context.Context, t Tenant) error {
 	_, err := tx.Exec(ctx, "INSERT INTO tenants ("+tenantCols+") VALUES (?, ?, ?, ?, ?)",
@@ -46,8 +53,8 @@ func (tx *Tx) TenantList(ctx context.Context, p Page, ids []string) ([]Tenant, s
 	if err != nil {
 		return nil, "", err
 	}
-	q := "SELECT " + tenantCols + " FROM tenants WHERE id > ?"
-	args := []any{after}
+	q := "SELECT " + tenantCols + " FROM tenants WHERE id > ? AND id <> ?"
+	args := []any{after, InstanceTenantID}
 	if ids != nil {
 		if len(ids) == 0 {
 			return []Tenant{}, "", nil
@@ -71,7 +78,7 @@ func (tx *Tx) TenantList(ctx context.Context, p Page, ids []string) ([]Tenant, s
 // TenantCount counts tenants.
 func (tx *Tx) TenantCount(ctx context.Context) (int, error) {
 	var n int
-	err := tx.QueryRow(ctx, "SELECT count(*) FROM tenants").Scan(&n)
+	err := tx.QueryRow(ctx, "SELECT count(*) FROM tenants WHERE id <> ?", InstanceTenantID).Scan(&n)
 	return n, err
 }
 

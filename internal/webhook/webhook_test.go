@@ -414,3 +414,81 @@ func TestBatchedDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// TestInstanceSource: with the root key and no Joist-Tenant, webhook sources
+// belong to the instance; providers deliver to /in/_/{source}; tenant keys
+// cannot see them, and tenant lists do not show the instance.
+func TestInstanceSource(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		rcv := newApp(t)
+		do := func(method, path, key, body string) (int, string) {
+			req, _ := http.NewRequest(method, env.URL+path, strings.NewReader(body))
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		st, body := do("PUT", "/v1/webhook-sources/gh", env.RootKey, `{"provider":"github","secrets":[{"secret":"`+ghSecret+`"}],"forward_url":"`+rcv.srv.URL+`"}`)
+		if st != 201 || !strings.Contains(body, `"ingest_url":"`+env.URL+`/in/_/gh"`) {
+			t.Fatalf("instance source: %d %s", st, body)
+		}
+		resp := githubDelivery(t, env.URL+"/in/_/gh", "inst-1", `{"x":1}`, ghSecret)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("delivery to /in/_/gh: %d", resp.StatusCode)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for rcv.count() < 1 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if rcv.count() != 1 {
+			t.Fatal("instance event not forwarded")
+		}
+		if st, body := do("GET", "/v1/webhook-events", env.RootKey, ""); st != 200 || !strings.Contains(body, "inst-1") {
+			t.Fatalf("instance events: %d %s", st, body)
+		}
+		// A tenant's key reaches neither the instance's sources nor its events.
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		_, key, _ := env.App.Core.KeyCreate(ctx, root, tn.ID, "k")
+		if st, body := do("GET", "/v1/webhook-events", key, ""); st != 200 || strings.Contains(body, "inst-1") {
+			t.Fatalf("tenant key sees instance events: %d %s", st, body)
+		}
+		if st, _ := do("GET", "/v1/webhook-sources/gh", key, ""); st != 404 {
+			t.Fatalf("tenant key reads the instance source: %d", st)
+		}
+		if st, body := do("GET", "/v1/tenants", env.RootKey, ""); st != 200 || strings.Contains(body, `"slug":"_"`) {
+			t.Fatalf("tenant list shows the instance: %s", body)
+		}
+		// Other tenant routes still need Joist-Tenant with the root key.
+		if st, _ := do("GET", "/v1/contacts", env.RootKey, ""); st != 400 {
+			t.Fatalf("contacts without Joist-Tenant: %d", st)
+		}
+	})
+}
+
+func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
+	env := apptest.Start(t, store.SQLite)
+	for _, path := range []string{"/v1/contacts", "/v1/jobs", "/v1/tenants/_", "/v1/tenants/" + store.InstanceTenantID + "/keys"} {
+		req, _ := http.NewRequest("GET", env.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+env.RootKey)
+		req.Header.Set("Joist-Tenant", "_")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Fatalf("%s on the instance tenant: %d, want 404", path, resp.StatusCode)
+		}
+	}
+}
