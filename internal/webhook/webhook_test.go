@@ -456,6 +456,19 @@ func TestInstanceSource(t *testing.T) {
 		if st, body := do("GET", "/v1/webhook-events", env.RootKey, ""); st != 200 || !strings.Contains(body, "inst-1") {
 			t.Fatalf("instance events: %d %s", st, body)
 		}
+		// The forward is signed with the instance's secret, which the root key reads without Joist-Tenant.
+		st, body = do("GET", "/v1/signing-secret", env.RootKey, "")
+		var sec struct{ Data []struct{ Secret string } }
+		json.Unmarshal([]byte(body), &sec)
+		if st != 200 || len(sec.Data) != 1 {
+			t.Fatalf("instance signing secret: %d %s", st, body)
+		}
+		rcv.mu.Lock()
+		fwd, fbody := rcv.got[0], rcv.body[0]
+		rcv.mu.Unlock()
+		if err := signing.Verify(sec.Data[0].Secret, fwd.Header, fbody, time.Now(), time.Minute); err != nil {
+			t.Fatalf("instance forward signature: %v", err)
+		}
 		// A tenant's key reaches neither the instance's sources nor its events.
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
