@@ -16,11 +16,17 @@ type event struct {
 	stripeEvent
 	stored  store.WebhookEvent
 	created time.Time
+	// fetched is the subscription the event names as Stripe's API
+	// returned it (a key is configured and the API knew it): the current
+	// state, applied instead of the event's.
+	fetched *stripeSubscription
 }
 
 // Process applies one stored Stripe event to tenantID's billing state. It
 // is safe to run twice: an event already applied (or older than the state)
-// changes nothing.
+// changes nothing. With a Stripe API key, the subscription the event names
+// is first refetched (outside the transaction); an API failure other than
+// a 404 is returned, so the job retries.
 func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 	var ev event
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
@@ -40,6 +46,19 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 		return nil
 	}
 	ev.created = time.Unix(ev.Created, 0).UTC()
+	if subID := subscriptionOf(ev.stripeEvent); subID != "" && s.refetchable(ev.Livemode) {
+		sub, err := s.fetchSubscription(ctx, subID)
+		switch {
+		case errors.Is(err, errNoSuchSubscription):
+			s.log.Info("stripe API has no such subscription; applying the event's object", "tenant", tenantID, "event", eventID, "subscription", subID)
+		case err != nil:
+			return err
+		case sub.ID != subID:
+			return fmt.Errorf("stripe API: asked for subscription %s, got %s", subID, sub.ID)
+		default:
+			ev.fetched = &sub
+		}
+	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		a := &applier{svc: s, sc: tx.Tenant(tenantID), ev: ev}
 		return a.apply(ctx)
@@ -61,6 +80,9 @@ func (a *applier) apply(ctx context.Context) error {
 		if err := json.Unmarshal(obj, &sub); err != nil || sub.ID == "" {
 			return a.ignore("no subscription in the event")
 		}
+		if a.ev.fetched != nil {
+			sub = *a.ev.fetched
+		}
 		if a.otherTenant(ctx, sub.Metadata, sub.Customer.Metadata) {
 			return nil
 		}
@@ -75,10 +97,14 @@ func (a *applier) apply(ctx context.Context) error {
 			return a.ignore("no invoice in the event")
 		}
 		subID, subMeta := inv.subscription()
-		if a.otherTenant(ctx, inv.Customer.Metadata, subMeta, inv.Metadata) {
+		var fCus, fSub map[string]string
+		if f := a.ev.fetched; f != nil {
+			fCus, fSub = f.Customer.Metadata, f.Metadata
+		}
+		if a.otherTenant(ctx, inv.Customer.Metadata, fCus, subMeta, fSub, inv.Metadata) {
 			return nil
 		}
-		contactID, err := a.contact(ctx, inv.Customer.ID, firstMeta("joist_contact", inv.Customer.Metadata, subMeta, inv.Metadata))
+		contactID, err := a.contact(ctx, inv.Customer.ID, firstMeta("joist_contact", inv.Customer.Metadata, fCus, subMeta, fSub, inv.Metadata))
 		if err != nil {
 			return err
 		}
@@ -88,10 +114,14 @@ func (a *applier) apply(ctx context.Context) error {
 		if err := json.Unmarshal(obj, &cs); err != nil || cs.ID == "" {
 			return a.ignore("no checkout session in the event")
 		}
-		if a.otherTenant(ctx, cs.Metadata, cs.Customer.Metadata) {
+		var fCus, fSub map[string]string
+		if f := a.ev.fetched; f != nil {
+			fCus, fSub = f.Customer.Metadata, f.Metadata
+		}
+		if a.otherTenant(ctx, cs.Metadata, cs.Customer.Metadata, fCus, fSub) {
 			return nil
 		}
-		contactID, err := a.contact(ctx, cs.Customer.ID, firstMeta("joist_contact", cs.Customer.Metadata, cs.Metadata))
+		contactID, err := a.contact(ctx, cs.Customer.ID, firstMeta("joist_contact", cs.Customer.Metadata, fCus, fSub, cs.Metadata))
 		if err != nil {
 			return err
 		}
@@ -99,7 +129,13 @@ func (a *applier) apply(ctx context.Context) error {
 		if cs.Subscription.ID != "" {
 			summary += " for subscription " + cs.Subscription.ID
 		}
-		return a.timeline(ctx, contactID, "billing.checkout_completed", summary, "stripe_checkout_session", cs.ID)
+		if err := a.timeline(ctx, contactID, "billing.checkout_completed", summary, "stripe_checkout_session", cs.ID); err != nil {
+			return err
+		}
+		if a.ev.fetched != nil { // the subscription's current state, from the API
+			return a.subscription(ctx, *a.ev.fetched, contactID)
+		}
+		return nil
 	case "customer.created", "customer.updated":
 		var cu stripeCustomer
 		if err := json.Unmarshal(obj, &cu); err != nil || cu.ID == "" {
@@ -194,26 +230,15 @@ func (a *applier) subscription(ctx context.Context, sub stripeSubscription, cont
 	if err != nil {
 		return err
 	}
-	if a.stale(row.StateEventCreated, row.StateEventID) {
+	// State refetched from the API is current whatever the event's age;
+	// an event's own object is applied only when newer than the state.
+	if a.ev.fetched == nil && a.stale(row.StateEventCreated, row.StateEventID) {
 		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", sub.ID)
 		return nil
 	}
 	next := row
-	price, qty := sub.plan()
-	next.Status, next.PriceID, next.ProductID, next.PlanNickname, next.Quantity = sub.Status, price.ID, price.Product.ID, price.Nickname, qty
-	next.CurrentPeriodEnd, next.CancelAtPeriodEnd, next.CancelAt = sub.periodEnd(), sub.CancelAtPeriodEnd, unix(sub.CancelAt)
-	next.TrialEnd, next.CanceledAt = unix(sub.TrialEnd), unix(sub.CanceledAt)
-	if sub.Customer.ID != "" {
-		next.StripeCustomer = sub.Customer.ID
-	}
-	if contactID != "" {
-		next.ContactID = contactID
-	}
-	if sub.LatestInvoice.ID != "" {
-		next.LatestInvoice = sub.LatestInvoice.ID
-	}
-	created := a.ev.created
-	next.StateEventID, next.StateEventCreated = a.ev.ID, &created
+	a.setState(&next, sub, contactID)
+	price, _ := sub.plan()
 	kind := map[string]string{"customer.subscription.created": "billing.subscription_created", "customer.subscription.deleted": "billing.subscription_deleted",
 		"customer.subscription.trial_will_end": "billing.trial_will_end"}[a.ev.Type]
 	if kind == "" {
@@ -232,6 +257,30 @@ func (a *applier) subscription(ctx context.Context, sub stripeSubscription, cont
 	return a.save(ctx, row, next, kind, summary)
 }
 
+// setState sets the subscription's state from sub, and which event set
+// it: the triggering event, unless it is older than the one recorded (a
+// refetched state applied for an older event keeps the newer event, so
+// that event-based ordering still holds without the API).
+func (a *applier) setState(next *store.Subscription, sub stripeSubscription, contactID string) {
+	price, qty := sub.plan()
+	next.Status, next.PriceID, next.ProductID, next.PlanNickname, next.Quantity = sub.Status, price.ID, price.Product.ID, price.Nickname, qty
+	next.CurrentPeriodEnd, next.CancelAtPeriodEnd, next.CancelAt = sub.periodEnd(), sub.CancelAtPeriodEnd, unix(sub.CancelAt)
+	next.TrialEnd, next.CanceledAt = unix(sub.TrialEnd), unix(sub.CanceledAt)
+	if sub.Customer.ID != "" {
+		next.StripeCustomer = sub.Customer.ID
+	}
+	if contactID != "" {
+		next.ContactID = contactID
+	}
+	if sub.LatestInvoice.ID != "" {
+		next.LatestInvoice = sub.LatestInvoice.ID
+	}
+	if next.StateEventCreated == nil || !a.ev.created.Before(*next.StateEventCreated) {
+		created := a.ev.created
+		next.StateEventID, next.StateEventCreated = a.ev.ID, &created
+	}
+}
+
 func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contactID string) error {
 	kind, status, summary := "billing.invoice_paid", "paid", "Invoice "+inv.ID+" paid"
 	if a.ev.Type == "invoice.payment_failed" {
@@ -244,11 +293,17 @@ func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contact
 	if err != nil {
 		return err
 	}
+	next := row
+	if a.ev.fetched != nil { // the subscription's current state, from the API
+		a.setState(&next, *a.ev.fetched, contactID)
+	}
 	if a.stale(row.PaymentEventCreated, "") {
 		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", subID)
-		return nil
+		if a.ev.fetched == nil {
+			return nil
+		}
+		return a.save(ctx, row, next, "billing.subscription_updated", fmt.Sprintf("Subscription %s is %s", subID, next.Status))
 	}
-	next := row
 	next.PaymentStatus, next.LatestInvoice = status, inv.ID
 	if contactID != "" {
 		next.ContactID = contactID

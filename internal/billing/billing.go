@@ -4,14 +4,16 @@
 // subscription it names (status, plan, period end, cancel at period end,
 // trial end, last payment), mapped to a contact through Stripe metadata
 // joist_contact or an explicit link. Events are applied in the order of
-// their Stripe `created`, whatever order they arrive in; test-mode events
-// keep state apart from live state. docs/billing.md is the user's guide.
+// their Stripe `created`, whatever order they arrive in, or, with a Stripe
+// API key configured, the subscription is refetched from the API and its
+// current state applied; test-mode events keep state apart from live state. docs/billing.md is the user's guide.
 package billing
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +31,13 @@ import (
 type Options struct {
 	// MaxAttempts of a stripe_event job (default 10).
 	MaxAttempts int
+	// StripeAPIKey, when set, makes the worker refetch the subscription an
+	// event names from Stripe's API and apply that (current) state.
+	StripeAPIKey string
+	// StripeAPIBase is the API's base URL (default https://api.stripe.com).
+	StripeAPIBase string
+	// HTTPClient calls the API (default: a client with a 20s timeout).
+	HTTPClient *http.Client
 }
 
 // Service applies Stripe events and serves billing state.
@@ -39,6 +48,7 @@ type Service struct {
 	log  *slog.Logger
 	opts Options
 	now  func() time.Time
+	http *http.Client
 }
 
 // New builds the service and registers the stripe_event worker; call it
@@ -47,7 +57,13 @@ func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Ser
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 10
 	}
-	s := &Service{core: c, jobs: js, db: c.DB(), log: log, opts: opts, now: c.Now}
+	if opts.StripeAPIBase == "" {
+		opts.StripeAPIBase = "https://api.stripe.com"
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 20 * time.Second}
+	}
+	s := &Service{core: c, jobs: js, db: c.DB(), log: log, opts: opts, now: c.Now, http: opts.HTTPClient}
 	jobs.AddWorker(js.Engine(), &worker{svc: s})
 	return s
 }

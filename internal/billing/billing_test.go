@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/webhook"
@@ -52,6 +55,14 @@ func newHarness(t *testing.T, env *apptest.Env) *harness {
 // posts it to the source's ingest URL.
 func (h *harness) deliver(body string, corr string) (id string, duplicate bool) {
 	h.t.Helper()
+	id, duplicate = h.post(body, corr)
+	h.wait()
+	return id, duplicate
+}
+
+// post delivers body without waiting for its job.
+func (h *harness) post(body string, corr string) (id string, duplicate bool) {
+	h.t.Helper()
 	p := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(body), Secret: secret})
 	req, _ := http.NewRequest("POST", h.env.URL+"/in/acme/stripe", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
@@ -73,7 +84,6 @@ func (h *harness) deliver(body string, corr string) (id string, duplicate bool) 
 		Duplicate bool
 	}
 	_ = json.Unmarshal(b, &out)
-	h.wait()
 	return out.ID, out.Duplicate
 }
 
@@ -331,5 +341,159 @@ func TestStripeCustomerLink(t *testing.T) {
 		if v := h.sub("sub_C", ""); v.Contact != "user_9" {
 			t.Fatalf("metadata contact: %+v", v)
 		}
+	})
+}
+
+// fakeStripe plays Stripe's GET /v1/subscriptions/{id}: the documented
+// subscription object, or Stripe's error shape.
+type fakeStripe struct {
+	mu     sync.Mutex
+	subs   map[string]string // id -> subscription JSON
+	fail   int               // answer 500 while > 0 (decremented per call)
+	calls  []string          // "path?query auth"
+	server *httptest.Server
+}
+
+func newFakeStripe(t *testing.T) *fakeStripe {
+	f := &fakeStripe{subs: map[string]string{}}
+	f.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery+" "+r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		if f.fail > 0 {
+			f.fail--
+			w.WriteHeader(500)
+			fmt.Fprint(w, `{"error":{"type":"api_error","message":"An unknown error occurred"}}`)
+			return
+		}
+		id := strings.TrimPrefix(r.URL.Path, "/v1/subscriptions/")
+		body, ok := f.subs[id]
+		if r.Method != "GET" || !ok {
+			w.WriteHeader(404)
+			fmt.Fprintf(w, `{"error":{"code":"resource_missing","param":"id","message":"No such subscription: '%s'","type":"invalid_request_error"}}`, id)
+			return
+		}
+		fmt.Fprint(w, body)
+	}))
+	t.Cleanup(f.server.Close)
+	return f
+}
+
+func (f *fakeStripe) set(id, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs[id] = body
+}
+
+func (f *fakeStripe) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs, f.fail, f.calls = map[string]string{}, 0, nil
+}
+
+func (f *fakeStripe) callLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+// apiSub is a subscription as GET /v1/subscriptions/{id}?expand[]=customer
+// returns it, in the basil shape (period on the items) or the old one.
+func apiSub(id, customer, contact, status string, periodEnd int64, cancelAtPeriodEnd, basil bool) string {
+	itemPeriod, top := "", fmt.Sprintf(`"current_period_start":%d,"current_period_end":%d,`, periodEnd-30*86400, periodEnd)
+	if basil {
+		itemPeriod, top = fmt.Sprintf(`,"current_period_start":%d,"current_period_end":%d`, periodEnd-30*86400, periodEnd), ""
+	}
+	return fmt.Sprintf(`{"id":%q,"object":"subscription","customer":{"id":%q,"object":"customer","metadata":{"joist_contact":%q}},
+		"status":%q,%s"cancel_at_period_end":%t,"cancel_at":null,"canceled_at":null,"trial_end":null,"livemode":true,"metadata":{},
+		"latest_invoice":"in_api","items":{"object":"list","data":[{"id":"si_1","object":"subscription_item","quantity":2%s,
+		"price":{"id":"price_team","object":"price","nickname":"Team","product":"prod_team"}}]}}`,
+		id, customer, contact, status, top, cancelAtPeriodEnd, itemPeriod)
+}
+
+func TestStripeAPIRefetch(t *testing.T) {
+	const key = "sk_live_joist_test_key_0123456789"
+	fs := newFakeStripe(t)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		fs.reset()
+		h := newHarness(t, env)
+
+		// The API is newer than the (older, late) event: the API's state is stored.
+		fs.set("sub_R", apiSub("sub_R", "cus_R", "user_1", "active", t0+40*86400, true, true))
+		h.deliver(subEvent("evt_r1", "customer.subscription.created", t0, true, "sub_R", "cus_R", "incomplete", false, ""), "corr-r1")
+		v := h.sub("sub_R", "")
+		if v.Status != "active" || !v.CancelAtPeriodEnd || v.Contact != "user_1" || v.Plan.PriceID != "price_team" ||
+			v.CurrentPeriodEnd == nil || v.CurrentPeriodEnd.Unix() != t0+40*86400 || v.LastEventID != "evt_r1" {
+			t.Fatalf("refetched state not applied: %+v", v)
+		}
+		if len(v.History) != 1 || v.History[0].StripeEventID != "evt_r1" || v.History[0].ToStatus != "active" || v.History[0].CorrelationID != "corr-r1" {
+			t.Fatalf("history: %+v", v.History)
+		}
+		calls := fs.callLog()
+		if len(calls) != 1 || calls[0] != "GET /v1/subscriptions/sub_R?expand%5B%5D=customer Bearer "+key {
+			t.Fatalf("API calls: %q", calls)
+		}
+
+		// An event older than the applied one still applies the API's current state (old shape).
+		fs.set("sub_R", apiSub("sub_R", "cus_R", "user_1", "past_due", t0+70*86400, false, false))
+		h.deliver(fmt.Sprintf(`{"id":"evt_r0","object":"event","created":%d,"livemode":true,"type":"invoice.payment_failed","data":{"object":{
+			"id":"in_r0","object":"invoice","customer":"cus_R","subscription":"sub_R"}}}`, t0-5), "")
+		v = h.sub("sub_R", "")
+		if v.Status != "past_due" || v.CancelAtPeriodEnd || v.CurrentPeriodEnd.Unix() != t0+70*86400 || v.PaymentStatus != "failed" || v.LastEventID != "evt_r1" {
+			t.Fatalf("invoice with refetch: %+v", v)
+		}
+
+		// A 500 from the API: the job retries, and succeeds once Stripe recovers.
+		fs.mu.Lock()
+		fs.fail = 1
+		fs.mu.Unlock()
+		fs.set("sub_R", apiSub("sub_R", "cus_R", "user_1", "canceled", t0+70*86400, false, true))
+		h.post(subEvent("evt_r2", "customer.subscription.updated", t0+10, true, "sub_R", "cus_R", "active", true, ""), "")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done, failed := true, false
+			for _, j := range list {
+				done = done && j.State == "completed"
+				failed = failed || j.Attempt > 1
+				if j.State == "dead" {
+					t.Fatalf("job %s is dead", j.ID)
+				}
+			}
+			if done && failed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the job did not retry to completion: %+v", list)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if v = h.sub("sub_R", ""); v.Status != "canceled" || v.LastEventID != "evt_r2" || v.History[len(v.History)-1].StripeEventID != "evt_r2" {
+			t.Fatalf("after the retry: %+v", v)
+		}
+
+		// 404: the event's object applies (a deletion, or a subscription Stripe no longer knows).
+		h.deliver(subEvent("evt_g1", "customer.subscription.deleted", t0, true, "sub_G", "cus_G", "canceled", true, ""), "")
+		if v := h.sub("sub_G", ""); v.Status != "canceled" {
+			t.Fatalf("404 deletion: %+v", v)
+		}
+		h.deliver(subEvent("evt_h1", "customer.subscription.updated", t0, true, "sub_H", "cus_H", "trialing", true, ""), "")
+		h.deliver(subEvent("evt_h0", "customer.subscription.updated", t0-1, true, "sub_H", "cus_H", "active", true, ""), "")
+		if v := h.sub("sub_H", ""); v.Status != "trialing" {
+			t.Fatalf("404 keeps event ordering: %+v", v)
+		}
+
+		// A live key never reads test-mode objects: test-mode events apply as sent.
+		n := len(fs.callLog())
+		h.deliver(subEvent("evt_t1", "customer.subscription.updated", t0, false, "sub_R", "cus_R", "paused", true, ""), "")
+		if tv := h.sub("sub_R", "?livemode=false"); tv.Status != "paused" || len(fs.callLog()) != n {
+			t.Fatalf("test-mode event with a live key: %+v, %d calls", tv, len(fs.callLog())-n)
+		}
+	}, func(c *config.Config) {
+		c.StripeAPIKey, c.StripeAPIBase = key, fs.server.URL
 	})
 }

@@ -72,6 +72,12 @@ type Config struct {
 	// dedup keys, are kept (longer than any provider retries: Stripe, 3 days).
 	WebhookRetention time.Duration `toml:"webhook_retention" env:"JOIST_WEBHOOK_RETENTION" flag:"webhook-retention" help:"how long inbound webhook events and their dedup keys are kept"`
 
+	// StripeAPIKey, when set, makes billing refetch each subscription an
+	// event names from Stripe's API and apply that current state. JOIST_STRIPE_API_KEY.
+	StripeAPIKey string `toml:"stripe_api_key" env:"JOIST_STRIPE_API_KEY" flag:"stripe-api-key" help:"Stripe secret or restricted key (read subscriptions) to refetch subscriptions; empty: apply events as sent"`
+	// StripeAPIBase is Stripe's API base URL. JOIST_STRIPE_API_BASE.
+	StripeAPIBase string `toml:"stripe_api_base" env:"JOIST_STRIPE_API_BASE" flag:"stripe-api-base" help:"Stripe API base URL"`
+
 	// QueueWorkers is Queues parsed.
 	QueueWorkers map[string]int `toml:"-"`
 	// Trusted is TrustedProxies parsed.
@@ -96,6 +102,7 @@ func Default() Config {
 		CompletedJobRetention: 24 * time.Hour,
 		DeadJobRetention:      7 * 24 * time.Hour,
 		WebhookRetention:      30 * 24 * time.Hour,
+		StripeAPIBase:         "https://api.stripe.com",
 		MaxBodyBytes:          1 << 20,
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
@@ -205,6 +212,14 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("JOIST_PUBLIC_URL: %q must be an absolute http:// or https:// URL", c.PublicURL))
 		}
+	}
+	if c.StripeAPIBase != "" { // empty: https://api.stripe.com
+		if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("JOIST_STRIPE_API_BASE: %q must be an absolute http:// or https:// URL", c.StripeAPIBase))
+		}
+	}
+	if strings.ContainsAny(c.StripeAPIKey, " \t\r\n") {
+		errs = append(errs, errors.New("JOIST_STRIPE_API_KEY: must not contain spaces or line breaks"))
 	}
 	if c.DatabaseSchema != "" && !schemaRE.MatchString(c.DatabaseSchema) {
 		errs = append(errs, fmt.Errorf("JOIST_DATABASE_SCHEMA: %q must be a plain identifier (letters, digits, _)", c.DatabaseSchema))

@@ -65,6 +65,8 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{env: map[string]string{"JOIST_DATABASE_URL": "postgres://x/y"}, want: "JOIST_SECRET_KEY: required with PostgreSQL"},
 		{env: map[string]string{"JOIST_SECRET_KEY": "abc"}, want: "JOIST_SECRET_KEY: must be 64 hex"},
 		{env: map[string]string{"JOIST_PUBLIC_URL": "example.com"}, want: "JOIST_PUBLIC_URL"},
+		{env: map[string]string{"JOIST_STRIPE_API_BASE": "api.stripe.com"}, want: "JOIST_STRIPE_API_BASE"},
+		{args: []string{"--stripe-api-base", "ftp://x"}, want: "JOIST_STRIPE_API_BASE"},
 		{env: map[string]string{"JOIST_TRUSTED_PROXIES": "10.0.0.0/8, bogus"}, want: `JOIST_TRUSTED_PROXIES: "bogus"`},
 		{env: map[string]string{"JOIST_OWNER_EMAIL": "a@b.c"}, want: "set both or neither"},
 		{env: map[string]string{"JOIST_SESSION_TTL": "forever"}, want: `JOIST_SESSION_TTL: "forever" is not a duration`},
