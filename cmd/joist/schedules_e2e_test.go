@@ -237,10 +237,12 @@ func TestSchedulesOncePerSlotAcrossThreeNodes(t *testing.T) {
 	}
 
 	// Wait (bounded) until every enqueued slot reached the receiver; a job
-	// taken by a node killed mid-request waits for River's rescue
-	// (JOIST_JOB_MAX_TIMEOUT 5s + 15s).
+	// taken by a node killed mid-request waits for River's rescue: eligible
+	// JOIST_JOB_MAX_TIMEOUT 5s + 15s after it started, found by the leader's
+	// rescuer, which runs every 30 s (River's fixed interval) once a killed
+	// leader's lease has lapsed (up to ~15 s): up to ~65 s in the worst case.
 	waitStart := time.Now()
-	deadline := waitStart.Add(25 * time.Second)
+	deadline := waitStart.Add(75 * time.Second)
 	for {
 		missing := 0
 		for _, name := range names {
