@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
@@ -140,14 +139,8 @@ func (a *API) auditList(w http.ResponseWriter, r *request) error {
 	}
 	q := r.URL.Query()
 	f := store.AuditFilter{Action: q.Get("action"), ActorID: q.Get("actor_id"), TargetID: q.Get("target_id")}
-	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if s := q.Get(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return problem(http.StatusBadRequest, "invalid_time", name+" must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
-			}
-			*dst = t
-		}
+	if err := timeRange(q.Get, &f.Since, &f.Until); err != nil {
+		return err
 	}
 	if ref := r.Header.Get("Joist-Tenant"); ref != "" {
 		t, err := a.core.TenantGet(r.Context(), r.actor, ref)

@@ -114,14 +114,8 @@ func jobFilter(get func(string) []string) (store.JobFilter, error) {
 		return ""
 	}
 	f.Queue, f.Kind = one("queue"), one("kind")
-	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if s := one(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return f, problem(http.StatusBadRequest, "invalid_time", name+" must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
-			}
-			*dst = t
-		}
+	if err := timeRange(one, &f.Since, &f.Until); err != nil {
+		return f, err
 	}
 	return f, jobs.ValidateFilter(f)
 }

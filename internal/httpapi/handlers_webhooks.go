@@ -171,14 +171,8 @@ func eventFilter(get func(string) string) (store.WebhookEventFilter, error) {
 			f.Statuses = append(f.Statuses, st)
 		}
 	}
-	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if s := get(name); s != "" {
-			t, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				return f, problem(http.StatusBadRequest, "invalid_time", name+" must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
-			}
-			*dst = t
-		}
+	if err := timeRange(get, &f.Since, &f.Until); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -132,4 +133,18 @@ func page(r *http.Request) (store.Page, error) {
 		p.Limit = n
 	}
 	return p, nil
+}
+
+// timeRange reads the since and until values (RFC 3339) into their targets.
+func timeRange(get func(string) string, since, until *time.Time) error {
+	for name, dst := range map[string]*time.Time{"since": since, "until": until} {
+		if s := get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return problem(http.StatusBadRequest, "invalid_time", name+" must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
+			}
+			*dst = t
+		}
+	}
+	return nil
 }

@@ -224,10 +224,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.started {
 		return nil
 	}
-	if e.impl == nil {
-		if err := e.build(); err != nil {
-			return err
-		}
+	if _, err := e.client(); err != nil {
+		return err
 	}
 	if err := e.impl.start(context.WithoutCancel(ctx)); err != nil { // shutdown is Stop's job, not the caller's context
 		return fmt.Errorf("start job engine: %w", err)
@@ -261,12 +259,30 @@ func (e *Engine) Stop() {
 	e.started = false
 }
 
-// insertTx enqueues inside tx.
-func (e *Engine) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+// client returns River, built on first use (after every worker is registered).
+func (e *Engine) client() (riverImpl, error) {
 	if e.impl == nil {
 		if err := e.build(); err != nil {
 			return nil, err
 		}
 	}
-	return e.impl.insertTx(ctx, tx.Raw(), args, opts)
+	return e.impl, nil
+}
+
+// insertTx enqueues inside tx.
+func (e *Engine) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	c, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.insertTx(ctx, tx.Raw(), args, opts)
+}
+
+// insertManyTx enqueues a batch inside tx.
+func (e *Engine) insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	c, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.insertManyTx(ctx, tx.Raw(), params)
 }

@@ -53,12 +53,7 @@ func (s *Service) CreateManyTx(ctx context.Context, tx *store.Tx, items []PushMa
 	if len(params) == 0 {
 		return ids, nil
 	}
-	if s.engine.impl == nil {
-		if err := s.engine.build(); err != nil {
-			return nil, err
-		}
-	}
-	res, err := s.engine.impl.insertManyTx(ctx, tx.Raw(), params)
+	res, err := s.engine.insertManyTx(ctx, tx, params)
 	if err != nil {
 		return nil, err
 	}

@@ -341,12 +341,7 @@ func (s *Service) EnqueueManyTx(ctx context.Context, tx *store.Tx, tenantID stri
 			params[i].InsertOpts.Queue = "default"
 		}
 	}
-	if s.engine.impl == nil {
-		if err := s.engine.build(); err != nil {
-			return nil, err
-		}
-	}
-	res, err := s.engine.impl.insertManyTx(ctx, tx.Raw(), params)
+	res, err := s.engine.insertManyTx(ctx, tx, params)
 	if err != nil {
 		return nil, err
 	}

@@ -66,16 +66,12 @@ func (s *Scope) WebhookSourceList(ctx context.Context) ([]WebhookSource, error) 
 	return collect(rows, err, func(r Rows) (WebhookSource, error) { return scanSource(r) })
 }
 
-// WebhookSourceDelete deletes a source with its events and rejections.
-func (s *Scope) WebhookSourceDelete(ctx context.Context, name string) error {
-	src, err := s.WebhookSourceGet(ctx, name)
-	if err != nil {
-		return err
-	}
+// WebhookSourceDelete deletes a source (by id) with its events and rejections.
+func (s *Scope) WebhookSourceDelete(ctx context.Context, id string) error {
 	for _, q := range []string{"DELETE FROM webhook_rejections WHERE tenant_id = ? AND source_id = ?",
 		"DELETE FROM webhook_events WHERE tenant_id = ? AND source_id = ?",
 		"DELETE FROM webhook_sources WHERE tenant_id = ? AND id = ?"} {
-		if _, err := s.tx.Exec(ctx, q, s.tenantID, src.ID); err != nil {
+		if _, err := s.tx.Exec(ctx, q, s.tenantID, id); err != nil {
 			return err
 		}
 	}

@@ -286,7 +286,7 @@ func (s *Service) DeleteSource(ctx context.Context, a auth.Actor, tenantID, name
 		if err != nil {
 			return err
 		}
-		if err := sc.WebhookSourceDelete(ctx, name); err != nil {
+		if err := sc.WebhookSourceDelete(ctx, src.ID); err != nil {
 			return err
 		}
 		return s.core.Audit(ctx, tx, a, tenantID, "webhook_source.delete", "webhook_source", src.ID, nil)
