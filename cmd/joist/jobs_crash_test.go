@@ -65,9 +65,6 @@ func TestJobsSurviveKill9(t *testing.T) {
 	}
 	for _, d := range storetest.Stores {
 		t.Run(string(d), func(t *testing.T) {
-			if d == store.Postgres {
-				storetest.PostgresURL(t)
-			}
 			crashJobs(t, d, 5000)
 		})
 	}

@@ -190,9 +190,6 @@ func TestWebhooksSurviveKill9(t *testing.T) {
 	}
 	for _, d := range storetest.Stores {
 		t.Run(string(d), func(t *testing.T) {
-			if d == store.Postgres {
-				storetest.PostgresURL(t)
-			}
 			crashWebhooks(t, d, 2000)
 		})
 	}
@@ -446,9 +443,6 @@ func TestWebhookForwardFlakyTarget(t *testing.T) {
 	}
 	for _, d := range storetest.Stores {
 		t.Run(string(d), func(t *testing.T) {
-			if d == store.Postgres {
-				storetest.PostgresURL(t)
-			}
 			flakyForwards(t, d)
 		})
 	}
