@@ -59,7 +59,10 @@ type SubscriptionChange struct {
 // BillingCustomer is a Stripe customer's link to a contact.
 type BillingCustomer struct {
 	StripeCustomer string `json:"stripe_customer"`
-	Contact        string `json:"contact"`
+	// Tenant is the slug of the tenant a route (RouteCustomer) sends the
+	// customer's events to; empty for a tenant's own link.
+	Tenant  string `json:"tenant,omitempty"`
+	Contact string `json:"contact"`
 	// LinkSource is "api" or "metadata".
 	LinkSource string    `json:"link_source"`
 	CreatedAt  time.Time `json:"created_at"`
@@ -109,6 +112,25 @@ func (c *Client) GetSubscription(ctx context.Context, id string, testmode bool, 
 func (c *Client) LinkCustomer(ctx context.Context, customer, contact string, opts ...Option) (*BillingCustomer, bool, error) {
 	var b BillingCustomer
 	status, err := c.do(ctx, http.MethodPut, "/v1/billing/customers/"+esc(customer), nil, map[string]string{"contact": contact}, &b, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	return &b, status == http.StatusCreated, nil
+}
+
+// RouteCustomer sends the events of the instance's Stripe sources about
+// customer to tenant (slug or id) and, when contact is not empty, links
+// the customer to that tenant's contact. It needs the root key and acts on
+// the instance, so call it on a client without Tenant. An explicit route
+// is never replaced by Stripe metadata joist_tenant; created reports a new
+// route.
+func (c *Client) RouteCustomer(ctx context.Context, customer, tenant, contact string, opts ...Option) (*BillingCustomer, bool, error) {
+	body := map[string]string{"tenant": tenant}
+	if contact != "" {
+		body["contact"] = contact
+	}
+	var b BillingCustomer
+	status, err := c.do(ctx, http.MethodPut, "/v1/billing/customers/"+esc(customer), nil, body, &b, opts)
 	if err != nil {
 		return nil, false, err
 	}

@@ -230,6 +230,11 @@ func TestJobsWebhooksBilling(t *testing.T) {
 	if _, created, err = root.Tenant("acme").LinkCustomer(ctx, "cus_1", "user_42"); err != nil || created {
 		t.Fatalf("relink: created=%v err=%v", created, err)
 	}
+	if bc, created, err = root.RouteCustomer(ctx, "cus_2", "acme", "user_42"); err != nil || !created || bc.Tenant != "acme" || bc.Contact != "user_42" {
+		t.Fatalf("route: %+v created=%v err=%v", bc, created, err)
+	}
+	_, _, err = c.RouteCustomer(ctx, "cus_3", "other", "")
+	wantStatus(t, err, http.StatusBadRequest)
 
 	cov := chk.Covered()
 	for _, op := range []string{"POST /v1/jobs", "GET /v1/jobs", "GET /v1/jobs/{job}", "POST /v1/jobs/{job}/retry", "POST /v1/jobs/{job}/cancel",

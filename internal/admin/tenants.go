@@ -14,14 +14,17 @@ type tenantsData struct {
 	Tenants   []store.Tenant
 	Next      string
 	CanCreate bool
-	Slug      string
-	Name      string
+	// Instance: the operator reaches every tenant, and so the instance's
+	// own sources and jobs (/admin/tenants/_).
+	Instance bool
+	Slug     string
+	Name     string
 }
 
 func (a *Admin) tenantsData(ctx context.Context, op *Op, r *http.Request) (tenantsData, error) {
 	ts, next, err := a.core.TenantList(ctx, op.Actor, store.Page{Limit: 50, Cursor: r.URL.Query().Get("cursor")})
 	d := tenantsData{Tenants: ts, Next: nextURL(r, next),
-		CanCreate: op.Can(auth.PermTenantsManage) && op.Actor.AllTenants}
+		CanCreate: op.Can(auth.PermTenantsManage) && op.Actor.AllTenants, Instance: op.Actor.AllTenants}
 	return d, err
 }
 

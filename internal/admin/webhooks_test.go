@@ -299,3 +299,41 @@ func TestWebhooksReplay(t *testing.T) {
 			url.Values{"csrf": {tok}}), http.StatusBadRequest, "no forward_url")
 	})
 }
+
+// TestInstancePages: an operator who reaches every tenant finds the
+// instance's sources and jobs from the tenants page; the instance shows no
+// contacts and no keys, and no key can be made for it; an operator scoped
+// to some tenants never reaches it.
+func TestInstancePages(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		acme := mkTenant(t, env, "acme")
+		mkSource(t, env, store.InstanceTenantID, "stripe-all", "")
+		c := newClient(t, env)
+		c.loginOwner()
+		want(t, "tenants", c.get("/admin/tenants"), 200, `href="/admin/tenants/_"`)
+		r := c.get("/admin/tenants/_")
+		want(t, "instance", r, 200, "<h1>Instance", `href="/admin/tenants/_/webhooks"`, `href="/admin/tenants/_/jobs"`)
+		if strings.Contains(r.Body, "key-create") || strings.Contains(r.Body, "contact-q") {
+			t.Fatalf("the instance page offers keys or contacts:\n%s", r.Body)
+		}
+		want(t, "instance sources", c.get("/admin/tenants/_/webhooks"), 200, "stripe-all", "/in/_/stripe-all")
+		r = c.post("/admin/tenants/_/keys", url.Values{"name": {"sneaky"}})
+		if r.Status == http.StatusOK && !strings.Contains(r.Body, "the instance has no API keys") || r.Status/100 == 3 {
+			t.Fatalf("a key for the instance: %d %s", r.Status, r.Body)
+		}
+		if n := env.Count(t, "api_keys"); n != 0 {
+			t.Fatalf("%d keys stored", n)
+		}
+
+		mkOperator(t, env, "scoped@example.com", auth.RoleOwner, acme.ID)
+		s := newClient(t, env)
+		s.login("scoped@example.com", testPassword)
+		r = s.get("/admin/tenants")
+		want(t, "scoped tenants", r, 200, "acme")
+		if strings.Contains(r.Body, "/admin/tenants/_") {
+			t.Fatal("a scoped operator is shown the instance")
+		}
+		want(t, "scoped instance", s.get("/admin/tenants/_"), 404)
+		want(t, "scoped instance sources", s.get("/admin/tenants/_/webhooks"), 404)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/joist-dev/joist/internal/core"
@@ -60,19 +61,33 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 		}
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		a := &applier{svc: s, sc: tx.Tenant(tenantID), ev: ev}
+		a := &applier{svc: s, tx: tx, source: tenantID, sc: tx.Tenant(tenantID), ev: ev}
 		return a.apply(ctx)
 	})
 }
 
 type applier struct {
-	svc *Service
-	sc  *store.Scope
-	ev  event
+	svc    *Service
+	tx     *store.Tx
+	source string       // the tenant of the event's source (the instance tenant for an instance source)
+	sc     *store.Scope // the tenant the event is applied to (the source's, or the one an instance source routes it to)
+	ev     event
 }
 
+// apply reads what the event names (its customer, the metadata that may
+// carry joist_tenant and joist_contact), decides which tenant it applies
+// to, then applies it there.
 func (a *applier) apply(ctx context.Context) error {
 	obj := a.ev.Data.Object
+	var fCus, fSub map[string]string
+	if f := a.ev.fetched; f != nil {
+		fCus, fSub = f.Customer.Metadata, f.Metadata
+	}
+	var (
+		customer string
+		meta     []map[string]string // where joist_tenant / joist_contact are looked for, first wins
+		run      func(contactID string) error
+	)
 	switch a.ev.Type {
 	case "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
 		"customer.subscription.trial_will_end", "customer.subscription.paused", "customer.subscription.resumed":
@@ -83,93 +98,144 @@ func (a *applier) apply(ctx context.Context) error {
 		if a.ev.fetched != nil {
 			sub = *a.ev.fetched
 		}
-		if a.otherTenant(ctx, sub.Metadata, sub.Customer.Metadata) {
-			return nil
-		}
-		contactID, err := a.contact(ctx, sub.Customer.ID, firstMeta("joist_contact", sub.Customer.Metadata, sub.Metadata))
-		if err != nil {
-			return err
-		}
-		return a.subscription(ctx, sub, contactID)
+		customer, meta = sub.Customer.ID, []map[string]string{sub.Customer.Metadata, sub.Metadata}
+		run = func(contactID string) error { return a.subscription(ctx, sub, contactID) }
 	case "invoice.paid", "invoice.payment_failed":
 		var inv stripeInvoice
 		if err := json.Unmarshal(obj, &inv); err != nil || inv.ID == "" {
 			return a.ignore("no invoice in the event")
 		}
 		subID, subMeta := inv.subscription()
-		var fCus, fSub map[string]string
-		if f := a.ev.fetched; f != nil {
-			fCus, fSub = f.Customer.Metadata, f.Metadata
-		}
-		if a.otherTenant(ctx, inv.Customer.Metadata, fCus, subMeta, fSub, inv.Metadata) {
-			return nil
-		}
-		contactID, err := a.contact(ctx, inv.Customer.ID, firstMeta("joist_contact", inv.Customer.Metadata, fCus, subMeta, fSub, inv.Metadata))
-		if err != nil {
-			return err
-		}
-		return a.invoice(ctx, inv, subID, contactID)
+		customer, meta = inv.Customer.ID, []map[string]string{inv.Customer.Metadata, fCus, subMeta, fSub, inv.Metadata}
+		run = func(contactID string) error { return a.invoice(ctx, inv, subID, contactID) }
 	case "checkout.session.completed":
 		var cs stripeCheckoutSession
 		if err := json.Unmarshal(obj, &cs); err != nil || cs.ID == "" {
 			return a.ignore("no checkout session in the event")
 		}
-		var fCus, fSub map[string]string
-		if f := a.ev.fetched; f != nil {
-			fCus, fSub = f.Customer.Metadata, f.Metadata
-		}
-		if a.otherTenant(ctx, cs.Metadata, cs.Customer.Metadata, fCus, fSub) {
+		customer, meta = cs.Customer.ID, []map[string]string{cs.Customer.Metadata, fCus, fSub, cs.Metadata}
+		run = func(contactID string) error {
+			summary := "Checkout completed"
+			if cs.Subscription.ID != "" {
+				summary += " for subscription " + cs.Subscription.ID
+			}
+			if err := a.timeline(ctx, contactID, "billing.checkout_completed", summary, "stripe_checkout_session", cs.ID); err != nil {
+				return err
+			}
+			if a.ev.fetched != nil { // the subscription's current state, from the API
+				return a.subscription(ctx, *a.ev.fetched, contactID)
+			}
 			return nil
 		}
-		contactID, err := a.contact(ctx, cs.Customer.ID, firstMeta("joist_contact", cs.Customer.Metadata, fCus, fSub, cs.Metadata))
-		if err != nil {
-			return err
-		}
-		summary := "Checkout completed"
-		if cs.Subscription.ID != "" {
-			summary += " for subscription " + cs.Subscription.ID
-		}
-		if err := a.timeline(ctx, contactID, "billing.checkout_completed", summary, "stripe_checkout_session", cs.ID); err != nil {
-			return err
-		}
-		if a.ev.fetched != nil { // the subscription's current state, from the API
-			return a.subscription(ctx, *a.ev.fetched, contactID)
-		}
-		return nil
 	case "customer.created", "customer.updated":
 		var cu stripeCustomer
 		if err := json.Unmarshal(obj, &cu); err != nil || cu.ID == "" {
 			return a.ignore("no customer in the event")
 		}
-		if a.otherTenant(ctx, cu.Metadata) {
-			return nil
-		}
-		_, err := a.contact(ctx, cu.ID, cu.Metadata["joist_contact"])
+		customer, meta = cu.ID, []map[string]string{cu.Metadata}
+		run = func(string) error { return nil }
+	default:
+		return nil // other types are stored (and forwarded) but change no billing state
+	}
+	ok, err := a.route(ctx, customer, firstMeta("joist_tenant", meta...))
+	var unrouted *UnroutedError
+	if errors.As(err, &unrouted) && strings.HasPrefix(a.ev.Type, "customer.") && !strings.HasPrefix(a.ev.Type, "customer.subscription.") {
+		return nil // a customer event without joist_tenant carries nothing to apply
+	}
+	if !ok || err != nil {
 		return err
 	}
-	return nil // other types are stored (and forwarded) but change no billing state
+	contactID, err := a.contact(ctx, customer, firstMeta("joist_contact", meta...))
+	if err != nil {
+		return err
+	}
+	return run(contactID)
 }
 
 func (a *applier) ignore(why string) error {
-	a.svc.log.Warn("stripe event ignored", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "reason", why)
+	a.svc.log.Warn("stripe event ignored", "tenant", a.source, "event", a.ev.stored.ID, "type", a.ev.Type, "reason", why)
 	return nil
 }
 
-// otherTenant reports (and logs) an event whose joist_tenant metadata names
-// another tenant: a tenant's source may only change its own tenant.
-func (a *applier) otherTenant(ctx context.Context, maps ...map[string]string) bool {
-	want := firstMeta("joist_tenant", maps...)
-	if want == "" || want == a.sc.TenantID() {
-		return false
+// UnroutedError is a stripe_event job's error when an instance source's
+// event names a customer no route, metadata or API link, sends to a
+// tenant yet: the job retries (the customer.created or
+// checkout.session.completed event carrying joist_tenant often arrives
+// later) and is dead after its last attempt, to be retried once the
+// customer is routed.
+type UnroutedError struct{ Customer string }
+
+func (e *UnroutedError) Error() string {
+	if e.Customer == "" {
+		return "stripe event names no customer and no joist_tenant metadata, so no tenant to apply it to"
 	}
-	var slug string
-	_ = a.sc.Tx().QueryRow(ctx, "SELECT slug FROM tenants WHERE id = ?", a.sc.TenantID()).Scan(&slug)
-	if want == slug {
-		return false
+	return fmt.Sprintf("stripe customer %s is not routed to a tenant: set metadata joist_tenant on the customer in Stripe, "+
+		"or route it with PUT /v1/billing/customers/%s {\"tenant\": \"<slug>\"} (root key, no Joist-Tenant)", e.Customer, e.Customer)
+}
+
+// route decides the tenant the event applies to and points a.sc at it; it
+// reports false (and logs) for an event that must not be applied. A
+// tenant's source applies only to its own tenant: an event whose
+// joist_tenant names another one is refused. An instance source routes by
+// the customer's API route, else joist_tenant (remembered as the
+// customer's route), else the route metadata taught before.
+func (a *applier) route(ctx context.Context, customer, metaTenant string) (bool, error) {
+	if a.source != store.InstanceTenantID {
+		if metaTenant == "" || metaTenant == a.source {
+			return true, nil
+		}
+		if t, err := a.tx.TenantGet(ctx, metaTenant); err == nil && t.ID == a.source {
+			return true, nil
+		}
+		a.svc.log.Warn("stripe event names another tenant in joist_tenant; not applied", "tenant", a.source,
+			"event", a.ev.stored.ID, "joist_tenant", metaTenant)
+		return false, nil
 	}
-	a.svc.log.Warn("stripe event names another tenant in joist_tenant; not applied", "tenant", a.sc.TenantID(),
-		"event", a.ev.stored.ID, "joist_tenant", want)
-	return true
+	inst := a.tx.Tenant(store.InstanceTenantID)
+	var known store.BillingRoute
+	found := false
+	if customer != "" {
+		var err error
+		known, err = inst.BillingRouteGet(ctx, customer)
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, store.ErrNotFound):
+			return false, err
+		}
+	}
+	target := ""
+	switch {
+	case found && known.LinkSource == "api":
+		target = known.RouteTenantID
+	case metaTenant != "":
+		t, err := a.tx.TenantGet(ctx, metaTenant)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && t.ID == store.InstanceTenantID) {
+			a.svc.log.Warn("stripe event names an unknown tenant in joist_tenant; not applied", "event", a.ev.stored.ID,
+				"type", a.ev.Type, "customer", customer, "joist_tenant", metaTenant)
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		target = t.ID
+		if customer != "" && (!found || known.RouteTenantID != target) {
+			now := a.svc.now()
+			if !found {
+				known.CreatedAt = now
+			}
+			if err := inst.BillingRoutePut(ctx, store.BillingRoute{StripeCustomer: customer, RouteTenantID: target, LinkSource: "metadata",
+				CreatedAt: known.CreatedAt, UpdatedAt: now}); err != nil {
+				return false, err
+			}
+		}
+	case found:
+		target = known.RouteTenantID
+	default:
+		return false, &UnroutedError{Customer: customer}
+	}
+	a.sc = a.tx.Tenant(target)
+	return true, nil
 }
 
 // contact resolves a Stripe customer to a contact id ("" when none): an

@@ -68,9 +68,10 @@ func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Ser
 	return s
 }
 
-// StripeEventArgs is the built-in job applying one stored Stripe event to
-// TenantID's billing state. An instance-wide source would route each event
-// to a tenant (by joist_tenant metadata) and enqueue the same job for it.
+// StripeEventArgs is the built-in job applying one stored Stripe event.
+// TenantID is the tenant of the event's source: the event applies to that
+// tenant's billing state, or, for an instance source, to the tenant the
+// event's customer is routed to (see route in apply.go).
 type StripeEventArgs struct {
 	TenantID string `json:"tenant_id"`
 	EventID  string `json:"event_id"` // joist's evt_ id of the stored event
@@ -190,38 +191,115 @@ func (s *Service) LinkCustomer(ctx context.Context, a auth.Actor, tenantID, cust
 	if err := s.core.TenantAccess(a, tenantID, auth.PermContactsWrite); err != nil {
 		return CustomerLink{}, false, err
 	}
-	if !validStripeID(customer, "cus_") {
-		return CustomerLink{}, false, core.Invalid("invalid_customer", "%q is not a Stripe customer id such as cus_NffrFeUfNV2Hib", customer)
-	}
-	if err := core.ValidateExternalID(contact); err != nil {
+	if err := validCustomerLink(customer, contact); err != nil {
 		return CustomerLink{}, false, err
 	}
 	var out CustomerLink
 	var created bool
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tenantID)
-		c, err := sc.ContactGet(ctx, contact)
-		if errors.Is(err, store.ErrNotFound) {
-			return core.NotFound("contact %q not found; create it with PUT /v1/contacts/%s first", contact, contact)
+		var err error
+		out, created, err = s.linkTx(ctx, tx, a, tenantID, customer, contact)
+		return err
+	})
+	return out, created, err
+}
+
+func validCustomerLink(customer, contact string) error {
+	if !validStripeID(customer, "cus_") {
+		return core.Invalid("invalid_customer", "%q is not a Stripe customer id such as cus_NffrFeUfNV2Hib", customer)
+	}
+	if contact == "" {
+		return nil
+	}
+	return core.ValidateExternalID(contact)
+}
+
+func (s *Service) linkTx(ctx context.Context, tx *store.Tx, a auth.Actor, tenantID, customer, contact string) (CustomerLink, bool, error) {
+	sc := tx.Tenant(tenantID)
+	c, err := sc.ContactGet(ctx, contact)
+	if errors.Is(err, store.ErrNotFound) {
+		return CustomerLink{}, false, core.NotFound("contact %q not found; create it with PUT /v1/contacts/%s first", contact, contact)
+	}
+	if err != nil {
+		return CustomerLink{}, false, err
+	}
+	now := s.now()
+	created := false
+	old, err := sc.BillingCustomerGet(ctx, customer)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		created, old.CreatedAt = true, now
+	case err != nil:
+		return CustomerLink{}, false, err
+	}
+	out := CustomerLink{BillingCustomer: store.BillingCustomer{TenantID: tenantID, StripeCustomer: customer, ContactID: c.ID,
+		LinkSource: "api", CreatedAt: old.CreatedAt, UpdatedAt: now}, ContactExternalID: c.ExternalID}
+	if err := sc.BillingCustomerPut(ctx, out.BillingCustomer); err != nil {
+		return CustomerLink{}, false, err
+	}
+	return out, created, s.core.Audit(ctx, tx, a, tenantID, "billing_customer.link", "billing_customer", customer,
+		map[string]string{"contact": c.ExternalID, "previous_contact_id": old.ContactID})
+}
+
+// CustomerRoute is where the instance's Stripe sources apply a customer's
+// events, and (when one was given) the customer's contact there.
+type CustomerRoute struct {
+	store.BillingRoute
+	Tenant store.Tenant
+	Link   *CustomerLink
+}
+
+// RouteCustomer routes the instance's Stripe sources' events about a
+// customer to a tenant (an explicit route, which joist_tenant metadata
+// never replaces) and, with contact, links the customer to that tenant's
+// contact in the same transaction. Only actors who reach every tenant
+// (the root key) route. Audited on the instance and, for the link, on the
+// tenant.
+func (s *Service) RouteCustomer(ctx context.Context, a auth.Actor, customer, tenant, contact string) (CustomerRoute, bool, error) {
+	if !a.AllTenants {
+		return CustomerRoute{}, false, core.Forbidden("routing a Stripe customer to a tenant needs the root key (no Joist-Tenant)")
+	}
+	if err := validCustomerLink(customer, contact); err != nil {
+		return CustomerRoute{}, false, err
+	}
+	if tenant == "" {
+		return CustomerRoute{}, false, core.Invalid("missing_tenant",
+			"tenant is required: the slug or id of the tenant whose billing state this customer's events update")
+	}
+	var out CustomerRoute
+	var created bool
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		t, err := tx.TenantGet(ctx, tenant)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && t.ID == store.InstanceTenantID) {
+			return core.NotFound("tenant %q not found", tenant)
 		}
 		if err != nil {
 			return err
 		}
+		inst := tx.Tenant(store.InstanceTenantID)
 		now := s.now()
-		old, err := sc.BillingCustomerGet(ctx, customer)
+		old, err := inst.BillingRouteGet(ctx, customer)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			created, old.CreatedAt = true, now
 		case err != nil:
 			return err
 		}
-		out = CustomerLink{BillingCustomer: store.BillingCustomer{TenantID: tenantID, StripeCustomer: customer, ContactID: c.ID,
-			LinkSource: "api", CreatedAt: old.CreatedAt, UpdatedAt: now}, ContactExternalID: c.ExternalID}
-		if err := sc.BillingCustomerPut(ctx, out.BillingCustomer); err != nil {
+		out = CustomerRoute{BillingRoute: store.BillingRoute{StripeCustomer: customer, RouteTenantID: t.ID, LinkSource: "api",
+			CreatedAt: old.CreatedAt, UpdatedAt: now}, Tenant: t}
+		if err := inst.BillingRoutePut(ctx, out.BillingRoute); err != nil {
 			return err
 		}
-		return s.core.Audit(ctx, tx, a, tenantID, "billing_customer.link", "billing_customer", customer,
-			map[string]string{"contact": c.ExternalID, "previous_contact_id": old.ContactID})
+		if err := s.core.Audit(ctx, tx, a, store.InstanceTenantID, "billing_customer.route", "billing_customer", customer,
+			map[string]string{"tenant_id": t.ID, "previous_tenant_id": old.RouteTenantID}); err != nil {
+			return err
+		}
+		if contact == "" {
+			return nil
+		}
+		l, _, err := s.linkTx(ctx, tx, a, t.ID, customer, contact)
+		out.Link = &l
+		return err
 	})
 	return out, created, err
 }

@@ -27,9 +27,11 @@ var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
 const secret = "whsec_billing_test_secret_0123456789"
 
 type harness struct {
-	t   *testing.T
-	env *apptest.Env
-	tn  store.Tenant
+	t      *testing.T
+	env    *apptest.Env
+	tn     store.Tenant
+	ingest string // the Stripe source's ingest path
+	jobsOf string // the tenant whose stripe_event jobs wait waits for (the source's)
 }
 
 func newHarness(t *testing.T, env *apptest.Env) *harness {
@@ -48,7 +50,7 @@ func newHarness(t *testing.T, env *apptest.Env) *harness {
 		Secrets: []webhook.SecretInput{{Secret: secret}}}); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, env: env, tn: tn}
+	return &harness{t: t, env: env, tn: tn, ingest: "/in/acme/stripe", jobsOf: tn.ID}
 }
 
 // deliver signs body the way Stripe does (stripe-go's test helper) and
@@ -64,7 +66,7 @@ func (h *harness) deliver(body string, corr string) (id string, duplicate bool) 
 func (h *harness) post(body string, corr string) (id string, duplicate bool) {
 	h.t.Helper()
 	p := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(body), Secret: secret})
-	req, _ := http.NewRequest("POST", h.env.URL+"/in/acme/stripe", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", h.env.URL+h.ingest, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Stripe-Signature", p.Header)
 	if corr != "" {
@@ -92,7 +94,7 @@ func (h *harness) wait() {
 	h.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -117,9 +119,15 @@ func (h *harness) wait() {
 
 func (h *harness) get(path string, v any) int {
 	h.t.Helper()
+	return h.getAs("acme", path, v)
+}
+
+// getAs GETs path with the root key on tenant.
+func (h *harness) getAs(tenant, path string, v any) int {
+	h.t.Helper()
 	req, _ := http.NewRequest("GET", h.env.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+h.env.RootKey)
-	req.Header.Set("Joist-Tenant", "acme")
+	req.Header.Set("Joist-Tenant", tenant)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)

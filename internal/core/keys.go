@@ -87,6 +87,9 @@ func (s *Service) KeyCreate(ctx context.Context, a auth.Actor, tenantID, name st
 	if err := s.tenantAccess(a, tenantID, auth.PermKeysManage); err != nil {
 		return store.APIKey{}, "", err
 	}
+	if tenantID == store.InstanceTenantID {
+		return store.APIKey{}, "", invalid("instance_has_no_keys", "the instance has no API keys: act on it with the root key and no Joist-Tenant")
+	}
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > 100 {
 		return store.APIKey{}, "", invalid("invalid_name", "key name is %d characters long; the limit is 100", utf8.RuneCountInString(name))

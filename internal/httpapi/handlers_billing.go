@@ -119,9 +119,11 @@ func (a *API) subscriptionGet(w http.ResponseWriter, r *request) error {
 	return writeJSON(w, http.StatusOK, v)
 }
 
-// BillingCustomer is a Stripe customer's link to a contact.
+// BillingCustomer is a Stripe customer's link to a contact and, when set
+// on the instance (root key, no Joist-Tenant), its route to a tenant.
 type BillingCustomer struct {
 	StripeCustomer string    `json:"stripe_customer"`
+	Tenant         string    `json:"tenant,omitempty"`
 	Contact        string    `json:"contact"`
 	LinkSource     string    `json:"link_source"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -130,19 +132,45 @@ type BillingCustomer struct {
 
 func (a *API) billingCustomerPut(w http.ResponseWriter, r *request) error {
 	var in struct {
+		Tenant  string `json:"tenant"`
 		Contact string `json:"contact"`
 	}
 	if err := decode(r.Request, &in); err != nil {
 		return err
 	}
-	l, created, err := a.billing.LinkCustomer(r.Context(), r.actor, r.tenant.ID, r.PathValue("customer"), in.Contact)
-	if err != nil {
-		return err
+	customer := r.PathValue("customer")
+	var out BillingCustomer
+	var created bool
+	if r.tenant.ID == store.InstanceTenantID {
+		rt, c, err := a.billing.RouteCustomer(r.Context(), r.actor, customer, in.Tenant, in.Contact)
+		if err != nil {
+			return err
+		}
+		out = BillingCustomer{StripeCustomer: rt.StripeCustomer, Tenant: rt.Tenant.Slug, LinkSource: rt.LinkSource,
+			CreatedAt: rt.CreatedAt.UTC(), UpdatedAt: rt.UpdatedAt.UTC()}
+		if rt.Link != nil {
+			out.Contact = rt.Link.ContactExternalID
+		}
+		created = c
+	} else {
+		if in.Tenant != "" && in.Tenant != r.tenant.ID && in.Tenant != r.tenant.Slug {
+			return problem(http.StatusBadRequest, "invalid_tenant", "a tenant links its own customers: leave tenant out, "+
+				"or route a customer of the instance's Stripe sources with the root key and no Joist-Tenant header")
+		}
+		if in.Contact == "" {
+			return problem(http.StatusBadRequest, "missing_contact", "contact is required: the external id of the contact this Stripe customer is")
+		}
+		l, c, err := a.billing.LinkCustomer(r.Context(), r.actor, r.tenant.ID, customer, in.Contact)
+		if err != nil {
+			return err
+		}
+		out = BillingCustomer{StripeCustomer: l.StripeCustomer, Contact: l.ContactExternalID, LinkSource: l.LinkSource,
+			CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
+		created = c
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	return writeJSON(w, status, BillingCustomer{StripeCustomer: l.StripeCustomer, Contact: l.ContactExternalID, LinkSource: l.LinkSource,
-		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()})
+	return writeJSON(w, status, out)
 }

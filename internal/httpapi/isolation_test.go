@@ -415,6 +415,12 @@ func TestTenantIsolation(t *testing.T) {
 			if r := s.raw(t, "GET", "/v1/subscriptions/sub_bonly", s.keyB.Key, "", ""); !strings.Contains(r.body, `"contact":"b-billing"`) {
 				t.Fatalf("A's link changed B's subscription: %s", r.body)
 			}
+			// Routing a customer to a tenant is the instance's (root key) alone:
+			// A's key can neither name B in the body nor reach the instance.
+			if r := s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "", `{"tenant":"clinic-b","contact":"b-billing"}`); r.status != http.StatusBadRequest {
+				t.Fatalf("A's key routed a customer to B: %d %s", r.status, r.body)
+			}
+			want404(t, s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "_", `{"tenant":"clinic-a"}`))
 		}
 		covered := 0
 		for _, rt := range env.App.API.Routes() {

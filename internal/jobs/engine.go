@@ -100,6 +100,7 @@ type riverImpl interface {
 	insertManyTx(ctx context.Context, raw any, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
 	cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
+	getTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error)
 	subscribe() (<-chan *river.Event, func())
 }
 
@@ -117,6 +118,9 @@ func (i *impl[TTx]) insertManyTx(ctx context.Context, raw any, params []river.In
 }
 func (i *impl[TTx]) retryTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
 	return i.client.JobRetryTx(ctx, raw.(TTx), id)
+}
+func (i *impl[TTx]) getTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
+	return i.client.JobGetTx(ctx, raw.(TTx), id)
 }
 func (i *impl[TTx]) cancelTx(ctx context.Context, raw any, id int64) (*rivertype.JobRow, error) {
 	return i.client.JobCancelTx(ctx, raw.(TTx), id)

@@ -368,8 +368,23 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 			return err
 		}
 		j = Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}
-		j.Attempts, err = sc.JobAttempts(ctx, id)
-		return err
+		if j.Attempts, err = sc.JobAttempts(ctx, id); err != nil || len(j.Attempts) > 0 {
+			return err
+		}
+		// Built-in jobs (not HTTP push) keep no attempts of their own: their
+		// failed attempts are River's recorded errors.
+		c, err := s.engine.client()
+		if err != nil {
+			return err
+		}
+		row, err := c.getTx(ctx, tx.Raw(), rec.RiverID)
+		if err != nil {
+			return err
+		}
+		for _, e := range row.Errors {
+			j.Attempts = append(j.Attempts, store.JobAttempt{JobID: id, Attempt: e.Attempt, StartedAt: e.At, Error: e.Error})
+		}
+		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return j, core.NotFound("job %q not found", id)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -38,6 +39,48 @@ func (s *Scope) BillingCustomerPut(ctx context.Context, c BillingCustomer) error
 	}
 	_, err := s.tx.Exec(ctx, "UPDATE subscriptions SET contact_id = ? WHERE tenant_id = ? AND stripe_customer = ?",
 		c.ContactID, s.tenantID, c.StripeCustomer)
+	return err
+}
+
+// BillingRoute sends an instance-level Stripe source's events about one
+// Stripe customer to a tenant.
+type BillingRoute struct {
+	StripeCustomer string
+	RouteTenantID  string
+	// LinkSource is "metadata" (joist_tenant in Stripe metadata) or "api"
+	// (PUT /v1/billing/customers/{id} with the root key); metadata never
+	// replaces an API route.
+	LinkSource string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// errNotInstance refuses routes on a tenant's own scope: only the
+// instance's sources route events to other tenants.
+var errNotInstance = errors.New("store: billing routes belong to the instance tenant")
+
+// BillingRouteGet finds the route of a Stripe customer (instance scope only).
+func (s *Scope) BillingRouteGet(ctx context.Context, customer string) (BillingRoute, error) {
+	if s.tenantID != InstanceTenantID {
+		return BillingRoute{}, errNotInstance
+	}
+	var r BillingRoute
+	err := s.tx.QueryRow(ctx, `SELECT stripe_customer, route_tenant_id, link_source, created_at, updated_at FROM billing_routes
+		WHERE tenant_id = ? AND stripe_customer = ?`, s.tenantID, customer).
+		Scan(&r.StripeCustomer, &r.RouteTenantID, &r.LinkSource, &r.CreatedAt, &r.UpdatedAt)
+	return r, err
+}
+
+// BillingRoutePut creates or replaces the route of a Stripe customer
+// (instance scope only).
+func (s *Scope) BillingRoutePut(ctx context.Context, r BillingRoute) error {
+	if s.tenantID != InstanceTenantID {
+		return errNotInstance
+	}
+	_, err := s.tx.Exec(ctx, `INSERT INTO billing_routes (tenant_id, stripe_customer, route_tenant_id, link_source, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, stripe_customer) DO UPDATE SET route_tenant_id = excluded.route_tenant_id,
+		link_source = excluded.link_source, updated_at = excluded.updated_at`,
+		s.tenantID, r.StripeCustomer, r.RouteTenantID, r.LinkSource, r.CreatedAt, r.UpdatedAt)
 	return err
 }
 

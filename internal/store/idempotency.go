@@ -95,7 +95,7 @@ func (tx *Tx) CountRows(ctx context.Context, table string) (int, error) {
 	switch table {
 	case "tenants", "contacts", "api_keys", "operators", "operator_tenants", "operator_invites", "sessions",
 		"audit_log", "timeline", "idempotency_keys", "instance_settings", "jobs", "job_attempts", "signing_secrets", "schedules", "schedule_runs", "river_job", "webhook_sources", "webhook_events", "webhook_rejections",
-		"billing_customers", "subscriptions", "subscription_changes":
+		"billing_customers", "billing_routes", "subscriptions", "subscription_changes":
 	default:
 		return 0, ErrNotFound
 	}

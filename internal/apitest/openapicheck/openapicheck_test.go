@@ -223,6 +223,11 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "PUT", "/v1/billing/customers/cus_1", root, `{"contact":"user_42"}`, "Joist-Tenant", "acme")
 	c.want(400, "PUT", "/v1/billing/customers/not-a-customer", key.Key, `{"contact":"user_42"}`)
 	c.want(404, "PUT", "/v1/billing/customers/cus_1", key.Key, `{"contact":"nobody"}`)
+	// The instance (root key, no Joist-Tenant) routes a customer of its Stripe sources to a tenant.
+	c.want(201, "PUT", "/v1/billing/customers/cus_2", root, `{"tenant":"acme","contact":"user_42"}`)
+	c.want(200, "PUT", "/v1/billing/customers/cus_2", root, `{"tenant":"acme"}`)
+	c.want(400, "PUT", "/v1/billing/customers/cus_2", root, `{}`)
+	c.want(400, "PUT", "/v1/billing/customers/cus_2", key.Key, `{"tenant":"other"}`)
 	c.want(201, "PUT", "/v1/webhook-sources/stripe", key.Key, `{"provider":"stripe","secrets":[{"secret":"whsec_openapi"}]}`)
 	stripeBody := `{"id":"evt_1","object":"event","created":1767225600,"livemode":true,"type":"customer.subscription.updated","data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","cancel_at_period_end":false,"items":{"data":[{"current_period_end":1769904000,"quantity":1,"price":{"id":"price_1","nickname":"Pro","product":"prod_1"}}]}}}}`
 	signed := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(stripeBody), Secret: "whsec_openapi"})
