@@ -3,7 +3,9 @@
 // transaction; its worker reads the stored event and applies it to the
 // subscription it names (status, plan, period end, cancel at period end,
 // trial end, last payment), mapped to a contact through Stripe metadata
-// joist_contact or an explicit link. Events are applied in the order of
+// joist_contact or an explicit link. An instance source's event applies to
+// the tenant its customer is routed to (an explicit route, else metadata
+// joist_tenant, remembered per customer). Events are applied in the order of
 // their Stripe `created`, whatever order they arrive in, or, with a Stripe
 // API key configured, the subscription is refetched from the API and its
 // current state applied; test-mode events keep state apart from live state. docs/billing.md is the user's guide.
