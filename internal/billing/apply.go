@@ -21,6 +21,9 @@ type event struct {
 	// returned it (a key is configured and the API knew it): the current
 	// state, applied instead of the event's.
 	fetched *stripeSubscription
+	// fetchedAt is when that fetch started: a fetch that started before
+	// the one already applied is older, whatever order the jobs commit in.
+	fetchedAt time.Time
 }
 
 // Process applies one stored Stripe event to tenantID's billing state. It
@@ -48,6 +51,7 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 	}
 	ev.created = time.Unix(ev.Created, 0).UTC()
 	if subID := subscriptionOf(ev.stripeEvent); subID != "" && s.refetchable(ev.Livemode) {
+		start := s.now()
 		sub, err := s.fetchSubscription(ctx, subID)
 		switch {
 		case errors.Is(err, errNoSuchSubscription):
@@ -57,7 +61,7 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 		case sub.ID != subID:
 			return fmt.Errorf("stripe API: asked for subscription %s, got %s", subID, sub.ID)
 		default:
-			ev.fetched = &sub
+			ev.fetched, ev.fetchedAt = &sub, start
 		}
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
@@ -296,8 +300,12 @@ func (a *applier) subscription(ctx context.Context, sub stripeSubscription, cont
 	if err != nil {
 		return err
 	}
-	// State refetched from the API is current whatever the event's age;
-	// an event's own object is applied only when newer than the state.
+	// State refetched from the API is current whatever the event's age
+	// (unless a fetch started later was applied already); an event's own
+	// object is applied only when newer than the state.
+	if a.olderFetch(row) {
+		return nil
+	}
 	if a.ev.fetched == nil && a.stale(row.StateEventCreated, row.StateEventID) {
 		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", sub.ID)
 		return nil
@@ -323,6 +331,19 @@ func (a *applier) subscription(ctx context.Context, sub stripeSubscription, cont
 	return a.save(ctx, row, next, kind, summary)
 }
 
+// olderFetch reports (and logs) a state refetched from the API by a fetch
+// that started before the one whose state is stored: two jobs of one
+// subscription may commit in the reverse order of their fetches, and the
+// earlier fetch may have read an older state.
+func (a *applier) olderFetch(row store.Subscription) bool {
+	if a.ev.fetched == nil || row.StateFetchedAt == nil || !a.ev.fetchedAt.Before(*row.StateFetchedAt) {
+		return false
+	}
+	a.svc.log.Info("state fetched before the stored one; not applied", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID,
+		"type", a.ev.Type, "subscription", row.StripeSubscription)
+	return true
+}
+
 // setState sets the subscription's state from sub, and which event set
 // it: the triggering event, unless it is older than the one recorded (a
 // refetched state applied for an older event keeps the newer event, so
@@ -340,6 +361,10 @@ func (a *applier) setState(next *store.Subscription, sub stripeSubscription, con
 	}
 	if sub.LatestInvoice.ID != "" {
 		next.LatestInvoice = sub.LatestInvoice.ID
+	}
+	if a.ev.fetched != nil {
+		at := a.ev.fetchedAt
+		next.StateFetchedAt = &at
 	}
 	if next.StateEventCreated == nil || !a.ev.created.Before(*next.StateEventCreated) {
 		created := a.ev.created
@@ -360,7 +385,7 @@ func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contact
 		return err
 	}
 	next := row
-	if a.ev.fetched != nil { // the subscription's current state, from the API
+	if a.ev.fetched != nil && !a.olderFetch(row) { // the subscription's current state, from the API
 		a.setState(&next, *a.ev.fetched, contactID)
 	}
 	if a.stale(row.PaymentEventCreated, "") {

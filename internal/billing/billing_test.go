@@ -357,13 +357,14 @@ func TestStripeCustomerLink(t *testing.T) {
 type fakeStripe struct {
 	mu     sync.Mutex
 	subs   map[string]string // id -> subscription JSON
+	holds  map[string]*hold  // id -> the next GET of it answers only once released
 	fail   int               // answer 500 while > 0 (decremented per call)
 	calls  []string          // "path?query auth"
 	server *httptest.Server
 }
 
 func newFakeStripe(t *testing.T) *fakeStripe {
-	f := &fakeStripe{subs: map[string]string{}}
+	f := &fakeStripe{subs: map[string]string{}, holds: map[string]*hold{}}
 	f.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -377,6 +378,14 @@ func newFakeStripe(t *testing.T) *fakeStripe {
 		}
 		id := strings.TrimPrefix(r.URL.Path, "/v1/subscriptions/")
 		body, ok := f.subs[id]
+		if h := f.holds[id]; h != nil && ok {
+			// Answer with the state as it was when the request came, later.
+			delete(f.holds, id)
+			f.mu.Unlock()
+			close(h.arrived)
+			<-h.release
+			f.mu.Lock()
+		}
 		if r.Method != "GET" || !ok {
 			w.WriteHeader(404)
 			fmt.Fprintf(w, `{"error":{"code":"resource_missing","param":"id","message":"No such subscription: '%s'","type":"invalid_request_error"}}`, id)
@@ -388,6 +397,25 @@ func newFakeStripe(t *testing.T) *fakeStripe {
 	return f
 }
 
+// hold is one GET held back: arrived closes when it comes, and it is
+// answered once release is closed.
+type hold struct {
+	arrived, release chan struct{}
+	once             sync.Once
+}
+
+// free answers the held GET (once; safe to call again).
+func (h *hold) free() { h.once.Do(func() { close(h.release) }) }
+
+// holdNext holds back the next GET of subscription id.
+func (f *fakeStripe) holdNext(id string) *hold {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	f.holds[id] = h
+	return h
+}
+
 func (f *fakeStripe) set(id, body string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -397,7 +425,7 @@ func (f *fakeStripe) set(id, body string) {
 func (f *fakeStripe) reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.subs, f.fail, f.calls = map[string]string{}, 0, nil
+	f.subs, f.holds, f.fail, f.calls = map[string]string{}, map[string]*hold{}, 0, nil
 }
 
 func (f *fakeStripe) callLog() []string {
@@ -493,6 +521,33 @@ func TestStripeAPIRefetch(t *testing.T) {
 		h.deliver(subEvent("evt_h0", "customer.subscription.updated", t0-1, true, "sub_H", "cus_H", "active", true, ""), "")
 		if v := h.sub("sub_H", ""); v.Status != "trialing" {
 			t.Fatalf("404 keeps event ordering: %+v", v)
+		}
+
+		// Two jobs of one subscription commit in the reverse order of their
+		// fetches: the state read first (older) never overwrites the later one.
+		fs.set("sub_O", apiSub("sub_O", "cus_O", "user_1", "active", t0+30*86400, false, true))
+		held := fs.holdNext("sub_O")
+		defer held.free() // a failure below must not leave the fake server waiting
+		h.post(subEvent("evt_o1", "customer.subscription.updated", t0+1, true, "sub_O", "cus_O", "active", true, ""), "")
+		select {
+		case <-held.arrived:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the first job never fetched sub_O")
+		}
+		fs.set("sub_O", apiSub("sub_O", "cus_O", "user_1", "canceled", t0+30*86400, false, true))
+		h.post(subEvent("evt_o2", "customer.subscription.updated", t0+2, true, "sub_O", "cus_O", "canceled", true, ""), "")
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if h.get("/v1/subscriptions/sub_O", nil) == 200 && h.sub("sub_O", "").Status == "canceled" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the second job's state never applied")
+			}
+		}
+		held.free()
+		h.wait()
+		if v := h.sub("sub_O", ""); v.Status != "canceled" || len(v.History) != 1 {
+			t.Fatalf("an earlier fetch committed last overwrote the state: %+v", v)
 		}
 
 		// A live key never reads test-mode objects: test-mode events apply as sent.

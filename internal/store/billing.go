@@ -110,6 +110,9 @@ type Subscription struct {
 	// last set the state; PaymentEventCreated the invoice event.
 	StateEventID        string
 	StateEventCreated   *time.Time
+	// StateFetchedAt is when the fetch of the state last taken from
+	// Stripe's API started (nil: never fetched).
+	StateFetchedAt *time.Time
 	PaymentEventCreated *time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -118,7 +121,7 @@ type Subscription struct {
 const subCols = `s.id, s.tenant_id, s.livemode, s.stripe_subscription, s.stripe_customer, s.contact_id, COALESCE(c.external_id, ''), s.status,
 	s.price_id, s.product_id, s.plan_nickname, s.quantity, s.current_period_end, s.cancel_at_period_end, s.cancel_at, s.trial_end,
 	s.canceled_at, s.latest_invoice, s.payment_status, s.state_event_id, s.state_event_created, s.payment_event_created,
-	s.created_at, s.updated_at`
+	s.state_fetched_at, s.created_at, s.updated_at`
 
 const subFrom = " FROM subscriptions s LEFT JOIN contacts c ON c.tenant_id = s.tenant_id AND c.id = s.contact_id"
 
@@ -127,6 +130,7 @@ func scanSub(r Row) (Subscription, error) {
 	err := r.Scan(&x.ID, &x.TenantID, &x.Livemode, &x.StripeSubscription, &x.StripeCustomer, &x.ContactID, &x.ContactExternalID, &x.Status,
 		&x.PriceID, &x.ProductID, &x.PlanNickname, &x.Quantity, &x.CurrentPeriodEnd, &x.CancelAtPeriodEnd, &x.CancelAt, &x.TrialEnd,
 		&x.CanceledAt, &x.LatestInvoice, &x.PaymentStatus, &x.StateEventID, &x.StateEventCreated, &x.PaymentEventCreated,
+		&x.StateFetchedAt,
 		&x.CreatedAt, &x.UpdatedAt)
 	return x, err
 }
@@ -158,11 +162,11 @@ func (s *Scope) SubscriptionLock(ctx context.Context, livemode bool, stripeID, c
 func (s *Scope) SubscriptionUpdate(ctx context.Context, x Subscription) error {
 	n, err := s.tx.Exec(ctx, `UPDATE subscriptions SET stripe_customer = ?, contact_id = ?, status = ?, price_id = ?, product_id = ?,
 		plan_nickname = ?, quantity = ?, current_period_end = ?, cancel_at_period_end = ?, cancel_at = ?, trial_end = ?, canceled_at = ?,
-		latest_invoice = ?, payment_status = ?, state_event_id = ?, state_event_created = ?, payment_event_created = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ?`,
+		latest_invoice = ?, payment_status = ?, state_event_id = ?, state_event_created = ?, payment_event_created = ?, state_fetched_at = ?,
+		updated_at = ? WHERE tenant_id = ? AND id = ?`,
 		x.StripeCustomer, x.ContactID, x.Status, x.PriceID, x.ProductID, x.PlanNickname, x.Quantity, x.CurrentPeriodEnd, x.CancelAtPeriodEnd,
 		x.CancelAt, x.TrialEnd, x.CanceledAt, x.LatestInvoice, x.PaymentStatus, x.StateEventID, x.StateEventCreated, x.PaymentEventCreated,
-		x.UpdatedAt, s.tenantID, x.ID)
+		x.StateFetchedAt, x.UpdatedAt, s.tenantID, x.ID)
 	if err == nil && n == 0 {
 		return ErrNotFound
 	}
