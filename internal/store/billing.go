@@ -108,11 +108,11 @@ type Subscription struct {
 	PaymentStatus      string // paid or failed, from invoice events
 	// StateEventID and StateEventCreated name the subscription event that
 	// last set the state; PaymentEventCreated the invoice event.
-	StateEventID        string
-	StateEventCreated   *time.Time
+	StateEventID      string
+	StateEventCreated *time.Time
 	// StateFetchedAt is when the fetch of the state last taken from
 	// Stripe's API started (nil: never fetched).
-	StateFetchedAt *time.Time
+	StateFetchedAt      *time.Time
 	PaymentEventCreated *time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
