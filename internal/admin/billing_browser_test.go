@@ -67,13 +67,7 @@ func TestCustomerAndWebhooksBrowser(t *testing.T) {
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		defer cancel()
 		acceptDialogs(ctx)
-		step(t, ctx, "login",
-			chromedp.Navigate(env.URL+"/admin/tenants"),
-			chromedp.WaitVisible(chromedp.ID("login-form")),
-			chromedp.SendKeys(chromedp.ID("email"), env.OwnerEmail),
-			chromedp.SendKeys(chromedp.ID("password"), env.OwnerPassword),
-			chromedp.Click(chromedp.ID("login")),
-			chromedp.WaitVisible(chromedp.ID("tenants")))
+		loginAs(t, ctx, env, "/admin/tenants", "tenants")
 
 		// Find the customer by email; the contact page shows the subscription.
 		step(t, ctx, "tenant",

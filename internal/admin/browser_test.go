@@ -77,6 +77,19 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 
 // shot saves a screenshot when JOIST_TEST_SCREENSHOTS names a folder, to
 // look at the pages a test went through.
+// loginAs opens path, logs in as the owner through the login form (which
+// brings the browser back to path) and waits for the element waitID.
+func loginAs(t *testing.T, ctx context.Context, env *apptest.Env, path, waitID string) {
+	t.Helper()
+	step(t, ctx, "login",
+		chromedp.Navigate(env.URL+path),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("email"), env.OwnerEmail),
+		chromedp.SendKeys(chromedp.ID("password"), env.OwnerPassword),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID(waitID)))
+}
+
 func shot(t *testing.T, ctx context.Context, name string) {
 	dir := os.Getenv("JOIST_TEST_SCREENSHOTS")
 	if dir == "" {
@@ -111,13 +124,7 @@ func TestBrowser(t *testing.T) {
 
 		// Log in through the form; the login page brings us back to the
 		// page we asked for.
-		step(t, ctx, "login",
-			chromedp.Navigate(env.URL+"/admin/tenants/acme"),
-			chromedp.WaitVisible(chromedp.ID("login-form")),
-			chromedp.SendKeys(chromedp.ID("email"), env.OwnerEmail),
-			chromedp.SendKeys(chromedp.ID("password"), env.OwnerPassword),
-			chromedp.Click(chromedp.ID("login")),
-			chromedp.WaitVisible(chromedp.ID("contact-q")))
+		loginAs(t, ctx, env, "/admin/tenants/acme", "contact-q")
 		if got := text(t, ctx, "op-email"); got != env.OwnerEmail {
 			t.Fatalf("header shows %q, want the owner's email", got)
 		}

@@ -26,13 +26,7 @@ func TestWebhooksBrowser(t *testing.T) {
 
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		defer cancel()
-		step(t, ctx, "login",
-			chromedp.Navigate(env.URL+"/admin/tenants/acme"),
-			chromedp.WaitVisible(chromedp.ID("login-form")),
-			chromedp.SendKeys(chromedp.ID("email"), env.OwnerEmail),
-			chromedp.SendKeys(chromedp.ID("password"), env.OwnerPassword),
-			chromedp.Click(chromedp.ID("login")),
-			chromedp.WaitVisible(chromedp.ID("tenant-webhooks")))
+		loginAs(t, ctx, env, "/admin/tenants/acme", "tenant-webhooks")
 
 		// The sources: the ingest URL as text, with a copy button.
 		step(t, ctx, "webhooks",
