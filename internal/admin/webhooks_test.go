@@ -317,6 +317,7 @@ func TestInstancePages(t *testing.T) {
 			t.Fatalf("the instance page offers keys or contacts:\n%s", r.Body)
 		}
 		want(t, "instance sources", c.get("/admin/tenants/_/webhooks"), 200, "stripe-all", "/in/_/stripe-all")
+		want(t, "instance jobs", c.get("/admin/tenants/_/jobs"), 200, `id="job-counts"`)
 		r = c.post("/admin/tenants/_/keys", url.Values{"name": {"sneaky"}})
 		if r.Status == http.StatusOK && !strings.Contains(r.Body, "the instance has no API keys") || r.Status/100 == 3 {
 			t.Fatalf("a key for the instance: %d %s", r.Status, r.Body)

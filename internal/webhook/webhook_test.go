@@ -456,6 +456,10 @@ func TestInstanceSource(t *testing.T) {
 		if st, body := do("GET", "/v1/webhook-events", env.RootKey, ""); st != 200 || !strings.Contains(body, "inst-1") {
 			t.Fatalf("instance events: %d %s", st, body)
 		}
+		// Its forward job is the instance's: listed with the root key and no Joist-Tenant.
+		if st, body := do("GET", "/v1/jobs?kind=http_push", env.RootKey, ""); st != 200 || !strings.Contains(body, rcv.srv.URL) {
+			t.Fatalf("instance jobs: %d %s", st, body)
+		}
 		// The forward is signed with the instance's secret, which the root key reads without Joist-Tenant.
 		st, body = do("GET", "/v1/signing-secret", env.RootKey, "")
 		var sec struct{ Data []struct{ Secret string } }
@@ -479,6 +483,13 @@ func TestInstanceSource(t *testing.T) {
 		if st, _ := do("GET", "/v1/webhook-sources/gh", key, ""); st != 404 {
 			t.Fatalf("tenant key reads the instance source: %d", st)
 		}
+		if st, body := do("GET", "/v1/jobs", key, ""); st != 200 || strings.Contains(body, rcv.srv.URL) {
+			t.Fatalf("tenant key sees the instance's jobs: %d %s", st, body)
+		}
+		// Jobs are not created on the instance.
+		if st, _ := do("POST", "/v1/jobs", env.RootKey, `{"url":"`+rcv.srv.URL+`"}`); st != 400 {
+			t.Fatalf("a job created on the instance: %d", st)
+		}
 		if st, body := do("GET", "/v1/tenants", env.RootKey, ""); st != 200 || strings.Contains(body, `"slug":"_"`) {
 			t.Fatalf("tenant list shows the instance: %s", body)
 		}
@@ -491,7 +502,7 @@ func TestInstanceSource(t *testing.T) {
 
 func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
 	env := apptest.Start(t, store.SQLite)
-	for _, path := range []string{"/v1/contacts", "/v1/jobs", "/v1/tenants/_", "/v1/tenants/" + store.InstanceTenantID + "/keys"} {
+	for _, path := range []string{"/v1/contacts", "/v1/schedules", "/v1/subscriptions", "/v1/tenants/_", "/v1/tenants/" + store.InstanceTenantID + "/keys"} {
 		req, _ := http.NewRequest("GET", env.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+env.RootKey)
 		req.Header.Set("Joist-Tenant", "_")
