@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -118,6 +121,78 @@ func (s *Scope) WebhookEventInsert(ctx context.Context, e WebhookEvent) (Webhook
 	}
 	got, err := s.WebhookEventGet(ctx, id)
 	return got, false, err
+}
+
+// WebhookEventInsertMany stores events with one multi-row insert per 100,
+// skipping any whose (source, provider event id) is already stored or comes
+// earlier in evs. It reports, in order, whether each was inserted; each
+// event not inserted is replaced by the stored one. Rows go in in key order,
+// so concurrent calls (PostgreSQL) wait on each other's keys in one order
+// and cannot deadlock.
+func (s *Scope) WebhookEventInsertMany(ctx context.Context, evs []WebhookEvent) ([]bool, error) {
+	inserted := make([]bool, len(evs))
+	order := make([]int, len(evs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(cmp.Compare(evs[a].SourceID, evs[b].SourceID), cmp.Compare(evs[a].ProviderEventID, evs[b].ProviderEventID))
+	})
+	for start := 0; start < len(order); start += 100 {
+		chunk := order[start:min(start+100, len(order))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO webhook_events (id, tenant_id, source_id, provider_event_id, event_type, content_type, headers, body,
+		verification, forward_job_id, correlation_id, received_at) VALUES `)
+		args := make([]any, 0, len(chunk)*12)
+		at := make(map[string]int, len(chunk))
+		for k, i := range chunk {
+			e := evs[i]
+			if k > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.ID, s.tenantID, e.SourceID, e.ProviderEventID, e.EventType, e.ContentType, e.Headers, e.Body,
+				e.Verification, e.ForwardJobID, e.CorrelationID, e.ReceivedAt)
+			at[e.ID] = i
+		}
+		q.WriteString(" ON CONFLICT (source_id, provider_event_id) DO NOTHING RETURNING id")
+		rows, err := s.tx.Query(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if i, ok := at[id]; ok {
+				inserted[i] = true
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	for i, e := range evs {
+		if inserted[i] {
+			evs[i].TenantID = s.tenantID
+			continue
+		}
+		var id string
+		if err := s.tx.QueryRow(ctx, "SELECT id FROM webhook_events WHERE tenant_id = ? AND source_id = ? AND provider_event_id = ?",
+			s.tenantID, e.SourceID, e.ProviderEventID).Scan(&id); err != nil {
+			return nil, err
+		}
+		got, err := s.WebhookEventGet(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		evs[i] = got
+	}
+	return inserted, nil
 }
 
 // WebhookEventSetForwardJob records the job that delivers (or redelivers) an event.

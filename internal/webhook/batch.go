@@ -2,25 +2,33 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 )
 
 // Ingest batching: verified deliveries that arrive together are stored in
-// one store.DB.Write (one insert per event as before, then one River batch
-// insert and one multi-row jobs insert for all their forward jobs), so the
-// per-job statement work is paid per batch rather than per event. There is
-// no goroutine: the first waiting request leads, writes what is queued (up
-// to maxBatch), wakes the others with their results, and hands the lead to
-// the next queued request. Every request still answers after its commit.
+// one store.DB.Write (one multi-row insert of their events, then one River
+// batch insert and one multi-row jobs insert for all their forward jobs), so
+// the per-statement work is paid per batch rather than per event. There is
+// no goroutine: a waiting request leads. It queues a Write whose function
+// takes the batch only when the writer runs it, so the batch holds every
+// delivery that arrived while the previous one was being written (a
+// delivery waits for at most the batch in progress and its own), and a new
+// leader may queue the next Write at once. After the commit the leader
+// answers its batch. Every request still answers after its commit.
 
 // maxBatch bounds the deliveries written in one transaction.
 const maxBatch = 200
 
-// maxLeaders is how many batches may be in flight at once.
-const maxLeaders = 2
+// maxInFlight bounds the batches taken and not yet answered (the next
+// leader waits for a free slot before it queues its Write). On SQLite one is
+// written at a time, so this leaves room for a batch being answered while
+// the next is written; on PostgreSQL up to this many transactions run.
+const maxInFlight = 3
 
 // ingestItem is one verified delivery waiting to be stored.
 type ingestItem struct {
@@ -31,21 +39,21 @@ type ingestItem struct {
 	contact       string // the contact external id named by the delivery, if any
 	correlationID string
 	forward       bool
+	fwd           jobs.PushInput // the forward job (JobID = ev.ForwardJobID), when forward
 
-	out  IngestResult
+	out  IngestResult // set before done
 	err  error
-	sig  chan struct{}
-	lead bool // guarded by batcher.mu
-	done bool // guarded by batcher.mu
+	sig  chan struct{} // wakes the request: it leads, or it is done
+	lead atomic.Bool
+	done atomic.Bool
 }
 
 type batcher struct {
-	mu      sync.Mutex
-	queue   []*ingestItem
-	leaders int
+	mu       sync.Mutex
+	queue    []*ingestItem
+	pending  bool // a leader exists that has not taken its batch yet
+	inFlight int  // batches taken and not yet answered
 }
-
-func (s *Service) batcher() *batcher { return &s.batch }
 
 func wake(it *ingestItem) {
 	select {
@@ -54,125 +62,151 @@ func wake(it *ingestItem) {
 	}
 }
 
-// submit queues it and returns its result after the commit that stored it.
-func (s *Service) submit(it *ingestItem) (IngestResult, error) {
-	b := s.batcher()
-	it.sig = make(chan struct{}, 1)
-	b.mu.Lock()
-	b.queue = append(b.queue, it)
-	lead := b.leaders < maxLeaders
-	if lead {
-		b.leaders++
+// appoint makes the first queued item the leader if there is room for
+// another batch. b.mu is held.
+func (b *batcher) appoint() {
+	if b.pending || b.inFlight >= maxInFlight || len(b.queue) == 0 {
+		return
 	}
-	b.mu.Unlock()
-	for {
-		if lead {
-			s.runBatch(b, it.ctx)
-		}
-		b.mu.Lock()
-		if it.done {
-			b.mu.Unlock()
-			return it.out, it.err
-		}
-		b.mu.Unlock()
-		<-it.sig
-		b.mu.Lock()
-		lead, it.lead = it.lead, false
-		b.mu.Unlock()
-	}
+	b.pending = true
+	next := b.queue[0]
+	next.lead.Store(true)
+	wake(next)
 }
 
-// runBatch writes up to maxBatch queued items, answers them, and passes the
-// lead to the next queued item (or gives it up when none is left).
-func (s *Service) runBatch(b *batcher, ctx context.Context) {
+// take ends the leader's wait: it removes up to maxBatch queued items for
+// its batch and lets another leader queue the next one.
+func (b *batcher) take() []*ingestItem {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = false
+	b.inFlight++
 	n := min(len(b.queue), maxBatch)
 	batch := append([]*ingestItem(nil), b.queue[:n]...)
 	b.queue = append(b.queue[:0], b.queue[n:]...)
-	b.mu.Unlock()
+	b.appoint()
+	return batch
+}
 
-	if len(batch) > 0 {
-		s.writeBatch(context.WithoutCancel(ctx), batch)
-	}
-
+// submit queues it and returns its result after the commit that stored it.
+func (s *Service) submit(it *ingestItem) (IngestResult, error) {
+	b := &s.batch
+	it.sig = make(chan struct{}, 1)
 	b.mu.Lock()
-	for _, it := range batch {
-		it.done = true
+	b.queue = append(b.queue, it)
+	b.appoint()
+	b.mu.Unlock()
+	// Waiting and waking take no lock: the batch's answers must not
+	// contend with the writer taking the next batch.
+	for {
+		if it.done.Load() {
+			return it.out, it.err
+		}
+		if it.lead.Swap(false) {
+			s.lead(it.ctx)
+			continue
+		}
+		<-it.sig
 	}
-	if len(b.queue) > 0 {
-		next := b.queue[0]
-		next.lead = true
-		wake(next)
+}
+
+// lead writes one batch and answers it.
+func (s *Service) lead(ctx context.Context) {
+	b := &s.batch
+	ctx = context.WithoutCancel(ctx) // the batch is other requests' too
+	var batch []*ingestItem
+	var outs []IngestResult
+	taken := false
+	// The function takes its batch when the writer runs it (an effect
+	// outside the transaction, but only of this process's memory: whatever
+	// becomes of the Write, this leader answers the batch it took).
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if !taken {
+			batch, taken = b.take(), true
+			outs = make([]IngestResult, len(batch))
+		}
+		return s.writeBatch(ctx, tx, batch, outs)
+	})
+	if !taken {
+		// The Write never ran the function (the store is closing): the
+		// queued deliveries are stored, or fail, one by one.
+		batch, err = b.take(), errRetryOneByOne
+	}
+	if err != nil {
+		if err != errRetryOneByOne {
+			s.log.Warn("webhook ingest batch failed; storing its deliveries one by one", "n", len(batch), "err", err)
+		}
+		for _, it := range batch {
+			it.out, it.err = s.store(it.ctx, it)
+		}
 	} else {
-		b.leaders--
+		for i, it := range batch {
+			it.out = outs[i]
+		}
 	}
+	b.mu.Lock()
+	b.inFlight--
+	b.appoint()
 	b.mu.Unlock()
 	for _, it := range batch {
+		it.done.Store(true)
 		wake(it)
 	}
 }
 
-// writeBatch stores the batch in one Write. Should that Write fail, each
-// item is written again on its own, so one bad delivery does not fail the
-// others.
-func (s *Service) writeBatch(ctx context.Context, batch []*ingestItem) {
-	live := batch[:0:0]
-	for _, it := range batch {
-		if it.forward {
-			// A forward that CreateTx would refuse fails its own delivery
-			// only, before anything is written.
-			if err := s.jobs.ValidatePush(s.forwardInput(it.ls.source, it.ev, it.hdrs)); err != nil {
-				it.err = err
-				continue
-			}
-			it.ev.ForwardJobID = store.NewID("job_")
-		}
-		live = append(live, it)
-	}
-	if len(live) == 0 {
-		return
-	}
-	if len(live) == 1 {
-		it := live[0]
-		it.out, it.err = s.store(it.ctx, it)
-		return
-	}
-	outs := make([]IngestResult, len(live))
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var many []jobs.PushMany
-		for i, it := range live {
-			sc := tx.Tenant(it.ls.tenant.ID)
-			stored, inserted, err := sc.WebhookEventInsert(ctx, it.ev)
-			if err != nil {
-				return err
-			}
-			outs[i] = IngestResult{EventID: stored.ID, Duplicate: !inserted}
-			if !inserted {
-				continue
-			}
-			if err := s.afterInsert(ctx, tx, sc, it); err != nil {
-				return err
-			}
-			if it.forward {
-				in := s.forwardInput(it.ls.source, it.ev, it.hdrs)
-				in.JobID = it.ev.ForwardJobID
-				many = append(many, jobs.PushMany{TenantID: it.ls.tenant.ID, Input: in, CorrelationID: it.correlationID})
-			}
-		}
-		if len(many) == 0 {
-			return nil
-		}
-		_, err := s.jobs.CreateManyTx(ctx, tx, many)
+var errRetryOneByOne = errors.New("webhook ingest: batch not written")
+
+// writeBatch stores a batch in tx: its events with one multi-row insert per
+// tenant, then timeline and billing per new event, then all new forward jobs
+// with one CreateManyTx; outs gets each delivery's answer. A batch of one
+// takes the path of a delivery written on its own.
+func (s *Service) writeBatch(ctx context.Context, tx *store.Tx, batch []*ingestItem, outs []IngestResult) error {
+	if len(batch) == 1 {
+		var err error
+		outs[0], err = s.storeTx(ctx, tx, batch[0])
 		return err
-	})
-	if err == nil {
-		for i, it := range live {
-			it.out = outs[i]
+	}
+	// Items by tenant, in batch order (a batch almost always has one).
+	var tenants []string
+	byTenant := map[string][]int{}
+	for i, it := range batch {
+		t := it.ls.tenant.ID
+		if _, ok := byTenant[t]; !ok {
+			tenants = append(tenants, t)
 		}
-		return
+		byTenant[t] = append(byTenant[t], i)
 	}
-	s.log.Warn("webhook ingest batch failed; storing its deliveries one by one", "n", len(live), "err", err)
-	for _, it := range live {
-		it.out, it.err = s.store(it.ctx, it)
+	inserted := make([]bool, len(batch))
+	for _, t := range tenants {
+		idx := byTenant[t]
+		evs := make([]store.WebhookEvent, len(idx))
+		for k, i := range idx {
+			evs[k] = batch[i].ev
+		}
+		ins, err := tx.Tenant(t).WebhookEventInsertMany(ctx, evs)
+		if err != nil {
+			return err
+		}
+		for k, i := range idx {
+			inserted[i] = ins[k]
+			outs[i] = IngestResult{EventID: evs[k].ID, Duplicate: !ins[k]}
+		}
 	}
+	var many []jobs.PushMany
+	for i, it := range batch {
+		if !inserted[i] {
+			continue
+		}
+		if err := s.afterInsert(ctx, tx, tx.Tenant(it.ls.tenant.ID), it); err != nil {
+			return err
+		}
+		if it.forward {
+			many = append(many, jobs.PushMany{TenantID: it.ls.tenant.ID, Input: it.fwd, CorrelationID: it.correlationID})
+		}
+	}
+	if len(many) == 0 {
+		return nil
+	}
+	_, err := s.jobs.CreateManyTx(ctx, tx, many)
+	return err
 }

@@ -51,17 +51,64 @@ type loadedSource struct {
 // earlier (a change on this node clears it at once).
 const sourceCacheTTL = time.Second
 
+// cachedSource is one (tenant, source) of the cache. ready is closed once
+// ls and err are set; until then every lookup of the key waits for the one
+// read in progress, so an expiry under load costs one read and one
+// decryption, not one per waiting delivery.
+type cachedSource struct {
+	ready chan struct{}
+	ls    loadedSource
+	err   error
+}
+
 // lookup finds a source and decrypts its secrets, cached for sourceCacheTTL
 // so a burst of deliveries does not read and decrypt them for each one.
 func (s *Service) lookup(ctx context.Context, tenantRef, name string) (loadedSource, error) {
 	key := tenantRef + "/" + name
 	now := s.core.Now()
 	s.cacheMu.Lock()
-	ls, ok := s.cache[key]
-	s.cacheMu.Unlock()
-	if ok && now.Before(ls.until) {
-		return ls, nil
+	e, ok := s.cache[key]
+	if ok {
+		select {
+		case <-e.ready:
+			if e.err != nil || !now.Before(e.ls.until) {
+				ok = false // expired, or failed: read again
+			}
+		default: // being read
+		}
 	}
+	if ok {
+		s.cacheMu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return loadedSource{}, ctx.Err()
+		}
+		return e.ls, e.err
+	}
+	e = &cachedSource{ready: make(chan struct{})}
+	if len(s.cache) > 10000 {
+		clear(s.cache)
+	}
+	s.cache[key] = e
+	s.cacheMu.Unlock()
+	// A change on this node while this read runs clears the map, so the
+	// result only reaches the lookups already waiting for it.
+	e.ls, e.err = s.load(context.WithoutCancel(ctx), tenantRef, name, now)
+	if e.err != nil {
+		s.cacheMu.Lock()
+		if s.cache[key] == e {
+			delete(s.cache, key) // errors are not kept: the next lookup reads again
+		}
+		s.cacheMu.Unlock()
+	}
+	close(e.ready)
+	return e.ls, e.err
+}
+
+// load reads a source and decrypts its secrets.
+func (s *Service) load(ctx context.Context, tenantRef, name string, now time.Time) (loadedSource, error) {
+	var ls loadedSource
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
 		if ls.tenant, err = tx.TenantGet(ctx, tenantRef); err != nil {
@@ -88,12 +135,6 @@ func (s *Service) lookup(ctx context.Context, tenantRef, name string) (loadedSou
 		return ls, err
 	}
 	ls.until = now.Add(sourceCacheTTL)
-	s.cacheMu.Lock()
-	if len(s.cache) > 10000 {
-		clear(s.cache)
-	}
-	s.cache[key] = ls
-	s.cacheMu.Unlock()
 	return ls, nil
 }
 
@@ -140,6 +181,18 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 		ContentType: req.Header.Get("Content-Type"), Headers: hjson, Body: req.Body, CorrelationID: correlationID, ReceivedAt: now,
 		Verification: fmt.Sprintf("%s signature verified with secret #%d", src.Provider, res.SecretIndex+1)}
 	it := &ingestItem{ctx: ctx, ls: ls, ev: ev, hdrs: hdrs, correlationID: correlationID, forward: forwards(src, res.EventType)}
+	if it.forward {
+		// Built and checked here, in the request's goroutine, so the shared
+		// write does as little as it can: the forward job's id is stored with
+		// the event (no second update), and a forward that would be refused
+		// fails its own delivery before anything is written.
+		it.ev.ForwardJobID = store.NewID("job_")
+		it.fwd = s.forwardInput(src, it.ev, hdrs)
+		it.fwd.JobID = it.ev.ForwardJobID
+		if err := s.jobs.ValidatePush(it.fwd); err != nil {
+			return IngestResult{}, err
+		}
+	}
 	if cfg.ContactPointer != "" {
 		it.contact = verify.Lookup(req, cfg.ContactPointer)
 	}
@@ -155,37 +208,40 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	return out, nil
 }
 
-// store writes one delivery in its own Write (the path of a batch of one,
-// and of each delivery of a batch whose shared Write failed).
+// store writes one delivery in its own Write (each delivery of a batch
+// whose shared Write failed).
 func (s *Service) store(ctx context.Context, it *ingestItem) (IngestResult, error) {
 	var out IngestResult
-	if it.forward && it.ev.ForwardJobID == "" {
-		it.ev.ForwardJobID = store.NewID("job_") // the forward job's id, stored with the event: no second update
-	}
-	ev := it.ev
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(it.ls.tenant.ID)
-		stored, inserted, err := sc.WebhookEventInsert(ctx, ev)
-		if err != nil {
-			return err
-		}
-		out = IngestResult{EventID: stored.ID, Duplicate: !inserted}
-		if !inserted {
-			return nil
-		}
-		if err := s.afterInsert(ctx, tx, sc, it); err != nil {
-			return err
-		}
-		if !it.forward {
-			return nil
-		}
-		in := s.forwardInput(it.ls.source, ev, it.hdrs)
-		in.JobID = ev.ForwardJobID
-		_, _, err = s.jobs.CreateTx(ctx, tx, it.ls.tenant.ID, in, it.correlationID)
+		var err error
+		out, err = s.storeTx(ctx, tx, it)
 		return err
 	})
 	if err != nil {
 		return IngestResult{}, err
+	}
+	return out, nil
+}
+
+// storeTx stores one delivery in tx: its event, timeline and billing, and
+// its forward job.
+func (s *Service) storeTx(ctx context.Context, tx *store.Tx, it *ingestItem) (IngestResult, error) {
+	sc := tx.Tenant(it.ls.tenant.ID)
+	stored, inserted, err := sc.WebhookEventInsert(ctx, it.ev)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	out := IngestResult{EventID: stored.ID, Duplicate: !inserted}
+	if !inserted {
+		return out, nil
+	}
+	if err := s.afterInsert(ctx, tx, sc, it); err != nil {
+		return IngestResult{}, err
+	}
+	if it.forward {
+		if _, _, err := s.jobs.CreateTx(ctx, tx, it.ls.tenant.ID, it.fwd, it.correlationID); err != nil {
+			return IngestResult{}, err
+		}
 	}
 	return out, nil
 }

@@ -49,7 +49,7 @@ type Service struct {
 	received *prometheus.CounterVec
 
 	cacheMu sync.Mutex
-	cache   map[string]loadedSource
+	cache   map[string]*cachedSource
 
 	batch batcher // concurrent deliveries share one write (batch.go)
 
@@ -68,7 +68,7 @@ func New(c *core.Service, js *jobs.Service, box *secretbox.Box, log *slog.Logger
 	if opts.ForwardMaxAttempts == 0 {
 		opts.ForwardMaxAttempts = 15
 	}
-	s := &Service{core: c, jobs: js, db: c.DB(), box: box, opts: opts, log: log, cache: map[string]loadedSource{},
+	s := &Service{core: c, jobs: js, db: c.DB(), box: box, opts: opts, log: log, cache: map[string]*cachedSource{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joist_webhook_requests_total",
 			Help: "Inbound webhook requests by provider and result (accepted, duplicate, or the rejection code).",
