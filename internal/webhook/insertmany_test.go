@@ -1,0 +1,104 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// TestWebhookEventInsertMany: a batch of events stored with multi-row
+// inserts (more than one chunk of 100) keeps exactly one row per (source,
+// provider event id): a key already stored, or repeated within the batch,
+// is not inserted and comes back as the stored event; a same key on
+// another source is another event. (Here, not in internal/store: reading an
+// event back joins River's table, which the job engine's migrations make.)
+func TestWebhookEventInsertMany(t *testing.T) {
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx, db := context.Background(), env.App.DB
+		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gh, shop store.WebhookSource
+		err = db.Write(ctx, func(tx *store.Tx) error {
+			sc := tx.Tenant(tn.ID)
+			var err error
+			mk := func(name string) store.WebhookSource {
+				if err != nil {
+					return store.WebhookSource{}
+				}
+				var src store.WebhookSource
+				src, _, err = sc.WebhookSourcePut(ctx, store.WebhookSource{ID: store.NewID("whs"), Name: name, Provider: "github",
+					Config: json.RawMessage(`{}`), CreatedAt: now(), UpdatedAt: now()})
+				return src
+			}
+			gh, shop = mk("gh"), mk("shop")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(src store.WebhookSource, key string) store.WebhookEvent {
+			return store.WebhookEvent{ID: store.NewID("evt"), SourceID: src.ID, ProviderEventID: key, EventType: "push",
+				ContentType: "application/json", Headers: json.RawMessage(`{}`), Body: []byte(`{"k":"` + key + `"}`),
+				Verification: "{}", ReceivedAt: now()}
+		}
+		stored := ev(gh, "d-007")
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			_, _, err := tx.Tenant(tn.ID).WebhookEventInsert(ctx, stored)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+
+		var batch []store.WebhookEvent
+		for i := range 150 {
+			batch = append(batch, ev(gh, fmt.Sprintf("d-%03d", 149-i))) // reverse key order; includes d-007
+		}
+		batch = append(batch, ev(gh, "d-042"), ev(shop, "d-042"), ev(gh, "d-150"))
+		ids := make([]string, len(batch))
+		for i, e := range batch {
+			ids[i] = e.ID
+		}
+		var inserted []bool
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			inserted, err = tx.Tenant(tn.ID).WebhookEventInsertMany(ctx, batch)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range batch {
+			want := true
+			switch {
+			case e.SourceID == gh.ID && e.ProviderEventID == "d-007":
+				want = false
+				if e.ID != stored.ID {
+					t.Errorf("the stored d-007 came back as %s, want %s", e.ID, stored.ID)
+				}
+			case i == 150: // the second d-042 of gh in the batch
+				want = false
+				if e.ID == ids[i] || e.ID != ids[149-42] {
+					t.Errorf("the repeated d-042 came back as %s, want the batch's first one %s", e.ID, ids[149-42])
+				}
+			}
+			if inserted[i] != want {
+				t.Errorf("event %d (%s on %s): inserted %v, want %v", i, e.ProviderEventID, e.SourceID, inserted[i], want)
+			}
+			if e.TenantID != tn.ID {
+				t.Errorf("event %d: tenant %q", i, e.TenantID)
+			}
+		}
+		// 150 keys d-000..d-149 (d-007 stored before), d-150, and d-042 of shop.
+		if n := env.Count(t, "webhook_events"); n != 152 {
+			t.Fatalf("%d events stored, want 152", n)
+		}
+	})
+}
