@@ -39,6 +39,9 @@ type PushArgs struct {
 	WebhookID string `json:"webhook_id,omitempty"`
 	// BodyBase64 carries a body that is not valid UTF-8.
 	BodyBase64 string `json:"body_base64,omitempty"`
+	// BodyEvent, when set, names the tenant's stored webhook event whose raw
+	// body is sent (read at each attempt): a forward carries no copy of it.
+	BodyEvent string `json:"body_event,omitempty"`
 }
 
 // Kind names HTTP-push jobs.
@@ -113,6 +116,11 @@ func Backoff(attempt int) time.Duration {
 // errGone marks a 410 answer: the target will never accept this job.
 var errGone = errors.New("target answered 410 Gone")
 
+// errEventGone marks a forward whose stored event no longer exists
+// (purged after JOIST_WEBHOOK_RETENTION, or its source deleted): there is
+// nothing left to send.
+var errEventGone = errors.New("the webhook event this job forwards is no longer stored (purged after JOIST_WEBHOOK_RETENTION, or its source was deleted)")
+
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
 	start := w.svc.now()
@@ -125,14 +133,18 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		rec.Error = fmt.Sprintf("target answered %d", status)
 	}
 	gone := status == http.StatusGone
+	eventGone := errors.Is(err, errEventGone)
 	// Record the attempt (and a 410's dead reason) before telling River the outcome.
 	werr := w.svc.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		sc := tx.Tenant(a.TenantID)
 		if err := sc.JobAttemptInsert(ctx, rec); err != nil {
 			return err
 		}
-		if gone {
+		switch {
+		case gone:
 			return sc.JobSetDeadReason(ctx, a.JobID, "gone")
+		case eventGone:
+			return sc.JobSetDeadReason(ctx, a.JobID, "event_gone")
 		}
 		return nil
 	})
@@ -142,6 +154,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	switch {
 	case gone:
 		return river.JobCancel(errGone)
+	case eventGone:
+		return river.JobCancel(errEventGone)
 	case err == nil && status >= 200 && status <= 299:
 		return nil
 	case err != nil:
@@ -161,7 +175,19 @@ func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, s
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(a.TimeoutMS)*time.Millisecond)
 	defer cancel()
 	raw := []byte(a.Body)
-	if a.BodyBase64 != "" {
+	switch {
+	case a.BodyEvent != "":
+		err = w.svc.db.Read(ctx, func(tx *store.Tx) error {
+			raw, err = tx.Tenant(a.TenantID).WebhookEventBody(ctx, a.BodyEvent)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, "", errEventGone
+		}
+		if err != nil {
+			return 0, "", fmt.Errorf("read the webhook event's body: %w", err)
+		}
+	case a.BodyBase64 != "":
 		if raw, err = base64.StdEncoding.DecodeString(a.BodyBase64); err != nil {
 			return 0, "", err
 		}

@@ -92,9 +92,13 @@ type PushInput struct {
 	UniqueKey   string
 	// Schedule names the cron schedule that enqueued the job, if any.
 	Schedule string
-	// RawBody, when set, is sent byte for byte with ContentType (forwarded
-	// webhooks); Body is then ignored.
+	// RawBody, when set, is sent byte for byte with ContentType; Body is
+	// then ignored.
 	RawBody []byte
+	// BodyEvent, when set, sends the raw body of the tenant's stored webhook
+	// event of that id with ContentType (forwarded webhooks), read at each
+	// attempt rather than copied into the job; Body and RawBody are ignored.
+	BodyEvent string
 	// WebhookID overrides the webhook-id sent (default: the job id).
 	WebhookID string
 	// JobID, when set, is the new job's id (from store.NewID("job_")), so a
@@ -201,11 +205,15 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 			body, bodyB64 = "", base64.StdEncoding.EncodeToString(in.RawBody)
 		}
 	}
+	if in.BodyEvent != "" {
+		body, bodyB64, ctype = "", "", in.ContentType
+	}
 	if len(in.UniqueKey) > 255 {
 		return zero, nil, core.Invalid("invalid_unique_key", "unique_key must be at most 255 characters")
 	}
 	args := PushArgs{URL: in.URL, Method: method, Headers: in.Headers, Body: body, ContentType: ctype,
-		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey, WebhookID: in.WebhookID, BodyBase64: bodyB64}
+		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey, WebhookID: in.WebhookID, BodyBase64: bodyB64,
+		BodyEvent: in.BodyEvent}
 	if in.UniqueKey != "" {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,

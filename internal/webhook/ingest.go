@@ -312,11 +312,9 @@ func (s *Service) forwardInput(src store.WebhookSource, ev store.WebhookEvent, h
 	h["Joist-Event-Id"] = ev.ID
 	h["Joist-Event-Type"] = ev.EventType
 	h["Joist-Provider-Event-Id"] = ev.ProviderEventID
-	body := ev.Body
-	if body == nil {
-		body = []byte{}
-	}
-	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, RawBody: body, ContentType: ev.ContentType,
+	// The body is the stored event's, read by the push worker at each
+	// attempt: the job carries no copy of it.
+	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, BodyEvent: ev.ID, ContentType: ev.ContentType,
 		MaxAttempts: s.opts.ForwardMaxAttempts, WebhookID: ev.ID}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -515,4 +516,73 @@ func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
 			t.Fatalf("%s on the instance tenant: %d, want 404", path, resp.StatusCode)
 		}
 	}
+}
+
+// TestForwardOfPurgedEvent: a forward job reads its event's body at each
+// attempt (the job keeps no copy); once the event is purged, the job ends
+// dead with dead_reason event_gone instead of sending an empty body.
+func TestForwardOfPurgedEvent(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		var calls atomic.Int32
+		var mu sync.Mutex
+		var first []byte
+		down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			if first == nil {
+				first = b
+			}
+			mu.Unlock()
+			calls.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}))
+		t.Cleanup(down.Close)
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: down.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		githubDelivery(t, src.IngestURL, "purged-1", `{"zen":"keep it logically awesome"}`, ghSecret).Body.Close()
+		for deadline := time.Now().Add(15 * time.Second); calls.Load() < 1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the forward was never attempted")
+			}
+		}
+		mu.Lock()
+		got := string(first)
+		mu.Unlock()
+		if got != `{"zen":"keep it logically awesome"}` {
+			t.Fatalf("first attempt's body %q", got)
+		}
+		if err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.WebhookEventPurge(ctx, time.Now().Add(time.Hour), 100)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			list, _, err := env.App.Jobs.List(ctx, root, tn.ID, store.Page{Limit: 10}, store.JobFilter{Kind: "http_push"})
+			if err != nil || len(list) != 1 {
+				t.Fatalf("jobs: %v %+v", err, list)
+			}
+			if j := list[0]; j.State == "dead" {
+				if j.DeadReason != "event_gone" {
+					t.Fatalf("dead reason %q, want event_gone", j.DeadReason)
+				}
+				full, err := env.App.Jobs.Get(ctx, root, tn.ID, j.ID)
+				if err != nil || len(full.Attempts) < 2 || !strings.Contains(full.Attempts[len(full.Attempts)-1].Error, "no longer stored") {
+					t.Fatalf("attempts: %v %+v", err, full.Attempts)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job not dead 30s after its event was purged: %+v", list[0])
+			}
+		}
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("the target was called %d times, want once (before the purge)", n)
+		}
+	})
 }
