@@ -136,3 +136,12 @@ func (c *Client) RouteCustomer(ctx context.Context, customer, tenant, contact st
 	}
 	return &b, status == http.StatusCreated, nil
 }
+
+// GetCustomer returns how the Stripe customer maps: on a tenant its
+// contact link; on a client without Tenant (the root key: the instance)
+// its route to a tenant (BillingCustomer.Tenant).
+func (c *Client) GetCustomer(ctx context.Context, customer string, opts ...Option) (*BillingCustomer, error) {
+	var b BillingCustomer
+	_, err := c.do(ctx, http.MethodGet, "/v1/billing/customers/"+esc(customer), nil, nil, &b, opts)
+	return ret(&b, err)
+}

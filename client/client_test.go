@@ -233,6 +233,12 @@ func TestJobsWebhooksBilling(t *testing.T) {
 	if bc, created, err = root.RouteCustomer(ctx, "cus_2", "acme", "user_42"); err != nil || !created || bc.Tenant != "acme" || bc.Contact != "user_42" {
 		t.Fatalf("route: %+v created=%v err=%v", bc, created, err)
 	}
+	if bc, err := root.GetCustomer(ctx, "cus_2"); err != nil || bc.Tenant != "acme" {
+		t.Fatalf("get route: %+v %v", bc, err)
+	}
+	if bc, err := c.GetCustomer(ctx, "cus_1"); err != nil || bc.Contact != "user_42" {
+		t.Fatalf("get link: %+v %v", bc, err)
+	}
 	_, _, err = c.RouteCustomer(ctx, "cus_3", "other", "")
 	wantStatus(t, err, http.StatusBadRequest)
 

@@ -305,3 +305,50 @@ func (s *Service) RouteCustomer(ctx context.Context, a auth.Actor, customer, ten
 	})
 	return out, created, err
 }
+
+// GetCustomer returns how a Stripe customer maps on tenantID: its contact
+// link there or, on the instance, its route (with the routed tenant).
+func (s *Service) GetCustomer(ctx context.Context, a auth.Actor, tenantID, customer string) (CustomerLink, *CustomerRoute, error) {
+	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
+		return CustomerLink{}, nil, err
+	}
+	if !validStripeID(customer, "cus_") {
+		return CustomerLink{}, nil, core.Invalid("invalid_customer", "%q is not a Stripe customer id such as cus_NffrFeUfNV2Hib", customer)
+	}
+	var link CustomerLink
+	var route *CustomerRoute
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		if tenantID == store.InstanceTenantID {
+			r, err := tx.Tenant(tenantID).BillingRouteGet(ctx, customer)
+			if err != nil {
+				return err
+			}
+			t, err := tx.TenantGet(ctx, r.RouteTenantID)
+			if err != nil {
+				return err
+			}
+			route = &CustomerRoute{BillingRoute: r, Tenant: t}
+			return nil
+		}
+		sc := tx.Tenant(tenantID)
+		c, err := sc.BillingCustomerGet(ctx, customer)
+		if err != nil {
+			return err
+		}
+		link = CustomerLink{BillingCustomer: c}
+		if c.ContactID == "" {
+			return nil
+		}
+		ct, err := sc.ContactGetByID(ctx, c.ContactID)
+		link.ContactExternalID = ct.ExternalID
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		what := "linked to a contact"
+		if tenantID == store.InstanceTenantID {
+			what = "routed to a tenant"
+		}
+		return link, nil, core.NotFound("Stripe customer %q is not %s", customer, what)
+	}
+	return link, route, err
+}

@@ -127,7 +127,9 @@ func (h *harness) getAs(tenant, path string, v any) int {
 	h.t.Helper()
 	req, _ := http.NewRequest("GET", h.env.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+h.env.RootKey)
-	req.Header.Set("Joist-Tenant", tenant)
+	if tenant != "" { // "": the instance
+		req.Header.Set("Joist-Tenant", tenant)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)

@@ -147,6 +147,24 @@ func TestStripeInstanceRouting(t *testing.T) {
 			!strings.Contains(body, `"tenant":"globex"`) || !strings.Contains(body, `"contact":"g_1"`) || !strings.Contains(body, `"link_source":"api"`) {
 			t.Fatalf("route cus_3: %d %s", st, body)
 		}
+		var got struct {
+			Tenant, Contact string
+			LinkSource      string `json:"link_source"`
+		}
+		if st := h.getAs("", "/v1/billing/customers/cus_3", &got); st != 200 || got.Tenant != "globex" || got.LinkSource != "api" {
+			t.Fatalf("GET the route of cus_3: %d %+v", st, got)
+		}
+		got.Tenant, got.Contact, got.LinkSource = "", "", ""
+		if st := h.getAs("globex", "/v1/billing/customers/cus_3", &got); st != 200 || got.Contact != "g_1" || got.Tenant != "" {
+			t.Fatalf("GET globex's link of cus_3: %d %+v", st, got)
+		}
+		got.Tenant, got.Contact, got.LinkSource = "", "", ""
+		if st := h.getAs("", "/v1/billing/customers/cus_1", &got); st != 200 || got.Tenant != "acme" || got.LinkSource != "metadata" {
+			t.Fatalf("GET the learned route of cus_1: %d %+v", st, got)
+		}
+		if st := h.getAs("", "/v1/billing/customers/cus_404", nil); st != 404 {
+			t.Fatalf("GET an unrouted customer: %d", st)
+		}
 		if _, err := env.App.Jobs.Retry(ctx, root, store.InstanceTenantID, j.ID); err != nil {
 			t.Fatal(err)
 		}

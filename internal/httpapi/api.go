@@ -144,6 +144,7 @@ func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, wh *webhoo
 		{Method: "GET", Pattern: "/v1/subscriptions", Tenant: "header", handler: a.subscriptionList},
 		{Method: "GET", Pattern: "/v1/subscriptions/{subscription}", Tenant: "header", handler: a.subscriptionGet},
 		{Method: "PUT", Pattern: "/v1/billing/customers/{customer}", Tenant: "header", Instance: true, handler: a.billingCustomerPut},
+		{Method: "GET", Pattern: "/v1/billing/customers/{customer}", Tenant: "header", Instance: true, handler: a.billingCustomerGet},
 	}
 	return a
 }

@@ -174,3 +174,16 @@ func (a *API) billingCustomerPut(w http.ResponseWriter, r *request) error {
 	}
 	return writeJSON(w, status, out)
 }
+
+func (a *API) billingCustomerGet(w http.ResponseWriter, r *request) error {
+	l, rt, err := a.billing.GetCustomer(r.Context(), r.actor, r.tenant.ID, r.PathValue("customer"))
+	if err != nil {
+		return err
+	}
+	if rt != nil {
+		return writeJSON(w, http.StatusOK, BillingCustomer{StripeCustomer: rt.StripeCustomer, Tenant: rt.Tenant.Slug, LinkSource: rt.LinkSource,
+			CreatedAt: rt.CreatedAt.UTC(), UpdatedAt: rt.UpdatedAt.UTC()})
+	}
+	return writeJSON(w, http.StatusOK, BillingCustomer{StripeCustomer: l.StripeCustomer, Contact: l.ContactExternalID, LinkSource: l.LinkSource,
+		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()})
+}

@@ -403,6 +403,12 @@ func TestTenantIsolation(t *testing.T) {
 			want404(t, s.raw(t, "GET", "/v1/subscriptions/sub_bonly", a, "", ""))
 			want404(t, s.raw(t, "GET", "/v1/subscriptions/sub_bonly", a, "clinic-b", ""))
 		}
+		cases["GET /v1/billing/customers/{customer}"] = func(t *testing.T) {
+			// A's own key reads A's own link of the id (if A made one), never B's.
+			noBillingLeak(t, s.raw(t, "GET", "/v1/billing/customers/cus_bonly", a, "", ""))
+			want404(t, s.raw(t, "GET", "/v1/billing/customers/cus_bonly", a, "clinic-b", ""))
+			want404(t, s.raw(t, "GET", "/v1/billing/customers/cus_bonly", a, "_", ""))
+		}
 		cases["PUT /v1/billing/customers/{customer}"] = func(t *testing.T) {
 			want404(t, s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "clinic-b", `{"contact":"b-billing"}`))
 			// B's contact does not exist in A; A's own "shared-id" is A's own link.

@@ -227,6 +227,10 @@ func TestRealJoist(t *testing.T) {
 	c.want(201, "PUT", "/v1/billing/customers/cus_2", root, `{"tenant":"acme","contact":"user_42"}`)
 	c.want(200, "PUT", "/v1/billing/customers/cus_2", root, `{"tenant":"acme"}`)
 	c.want(400, "PUT", "/v1/billing/customers/cus_2", root, `{}`)
+	c.want(200, "GET", "/v1/billing/customers/cus_2", root, "")
+	c.want(200, "GET", "/v1/billing/customers/cus_1", key.Key, "")
+	c.want(404, "GET", "/v1/billing/customers/cus_9", key.Key, "")
+	c.want(400, "GET", "/v1/billing/customers/nope", key.Key, "")
 	c.want(400, "PUT", "/v1/billing/customers/cus_2", key.Key, `{"tenant":"other"}`)
 	c.want(201, "PUT", "/v1/webhook-sources/stripe", key.Key, `{"provider":"stripe","secrets":[{"secret":"whsec_openapi"}]}`)
 	stripeBody := `{"id":"evt_1","object":"event","created":1767225600,"livemode":true,"type":"customer.subscription.updated","data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","cancel_at_period_end":false,"items":{"data":[{"current_period_end":1769904000,"quantity":1,"price":{"id":"price_1","nickname":"Pro","product":"prod_1"}}]}}}}`
