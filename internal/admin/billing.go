@@ -160,15 +160,24 @@ func (a *Admin) tenantSubscriptions(ctx context.Context, op *Op, tenantID string
 	return sum, nil
 }
 
-// tenantOverview is the tenant page with its subscriptions summary.
+// tenantOverview is the tenant page with its subscriptions summary (the
+// instance's page: its Stripe customer routes instead).
 type tenantOverview struct {
 	tenantData
 	Subscriptions *subscriptionSummary
+	Routes        []store.BillingRoute
+	RoutesNext    string
 }
 
 // Subscriptions of a bare tenantData (the page shown again after a failed
 // key creation) is none: the summary is left out there.
 func (tenantData) Subscriptions() *subscriptionSummary { return nil }
+
+// Routes and RoutesNext of a bare tenantData are none, likewise.
+func (tenantData) Routes() []store.BillingRoute { return nil }
+
+// RoutesNext of a bare tenantData is none.
+func (tenantData) RoutesNext() string { return "" }
 
 // tenantOverviewPage is GET /admin/tenants/{tenant}: the tenant page plus,
 // with billing, the subscriptions summary.
@@ -176,6 +185,18 @@ func (a *Admin) tenantOverviewPage(w http.ResponseWriter, r *http.Request, op *O
 	d, err := a.tenantData(r, op)
 	if err != nil {
 		return err
+	}
+	if d.Tenant.ID == store.InstanceTenantID {
+		ov := tenantOverview{tenantData: d}
+		if a.opts.Billing != nil {
+			var next string
+			ov.Routes, next, err = a.opts.Billing.ListRoutes(r.Context(), op.Actor, store.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
+			if err != nil {
+				return err
+			}
+			ov.RoutesNext = nextURL(r, next)
+		}
+		return a.Render(w, r, op, http.StatusOK, "tenant.html", ov)
 	}
 	subs, err := a.tenantSubscriptions(r.Context(), op, d.Tenant.ID)
 	if err != nil {

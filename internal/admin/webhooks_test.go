@@ -318,10 +318,13 @@ func TestInstancePages(t *testing.T) {
 		}
 		want(t, "instance sources", c.get("/admin/tenants/_/webhooks"), 200, "stripe-all", "/in/_/stripe-all")
 		want(t, "instance jobs", c.get("/admin/tenants/_/jobs"), 200, `id="job-counts"`)
-		r = c.post("/admin/tenants/_/keys", url.Values{"name": {"sneaky"}})
-		if r.Status == http.StatusOK && !strings.Contains(r.Body, "the instance has no API keys") || r.Status/100 == 3 {
-			t.Fatalf("a key for the instance: %d %s", r.Status, r.Body)
+		want(t, "no routes", c.get("/admin/tenants/_"), 200, "No customer routed yet.")
+		if _, _, err := env.App.Billing.RouteCustomer(context.Background(), cli, "cus_routed", "acme", ""); err != nil {
+			t.Fatal(err)
 		}
+		want(t, "routes", c.get("/admin/tenants/_"), 200, "<code>cus_routed</code>", `<a href="/admin/tenants/acme">acme</a>`, "<td>API</td>")
+		r = c.post("/admin/tenants/_/keys", url.Values{"csrf": {c.csrf("/admin/tenants")}, "name": {"sneaky"}})
+		want(t, "a key for the instance", r, http.StatusBadRequest, "the instance has no API keys")
 		if n := env.Count(t, "api_keys"); n != 0 {
 			t.Fatalf("%d keys stored", n)
 		}

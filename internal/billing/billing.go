@@ -352,3 +352,19 @@ func (s *Service) GetCustomer(ctx context.Context, a auth.Actor, tenantID, custo
 	}
 	return link, route, err
 }
+
+// ListRoutes lists the instance's Stripe customer routes (actors who reach
+// every tenant only).
+func (s *Service) ListRoutes(ctx context.Context, a auth.Actor, p store.Page) ([]store.BillingRoute, string, error) {
+	if !a.AllTenants {
+		return nil, "", core.Forbidden("the instance's customer routes are visible to those who reach every tenant")
+	}
+	var out []store.BillingRoute
+	var next string
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, next, err = tx.Tenant(store.InstanceTenantID).BillingRouteList(ctx, p)
+		return err
+	})
+	return out, next, err
+}

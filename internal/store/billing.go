@@ -45,8 +45,9 @@ func (s *Scope) BillingCustomerPut(ctx context.Context, c BillingCustomer) error
 // BillingRoute sends an instance-level Stripe source's events about one
 // Stripe customer to a tenant.
 type BillingRoute struct {
-	StripeCustomer string
-	RouteTenantID  string
+	StripeCustomer  string
+	RouteTenantID   string
+	RouteTenantSlug string // filled by BillingRouteList
 	// LinkSource is "metadata" (joist_tenant in Stripe metadata) or "api"
 	// (PUT /v1/billing/customers/{id} with the root key); metadata never
 	// replaces an API route.
@@ -69,6 +70,31 @@ func (s *Scope) BillingRouteGet(ctx context.Context, customer string) (BillingRo
 		WHERE tenant_id = ? AND stripe_customer = ?`, s.tenantID, customer).
 		Scan(&r.StripeCustomer, &r.RouteTenantID, &r.LinkSource, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
+}
+
+// BillingRouteList lists the instance's customer routes by customer id,
+// each with its tenant's slug (instance scope only).
+func (s *Scope) BillingRouteList(ctx context.Context, p Page) ([]BillingRoute, string, error) {
+	if s.tenantID != InstanceTenantID {
+		return nil, "", errNotInstance
+	}
+	after, err := p.after()
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.tx.Query(ctx, `SELECT r.stripe_customer, r.route_tenant_id, t.slug, r.link_source, r.created_at, r.updated_at
+		FROM billing_routes r JOIN tenants t ON t.id = r.route_tenant_id
+		WHERE r.tenant_id = ? AND r.stripe_customer > ? ORDER BY r.stripe_customer LIMIT ?`, s.tenantID, after, p.limit()+1)
+	items, err := collect(rows, err, func(r Rows) (BillingRoute, error) {
+		var x BillingRoute
+		err := r.Scan(&x.StripeCustomer, &x.RouteTenantID, &x.RouteTenantSlug, &x.LinkSource, &x.CreatedAt, &x.UpdatedAt)
+		return x, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	items, next := pageOf(items, p.limit(), func(x BillingRoute) string { return x.StripeCustomer })
+	return items, next, nil
 }
 
 // BillingRoutePut creates or replaces the route of a Stripe customer
