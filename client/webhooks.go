@@ -34,6 +34,12 @@ type WebhookSourcePut struct {
 	IDHeader     string   `json:"id_header,omitempty"`
 	IDPointer    string   `json:"id_pointer,omitempty"`
 	TypePointer  string   `json:"type_pointer,omitempty"`
+	// ContactPointer is a JSON pointer to the app's contact id in the body
+	// (e.g. /data/user_id): events naming a known contact land on its timeline.
+	ContactPointer string `json:"contact_pointer,omitempty"`
+	// Billing, for a stripe source, turns the built-in billing handler on
+	// or off (nil: on).
+	Billing *bool `json:"billing,omitempty"`
 }
 
 // WebhookSource is a provider's webhooks arriving at IngestURL; its
@@ -48,8 +54,10 @@ type WebhookSource struct {
 	ForwardURL   string            `json:"forward_url"`
 	ForwardTypes []string          `json:"forward_types"`
 	Settings     map[string]string `json:"settings"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
+	// Billing reports whether the source's events update billing state.
+	Billing   bool      `json:"billing"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // SecretHint names a stored secret without revealing it.

@@ -24,6 +24,7 @@ type WebhookSource struct {
 	ForwardURL   string          `json:"forward_url"`
 	ForwardTypes []string        `json:"forward_types"`
 	Settings     json.RawMessage `json:"settings"`
+	Billing      bool            `json:"billing"`
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 }
@@ -36,7 +37,8 @@ type SecretHint struct {
 
 func sourceView(s webhook.Source) WebhookSource {
 	v := WebhookSource{ID: s.ID, Name: s.Name, Provider: s.Provider, IngestURL: s.IngestURL, Tolerance: s.Settings.Tolerance,
-		ForwardURL: s.ForwardURL, ForwardTypes: s.ForwardTypes, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Secrets: []SecretHint{}}
+		ForwardURL: s.ForwardURL, ForwardTypes: s.ForwardTypes, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Secrets: []SecretHint{},
+		Billing: s.Billing()}
 	if v.ForwardTypes == nil {
 		v.ForwardTypes = []string{}
 	}
@@ -72,12 +74,14 @@ func (a *API) sourcePut(w http.ResponseWriter, r *request) error {
 		IDPointer    string   `json:"id_pointer"`
 		TypePointer  string   `json:"type_pointer"`
 		ContactPtr   string   `json:"contact_pointer"`
+		Billing      *bool    `json:"billing"`
 	}
 	if err := decode(r.Request, &in); err != nil {
 		return err
 	}
 	si := webhook.SourceInput{Provider: in.Provider, Tolerance: in.Tolerance, ForwardURL: in.ForwardURL, ForwardTypes: in.ForwardTypes,
-		Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix, IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer, ContactPointer: in.ContactPtr}
+		Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix, IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer, ContactPointer: in.ContactPtr,
+		Billing: in.Billing}
 	for _, s := range in.Secrets {
 		si.Secrets = append(si.Secrets, webhook.SecretInput{Secret: s.Secret, ExpiresAt: s.ExpiresAt})
 	}

@@ -254,7 +254,7 @@ func (s *Service) afterInsert(ctx context.Context, tx *store.Tx, sc *store.Scope
 			return err
 		}
 	}
-	if it.ls.source.Provider == "stripe" && s.Billing != nil {
+	if it.ls.source.Provider == "stripe" && !it.ls.cfg.NoBilling && s.Billing != nil {
 		return s.Billing.EnqueueTx(ctx, tx, it.ls.tenant.ID, it.ev)
 	}
 	return nil

@@ -98,6 +98,9 @@ type SourceInput struct {
 	// ContactPointer, a JSON pointer to the app's contact id in the body,
 	// puts each event that names a known contact on that contact's timeline.
 	ContactPointer string
+	// Billing turns the built-in Stripe billing handler on or off for a
+	// stripe source (nil: on). Only a stripe source has it.
+	Billing *bool
 }
 
 // sourceConfig is what is stored; secret values are sealed.
@@ -113,6 +116,8 @@ type sourceConfig struct {
 	TypePointer string         `json:"type_pointer,omitempty"`
 	// ContactPointer locates the app's contact id in the body.
 	ContactPointer string `json:"contact_pointer,omitempty"`
+	// NoBilling turns a stripe source's billing handler off.
+	NoBilling bool `json:"no_billing,omitempty"`
 }
 
 type sealedSecret struct {
@@ -127,6 +132,9 @@ type Source struct {
 	Settings  sourceConfig
 	IngestURL string
 }
+
+// Billing reports whether the source's events update Stripe billing state.
+func (s Source) Billing() bool { return s.Provider == "stripe" && !s.Settings.NoBilling }
 
 var sourceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
@@ -162,6 +170,12 @@ func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name st
 	}
 	cfg := sourceConfig{Tolerance: in.Tolerance, Header: in.Header, Algorithm: in.Algorithm, Encoding: in.Encoding, Prefix: in.Prefix,
 		IDHeader: in.IDHeader, IDPointer: in.IDPointer, TypePointer: in.TypePointer, ContactPointer: in.ContactPointer}
+	if in.Billing != nil {
+		if in.Provider != "stripe" {
+			return Source{}, false, core.Invalid("invalid_billing", "billing is the built-in Stripe billing handler: only a stripe source has it; leave billing out for a %s source", in.Provider)
+		}
+		cfg.NoBilling = !*in.Billing
+	}
 	if in.ContactPointer != "" {
 		if err := verify.CheckPointer(in.ContactPointer); err != nil {
 			return Source{}, false, core.Invalid("invalid_contact_pointer", "contact_pointer %q is not a JSON pointer such as /data/user_id: %v", in.ContactPointer, err)
