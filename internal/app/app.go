@@ -106,7 +106,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Schedules = schedules.New(a.Core, a.Jobs, log.With("service", "schedules"), schedules.Options{})
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
 	a.Webhooks = webhook.New(a.Core, a.Jobs, box, log.With("service", "webhook"), a.Metrics.Registry, webhook.Options{BaseURL: cfg.BaseURL()})
-	a.Billing = billing.New(a.Core, a.Jobs, log.With("service", "billing"), billing.Options{StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
+	a.Billing = billing.New(a.Core, a.Jobs, log.With("service", "billing"), billing.Options{StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase,
+		Registerer: a.Metrics.Registry})
 	a.Webhooks.Billing = a.Billing
 	a.API = httpapi.New(a.Core, a.Jobs, a.Schedules, a.Webhooks, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,

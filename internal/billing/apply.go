@@ -64,10 +64,24 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 			ev.fetched, ev.fetchedAt = &sub, start
 		}
 	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	result := ""
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		a := &applier{svc: s, tx: tx, source: tenantID, sc: tx.Tenant(tenantID), ev: ev}
-		return a.apply(ctx)
+		err := a.apply(ctx)
+		result = a.result
+		return err
 	})
+	var unrouted *UnroutedError
+	switch {
+	case errors.As(err, &unrouted):
+		result = "unrouted"
+	case err != nil:
+		result = "error"
+	case result == "":
+		result = "unchanged"
+	}
+	s.events.WithLabelValues(result).Inc()
+	return err
 }
 
 type applier struct {
@@ -76,6 +90,9 @@ type applier struct {
 	source string       // the tenant of the event's source (the instance tenant for an instance source)
 	sc     *store.Scope // the tenant the event is applied to (the source's, or the one an instance source routes it to)
 	ev     event
+	// result names the outcome for joist_billing_events_total: applied,
+	// stale, refused or ignored ("" is unchanged).
+	result string
 }
 
 // apply reads what the event names (its customer, the metadata that may
@@ -157,6 +174,7 @@ func (a *applier) apply(ctx context.Context) error {
 }
 
 func (a *applier) ignore(why string) error {
+	a.result = "ignored"
 	a.svc.log.Warn("stripe event ignored", "tenant", a.source, "event", a.ev.stored.ID, "type", a.ev.Type, "reason", why)
 	return nil
 }
@@ -191,6 +209,7 @@ func (a *applier) route(ctx context.Context, customer, metaTenant string) (bool,
 		if t, err := a.tx.TenantGet(ctx, metaTenant); err == nil && t.ID == a.source {
 			return true, nil
 		}
+		a.result = "refused"
 		a.svc.log.Warn("stripe event names another tenant in joist_tenant; not applied", "tenant", a.source,
 			"event", a.ev.stored.ID, "joist_tenant", metaTenant)
 		return false, nil
@@ -215,6 +234,7 @@ func (a *applier) route(ctx context.Context, customer, metaTenant string) (bool,
 	case metaTenant != "":
 		t, err := a.tx.TenantGet(ctx, metaTenant)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && t.ID == store.InstanceTenantID) {
+			a.result = "refused"
 			a.svc.log.Warn("stripe event names an unknown tenant in joist_tenant; not applied", "event", a.ev.stored.ID,
 				"type", a.ev.Type, "customer", customer, "joist_tenant", metaTenant)
 			return false, nil
@@ -307,6 +327,7 @@ func (a *applier) subscription(ctx context.Context, sub stripeSubscription, cont
 		return nil
 	}
 	if a.ev.fetched == nil && a.stale(row.StateEventCreated, row.StateEventID) {
+		a.result = "stale"
 		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", sub.ID)
 		return nil
 	}
@@ -339,6 +360,7 @@ func (a *applier) olderFetch(row store.Subscription) bool {
 	if a.ev.fetched == nil || row.StateFetchedAt == nil || !a.ev.fetchedAt.Before(*row.StateFetchedAt) {
 		return false
 	}
+	a.result = "stale"
 	a.svc.log.Info("state fetched before the stored one; not applied", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID,
 		"type", a.ev.Type, "subscription", row.StripeSubscription)
 	return true
@@ -389,6 +411,7 @@ func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contact
 		a.setState(&next, *a.ev.fetched, contactID)
 	}
 	if a.stale(row.PaymentEventCreated, "") {
+		a.result = "stale"
 		a.svc.log.Info("older stripe event skipped", "tenant", a.sc.TenantID(), "event", a.ev.stored.ID, "type", a.ev.Type, "subscription", subID)
 		if a.ev.fetched == nil {
 			return nil
@@ -416,6 +439,7 @@ func (a *applier) save(ctx context.Context, old, next store.Subscription, kind, 
 	if len(changes) == 0 && kind != "billing.trial_will_end" {
 		return nil
 	}
+	a.result = "applied"
 	cj, _ := json.Marshal(changes)
 	if err := a.sc.SubscriptionChangeAdd(ctx, store.SubscriptionChange{SubscriptionID: next.ID, EventID: a.ev.stored.ID, StripeEventID: a.ev.ID,
 		EventType: a.ev.Type, EventCreated: a.ev.created, FromStatus: old.Status, ToStatus: next.Status, Changes: cj,

@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/joist-dev/joist/internal/auth"
@@ -40,6 +41,8 @@ type Options struct {
 	StripeAPIBase string
 	// HTTPClient calls the API (default: a client with a 20s timeout).
 	HTTPClient *http.Client
+	// Registerer receives joist_billing_events_total (nil: not registered).
+	Registerer prometheus.Registerer
 }
 
 // Service applies Stripe events and serves billing state.
@@ -51,6 +54,8 @@ type Service struct {
 	opts Options
 	now  func() time.Time
 	http *http.Client
+	// events counts applied Stripe events by result.
+	events *prometheus.CounterVec
 }
 
 // New builds the service and registers the stripe_event worker; call it
@@ -65,7 +70,15 @@ func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Ser
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 20 * time.Second}
 	}
-	s := &Service{core: c, jobs: js, db: c.DB(), log: log, opts: opts, now: c.Now, http: opts.HTTPClient}
+	s := &Service{core: c, jobs: js, db: c.DB(), log: log, opts: opts, now: c.Now, http: opts.HTTPClient,
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "joist_billing_events_total",
+			Help: "Stripe events processed by the billing handler, by result: applied (state changed), unchanged, stale (older than the state), " +
+				"refused (joist_tenant names another or no tenant), unrouted (an instance source's customer has no tenant yet; retried), ignored (not a Stripe object), error.",
+		}, []string{"result"})}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(s.events)
+	}
 	jobs.AddWorker(js.Engine(), &worker{svc: s})
 	return s
 }

@@ -219,6 +219,20 @@ func TestStripeInstanceRouting(t *testing.T) {
 		if env.Count(t, "billing_routes") != routes || env.Count(t, "audit_log") != audits {
 			t.Fatal("a refused route request stored something")
 		}
+		// Metrics count each outcome (the unrouted attempt, the refused
+		// tenants, the applied changes).
+		resp, err := http.Get(env.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`joist_billing_events_total{result="unrouted"}`, `joist_billing_events_total{result="refused"} 2`,
+			`joist_billing_events_total{result="applied"}`} {
+			if !strings.Contains(string(mb), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
 		// Only the root key routes.
 		owner := auth.Actor{Type: auth.ActorOperator, ID: "op_scoped", Role: auth.RoleOwner, TenantIDs: []string{h.tn.ID, globex.ID}}
 		_, _, err = env.App.Billing.RouteCustomer(ctx, owner, "cus_4", "acme", "")
