@@ -219,9 +219,16 @@ func (s *Service) LinkCustomer(ctx context.Context, a auth.Actor, tenantID, cust
 	return out, created, err
 }
 
-func validCustomerLink(customer, contact string) error {
+func validCustomer(customer string) error {
 	if !validStripeID(customer, "cus_") {
 		return core.Invalid("invalid_customer", "%q is not a Stripe customer id such as cus_NffrFeUfNV2Hib", customer)
+	}
+	return nil
+}
+
+func validCustomerLink(customer, contact string) error {
+	if err := validCustomer(customer); err != nil {
+		return err
 	}
 	if contact == "" {
 		return nil
@@ -325,8 +332,8 @@ func (s *Service) GetCustomer(ctx context.Context, a auth.Actor, tenantID, custo
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return CustomerLink{}, nil, err
 	}
-	if !validStripeID(customer, "cus_") {
-		return CustomerLink{}, nil, core.Invalid("invalid_customer", "%q is not a Stripe customer id such as cus_NffrFeUfNV2Hib", customer)
+	if err := validCustomer(customer); err != nil {
+		return CustomerLink{}, nil, err
 	}
 	var link CustomerLink
 	var route *CustomerRoute

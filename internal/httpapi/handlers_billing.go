@@ -130,6 +130,22 @@ type BillingCustomer struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
+// linkView shows a tenant's link of a customer to a contact.
+func linkView(l billing.CustomerLink) BillingCustomer {
+	return BillingCustomer{StripeCustomer: l.StripeCustomer, Contact: l.ContactExternalID, LinkSource: l.LinkSource,
+		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
+}
+
+// routeView shows an instance route (with its contact link, if any).
+func routeView(rt billing.CustomerRoute) BillingCustomer {
+	v := BillingCustomer{StripeCustomer: rt.StripeCustomer, Tenant: rt.Tenant.Slug, LinkSource: rt.LinkSource,
+		CreatedAt: rt.CreatedAt.UTC(), UpdatedAt: rt.UpdatedAt.UTC()}
+	if rt.Link != nil {
+		v.Contact = rt.Link.ContactExternalID
+	}
+	return v
+}
+
 func (a *API) billingCustomerPut(w http.ResponseWriter, r *request) error {
 	var in struct {
 		Tenant  string `json:"tenant"`
@@ -146,12 +162,7 @@ func (a *API) billingCustomerPut(w http.ResponseWriter, r *request) error {
 		if err != nil {
 			return err
 		}
-		out = BillingCustomer{StripeCustomer: rt.StripeCustomer, Tenant: rt.Tenant.Slug, LinkSource: rt.LinkSource,
-			CreatedAt: rt.CreatedAt.UTC(), UpdatedAt: rt.UpdatedAt.UTC()}
-		if rt.Link != nil {
-			out.Contact = rt.Link.ContactExternalID
-		}
-		created = c
+		out, created = routeView(rt), c
 	} else {
 		if in.Tenant != "" && in.Tenant != r.tenant.ID && in.Tenant != r.tenant.Slug {
 			return problem(http.StatusBadRequest, "invalid_tenant", "a tenant links its own customers: leave tenant out, "+
@@ -164,9 +175,7 @@ func (a *API) billingCustomerPut(w http.ResponseWriter, r *request) error {
 		if err != nil {
 			return err
 		}
-		out = BillingCustomer{StripeCustomer: l.StripeCustomer, Contact: l.ContactExternalID, LinkSource: l.LinkSource,
-			CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()}
-		created = c
+		out, created = linkView(l), c
 	}
 	status := http.StatusOK
 	if created {
@@ -181,9 +190,7 @@ func (a *API) billingCustomerGet(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	if rt != nil {
-		return writeJSON(w, http.StatusOK, BillingCustomer{StripeCustomer: rt.StripeCustomer, Tenant: rt.Tenant.Slug, LinkSource: rt.LinkSource,
-			CreatedAt: rt.CreatedAt.UTC(), UpdatedAt: rt.UpdatedAt.UTC()})
+		return writeJSON(w, http.StatusOK, routeView(*rt))
 	}
-	return writeJSON(w, http.StatusOK, BillingCustomer{StripeCustomer: l.StripeCustomer, Contact: l.ContactExternalID, LinkSource: l.LinkSource,
-		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC()})
+	return writeJSON(w, http.StatusOK, linkView(l))
 }

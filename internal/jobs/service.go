@@ -104,6 +104,15 @@ type PushInput struct {
 	// JobID, when set, is the new job's id (from store.NewID("job_")), so a
 	// caller can store it on its own record in the same insert.
 	JobID string
+
+	// checked is what validate made of the input, set by PreparePush so
+	// the insert does not check it again.
+	checked *checkedPush
+}
+
+type checkedPush struct {
+	args PushArgs
+	opts river.InsertOpts
 }
 
 // Job is a job as users see it.
@@ -118,6 +127,10 @@ var reservedHeaders = []string{"host", "content-length", "transfer-encoding", "c
 
 // validate checks a push job whole and turns it into River args and options.
 func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
+	if c := in.checked; c != nil {
+		opts := c.opts
+		return c.args, &opts, nil
+	}
 	var zero PushArgs
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -376,7 +389,7 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 			return err
 		}
 		j = Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}
-		if j.Attempts, err = sc.JobAttempts(ctx, id); err != nil || len(j.Attempts) > 0 {
+		if j.Attempts, err = sc.JobAttempts(ctx, id); err != nil || rec.Kind == (PushArgs{}).Kind() {
 			return err
 		}
 		// Built-in jobs (not HTTP push) keep no attempts of their own: their

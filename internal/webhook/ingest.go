@@ -187,9 +187,10 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 		// the event (no second update), and a forward that would be refused
 		// fails its own delivery before anything is written.
 		it.ev.ForwardJobID = store.NewID("job_")
-		it.fwd = s.forwardInput(src, it.ev, hdrs)
-		it.fwd.JobID = it.ev.ForwardJobID
-		if err := s.jobs.ValidatePush(it.fwd); err != nil {
+		fwd := s.forwardInput(src, it.ev, hdrs)
+		fwd.JobID = it.ev.ForwardJobID
+		var err error
+		if it.fwd, err = s.jobs.PreparePush(fwd); err != nil {
 			return IngestResult{}, err
 		}
 	}
