@@ -265,7 +265,7 @@ func (e *env) openStore(side string) *store.DB {
 		log.Fatal(err)
 	}
 	e.closers = append(e.closers, func() { db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx, store.CoreMigrations(), jobs.Migrations()); err != nil {
 		log.Fatal(err)
 	}
 	return db

@@ -78,7 +78,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx, store.CoreMigrations()); err != nil {
 		log.Fatal(err)
 	}
 	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: "bench", Name: "bench", CreatedAt: time.Now(), UpdatedAt: time.Now()}

@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.DB = db
-	res, err := db.Migrate(ctx)
+	res, err := db.Migrate(ctx, Migrations()...)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -124,6 +124,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.handler = mux
 	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), cfg.WebhookRetention)}
 	return a, nil
+}
+
+// Migrations is the schema of every system this binary runs, for Migrate.
+func Migrations() []store.MigrationSet {
+	return []store.MigrationSet{store.CoreMigrations(), jobs.Migrations(), schedules.Migrations(),
+		webhook.Migrations(), billing.Migrations()}
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

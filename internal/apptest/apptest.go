@@ -94,3 +94,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
+
+// Snapshot counts the rows of every table of the schema (see
+// storetest.Snapshot); compare two with storetest.Unchanged.
+func (e *Env) Snapshot(t testing.TB) map[string]int {
+	t.Helper()
+	return storetest.Snapshot(t, e.App.DB)
+}

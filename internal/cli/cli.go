@@ -182,17 +182,20 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer, env f
 		return err
 	}
 	defer db.Close()
-	res, err := db.Migrate(ctx)
+	res, err := db.Migrate(ctx, app.Migrations()...)
 	if err != nil {
 		return err
 	}
 	if err := jobs.MigrateRiver(ctx, db); err != nil {
 		return fmt.Errorf("migrate job engine: %w", err)
 	}
+	if res.Upgraded {
+		fmt.Fprintf(stdout, "moved the migration ledger to joist_schema (binaries older than this one now refuse this database)\n")
+	}
 	if len(res.Applied) == 0 {
-		fmt.Fprintf(stdout, "database is up to date (version %d, %s)\n", res.Current, db.Dialect())
+		fmt.Fprintf(stdout, "database is up to date (%d migrations, %s)\n", res.Known, db.Dialect())
 	} else {
-		fmt.Fprintf(stdout, "applied %s; database now at version %d (%s)\n", strings.Join(res.Applied, ", "), res.Current, db.Dialect())
+		fmt.Fprintf(stdout, "applied %s; database up to date (%d migrations, %s)\n", strings.Join(res.Applied, ", "), res.Known, db.Dialect())
 	}
 	return nil
 }
@@ -204,7 +207,7 @@ func withCore(ctx context.Context, cfg config.Config, f func(*core.Service) erro
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx, app.Migrations()...); err != nil {
 		return err
 	}
 	return f(core.New(db, nowFunc, slog.New(slog.DiscardHandler), core.Options{}))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/store/storetest"
 )
 
 // TestJobBadInputStoresNothing: bad URLs, negative delays, unknown queues and
@@ -50,11 +51,7 @@ func TestJobBadInputStoresNothing(t *testing.T) {
 			{"rotate bad expiry", "POST", "/v1/signing-secret/rotate", `{"expire_old_in":"forever"}`, 400, "invalid_expiry", "24h"},
 			{"rotate negative expiry", "POST", "/v1/signing-secret/rotate", `{"expire_old_in":"-1h"}`, 400, "invalid_expiry", ""},
 		}
-		tables := []string{"jobs", "river_job", "job_attempts", "audit_log", "signing_secrets", "idempotency_keys"}
-		before := map[string]int{}
-		for _, tb := range tables {
-			before[tb] = env.Count(t, tb)
-		}
+		before := env.Snapshot(t)
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				r := s.raw(t, c.method, c.path, a, "", c.body)
@@ -68,11 +65,7 @@ func TestJobBadInputStoresNothing(t *testing.T) {
 				}
 			})
 		}
-		for _, tb := range tables {
-			if n := env.Count(t, tb); n != before[tb] {
-				t.Errorf("%s went from %d to %d rows after bad input", tb, before[tb], n)
-			}
-		}
+		storetest.Unchanged(t, before, env.Snapshot(t))
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/schedules"
+	"github.com/joist-dev/joist/internal/store/storetest"
 )
 
 // checkedClient is a root client bound to tenant slug whose every exchange is
@@ -251,11 +252,7 @@ func TestBadScheduleInputStoresNothing(t *testing.T) {
 			{"bad cursor", "GET", "/v1/schedules?cursor=%21", ``, 400, "invalid_cursor", ""},
 			{"no tenant", "GET", "/v1/schedules", ``, 400, "tenant_required", ""},
 		}
-		tables := []string{"schedules", "schedule_runs", "jobs", "audit_log"}
-		before := map[string]int{}
-		for _, tb := range tables {
-			before[tb] = env.Count(t, tb)
-		}
+		before := env.Snapshot(t)
 		hc := &http.Client{Transport: openapicheck.New(t, httpapi.OpenAPI()).Transport(nil)}
 		for _, tc := range cases {
 			req, _ := http.NewRequest(tc.method, env.URL+tc.path, strings.NewReader(tc.body))
@@ -278,11 +275,7 @@ func TestBadScheduleInputStoresNothing(t *testing.T) {
 				t.Errorf("%s: %d %s %q, want %d %s containing %q", tc.name, resp.StatusCode, p.Code, p.Detail, tc.status, tc.code, tc.detail)
 			}
 		}
-		for _, tb := range tables {
-			if n := env.Count(t, tb); n != before[tb] {
-				t.Errorf("table %s: %d rows before, %d after bad input", tb, before[tb], n)
-			}
-		}
+		storetest.Unchanged(t, before, env.Snapshot(t))
 		if s, err := c.GetSchedule(context.Background(), "exists"); err != nil || s.Timezone != "UTC" {
 			t.Fatalf("a refused replace changed the schedule: %v %+v", err, s)
 		}

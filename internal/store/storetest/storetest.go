@@ -19,12 +19,13 @@ import (
 // Stores are the dialects every conformance test runs on.
 var Stores = []store.Dialect{store.SQLite, store.Postgres}
 
-// Run runs f as a subtest on each store, with a fresh migrated database.
-func Run(t *testing.T, f func(t *testing.T, db *store.DB)) {
+// Run runs f as a subtest on each store, with a fresh database migrated
+// with the core schema and sets (a system's test passes its own).
+func Run(t *testing.T, f func(t *testing.T, db *store.DB), sets ...store.MigrationSet) {
 	t.Helper()
 	for _, d := range Stores {
 		t.Run(string(d), func(t *testing.T) {
-			f(t, Open(t, d))
+			f(t, Open(t, d, sets...))
 		})
 	}
 }
@@ -92,8 +93,9 @@ func NewSchema(t testing.TB, u string) string {
 	return schema
 }
 
-// Open opens and migrates a fresh database of dialect d, closed at cleanup.
-func Open(t testing.TB, d store.Dialect) *store.DB {
+// Open opens a fresh database of dialect d, closed at cleanup, and
+// migrates it with the core schema and sets (and what they depend on).
+func Open(t testing.TB, d store.Dialect, sets ...store.MigrationSet) *store.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, Options(t, d))
@@ -101,7 +103,7 @@ func Open(t testing.TB, d store.Dialect) *store.DB {
 		t.Fatalf("open %s: %v", d, err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
+	if _, err := db.Migrate(ctx, append([]store.MigrationSet{store.CoreMigrations()}, sets...)...); err != nil {
 		t.Fatalf("migrate %s: %v", d, err)
 	}
 	return db
@@ -120,4 +122,58 @@ func Count(t testing.TB, db *store.DB, table string) int {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n
+}
+
+// riverBookkeeping are River's tables that change by themselves while the
+// job engine runs (leader election, queue and client heartbeats), so a
+// count of them says nothing about what a request stored.
+var riverBookkeeping = map[string]bool{"river_leader": true, "river_queue": true, "river_client": true, "river_client_queue": true}
+
+// Snapshot counts the rows of every table of the schema, taken from the
+// schema itself (so a system's new tables are counted without a list to
+// keep), except River's self-changing bookkeeping tables.
+func Snapshot(t testing.TB, db *store.DB) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]int{}
+	err := db.Read(ctx, func(tx *store.Tx) error {
+		tables, err := tx.Tables(ctx)
+		if err != nil {
+			return err
+		}
+		for _, tb := range tables {
+			if riverBookkeeping[tb] {
+				continue
+			}
+			n, err := tx.CountRows(ctx, tb)
+			if err != nil {
+				return err
+			}
+			out[tb] = n
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
+	}
+	if len(out) == 0 {
+		t.Fatal("snapshot: the schema has no tables")
+	}
+	return out
+}
+
+// Unchanged fails the test for every table whose row count differs
+// between two snapshots.
+func Unchanged(t testing.TB, before, after map[string]int) {
+	t.Helper()
+	for tb, n := range after {
+		if before[tb] != n {
+			t.Errorf("table %s went from %d to %d rows", tb, before[tb], n)
+		}
+	}
+	for tb := range before {
+		if _, ok := after[tb]; !ok {
+			t.Errorf("table %s disappeared", tb)
+		}
+	}
 }
