@@ -63,8 +63,8 @@ STRIPE_INSTANCE_SECRET=whsec_upgrade_fixture_instance_secret_01
 # Fixed webhook bodies (only the signature timestamps vary between runs).
 STANDARD_MSG_ID=msg_upgrade_fixture_0001
 STANDARD_BODY='{"type":"user.updated","data":{"user_id":"user_42","plan":"pro"}}'
-STRIPE_SUB_BODY='{"id":"evt_UpgradeFixture0001","object":"event","type":"customer.subscription.created","created":1767225600,"livemode":false,"api_version":"2025-03-31.basil","data":{"object":{"id":"sub_UpgradeFixture0001","object":"subscription","customer":"cus_UpgradeFixture0001","status":"active","cancel_at_period_end":false,"cancel_at":null,"canceled_at":null,"trial_end":null,"latest_invoice":"in_UpgradeFixture0001","metadata":{"joist_contact":"user_42"},"items":{"object":"list","data":[{"id":"si_UpgradeFixture0001","current_period_end":1893456000,"quantity":3,"price":{"id":"price_UpgradePro","nickname":"Pro","product":"prod_UpgradePro"}}]}}}}'
-STRIPE_INVOICE_BODY='{"id":"evt_UpgradeFixture0002","object":"event","type":"invoice.paid","created":1767225660,"livemode":false,"api_version":"2025-03-31.basil","data":{"object":{"id":"in_UpgradeFixture0001","object":"invoice","customer":"cus_UpgradeFixture0001","status":"paid","amount_paid":4500,"currency":"eur","parent":{"subscription_details":{"subscription":"sub_UpgradeFixture0001","metadata":{"joist_contact":"user_42"}}}}}}'
+STRIPE_SUB_BODY='{"id":"evt_UpgradeFixture0001","object":"event","type":"customer.subscription.created","created":1767225600,"livemode":true,"api_version":"2025-03-31.basil","data":{"object":{"id":"sub_UpgradeFixture0001","object":"subscription","customer":"cus_UpgradeFixture0001","status":"active","cancel_at_period_end":false,"cancel_at":null,"canceled_at":null,"trial_end":null,"latest_invoice":"in_UpgradeFixture0001","metadata":{"joist_contact":"user_42"},"items":{"object":"list","data":[{"id":"si_UpgradeFixture0001","current_period_end":1893456000,"quantity":3,"price":{"id":"price_UpgradePro","nickname":"Pro","product":"prod_UpgradePro"}}]}}}}'
+STRIPE_INVOICE_BODY='{"id":"evt_UpgradeFixture0002","object":"event","type":"invoice.paid","created":1767225660,"livemode":true,"api_version":"2025-03-31.basil","data":{"object":{"id":"in_UpgradeFixture0001","object":"invoice","customer":"cus_UpgradeFixture0001","status":"paid","amount_paid":4500,"currency":"eur","parent":{"subscription_details":{"subscription":"sub_UpgradeFixture0001","metadata":{"joist_contact":"user_42"}}}}}}'
 
 log() { echo "make-upgrade-fixture: $*" >&2; }
 die() {
@@ -325,27 +325,28 @@ populate() {
 # push job and the forward `retrying` with the next attempt >= 3 s away, so
 # SIGTERM leaves them retrying.
 wait_settled() {
-	local i r state due now ok j
-	for i in $(seq 1 600); do
+	local r state due now ok j deadline=$((SECONDS + 90)) why
+	while ((SECONDS < deadline)); do
 		ok=1
 		r="$(api acme GET '/v1/jobs?kind=stripe_event&limit=10')"
-		[[ "$(jq '[.data[] | select(.state == "completed")] | length' <<<"$r")" == 2 ]] || ok=0
+		[[ "$(jq '[.data[] | select(.state == "completed")] | length' <<<"$r")" == 2 ]] || { ok=0; why="stripe_event jobs: $r"; }
 		r="$(api acme GET /v1/subscriptions)"
-		[[ "$(jq -r '.data[0].payment_status // empty' <<<"$r")" == paid ]] || ok=0
+		[[ "$(jq -r '.data[0].payment_status // empty' <<<"$r")" == paid ]] || { ok=0; why="subscriptions: $r"; }
 		now="$(date +%s)"
 		for j in job_push_retrying job_forward; do
 			r="$(api acme GET "/v1/jobs/$(get "$STORE" "$j")")"
 			state="$(jq -r .state <<<"$r")"
 			due="$(epoch "$(jq -r .scheduled_at <<<"$r")")"
-			[[ "$state" == retrying ]] && ((due - now >= 3)) || ok=0
+			[[ "$state" == retrying ]] && ((due - now >= 3)) || { ok=0; why="$j: $r"; }
 		done
 		((ok)) && return 0
 		sleep 0.2
 	done
-	die "[$STORE] jobs did not settle within 120s (see the jobs above)"
+	die "[$STORE] jobs did not settle within 90s; last: $why"
 }
 
-# After the stop, read each job's River state from the database itself.
+# After the stop, read each job's River state from the database itself
+# (River's names: the API shows `retryable` as `retrying`, `discarded` as `dead`).
 record_states() {
 	local rows
 	# shellcheck disable=SC2016
@@ -369,8 +370,8 @@ record_states() {
 		awk -F '\t' -v id="$id" -v st="$2" '$1 == id && $3 == st { f = 1 } END { exit !f }' "$WORK/$STORE.states" ||
 			die "[$STORE] $1 ($id) is not $2: $(grep "$id" "$WORK/$STORE.states")"
 	}
-	expect_state job_push_retrying retrying
-	expect_state job_forward retrying
+	expect_state job_push_retrying retryable
+	expect_state job_forward retryable
 	expect_state job_push_scheduled scheduled
 	expect_state job_push_unique scheduled
 	expect_state job_globex_cancelled cancelled
@@ -477,6 +478,7 @@ grep -v -E '^\\(restrict|unrestrict)( |$)' "$WORK/dump.sql" |
 ! grep -n -E '^\\' "$WORK/postgres.sql" || die "a psql meta-command is left in the dump"
 ! grep -n -E '^COPY ' "$WORK/postgres.sql" || die "a COPY block is in the dump"
 grep -q "^CREATE SCHEMA IF NOT EXISTS $PG_SCHEMA;\$" "$WORK/postgres.sql" || die "no CREATE SCHEMA in the dump"
+log "[postgres] removed $(grep -c -E '^\\(restrict|unrestrict)( |$)' "$WORK/dump.sql" || true) \\restrict/\\unrestrict line(s)"
 cp "$WORK/postgres.sql" "$OUT/postgres.sql"
 log "[postgres] wrote $OUT/postgres.sql ($(stat -c %s "$OUT/postgres.sql") bytes)"
 
@@ -560,7 +562,7 @@ id_table() {
 		echo "| \`$name\` | \`$(get "$store" "$name")\` |"
 	done
 	echo "| acme tenant key (\`key_acme\`, plain) | \`$(get "$store" key_acme)\` |"
-	echo "| acme signing secret (\`GET /v1/signing-secret\`) | \`$(get "$store" signing_secret_acme)\` |"
+	echo "| acme signing secret (\`GET /v1/signing-secret\`: id, secret) | \`$(get "$store" signing_secret_acme | jq -r '.data[0] | .id + " " + .secret')\` |"
 }
 
 {
@@ -575,7 +577,7 @@ $(date -u +%Y-%m-%dT%H:%MZ)). Do not edit by hand: regenerate.
 | file | what |
 |---|---|
 | \`sqlite/joist.db\` | the SQLite data directory's database (WAL checkpointed, VACUUMed; journal mode WAL; no \`-wal\`/\`-shm\` needed). Copy it into an empty data directory. No \`secret.key\`: set \`JOIST_SECRET_KEY\` |
-| \`postgres.sql\` | \`pg_dump --schema=$PG_SCHEMA --inserts --no-owner --no-privileges --no-comments\` (pg_dump $("$PG_BIN/pg_dump" --version | awk '{print $3}'), server 15): joist's and River's tables, River's types and functions, all qualified with \`$PG_SCHEMA\`. No COPY, no psql meta-commands (\`\\restrict\` lines removed); \`CREATE SCHEMA IF NOT EXISTS $PG_SCHEMA\` |
+| \`postgres.sql\` | \`pg_dump --schema=$PG_SCHEMA --inserts --no-owner --no-privileges --no-comments\` (pg_dump $("$PG_BIN/pg_dump" --version | awk '{print $3}'), server 15): joist's and River's tables, River's types and functions, all qualified with \`$PG_SCHEMA\`. No COPY, no psql meta-commands (the \`\\restrict\`/\`\\unrestrict\` lines newer pg_dump releases emit are removed when present); \`CREATE SCHEMA\` made \`CREATE SCHEMA IF NOT EXISTS $PG_SCHEMA\` |
 
 ## Loading
 
@@ -583,7 +585,7 @@ $(date -u +%Y-%m-%dT%H:%MZ)). Do not edit by hand: regenerate.
 
     JOIST_DATA=DIR
     JOIST_SECRET_KEY=$SECRET_KEY
-    JOIST_ROOT_KEY=$ROOT_KEY          # optional: only to call the API as root
+    JOIST_ROOT_KEY=$ROOT_KEY
 
 **PostgreSQL**: replace every \`$PG_SCHEMA\` in the file with your schema
 name (it only occurs as the schema name) and execute it, e.g. in one
@@ -593,7 +595,7 @@ The schema may exist beforehand (empty) or not. Then run the binary with
     JOIST_DATABASE_URL=postgres://...
     JOIST_DATABASE_SCHEMA=<your schema>
     JOIST_SECRET_KEY=$SECRET_KEY
-    JOIST_ROOT_KEY=$ROOT_KEY          # optional: only to call the API as root
+    JOIST_ROOT_KEY=$ROOT_KEY
 
 Like any pg_dump script, the file starts with \`SET\`s for the session,
 among them \`SELECT pg_catalog.set_config('search_path', '', false)\`: the
@@ -601,9 +603,13 @@ connection that ran it is left with an **empty search_path** (and
 \`check_function_bodies = false\`, \`client_min_messages = warning\`,
 \`row_security = off\`). Run it on a connection of its own, or reset them.
 
-In both, \`JOIST_OWNER_EMAIL\`/\`JOIST_OWNER_PASSWORD\` are not needed (the
-owner exists); set the same values if you like (they are only used when no
-operator exists).
+In both, set \`JOIST_ROOT_KEY\`: the fixture was made with it, so no root
+key is stored, and a start without it generates one (a new \`api_keys\` row,
+a \`key.create\` audit entry and the key printed on stderr). Without
+\`JOIST_SECRET_KEY\` the stored secrets (signing secrets, webhook source
+secrets) cannot be decrypted (on SQLite a new \`secret.key\` would even be
+generated into the data directory). \`JOIST_OWNER_EMAIL\`/\`JOIST_OWNER_PASSWORD\`
+are not needed (the owner exists; they are only used when no operator does).
 
 ### Things a test should know
 
@@ -613,9 +619,10 @@ operator exists).
   minutes after start, deletes older events, and their forward job then ends
   dead with \`event_gone\`), \`JOIST_COMPLETED_JOB_RETENTION\` (24h: River's
   cleaner deletes the completed Stripe jobs soon after start),
-  \`JOIST_DEAD_JOB_RETENTION\` (168h: the cancelled globex job),
-  \`JOIST_IDEMPOTENCY_TTL\` (168h: the idempotency record). For example
-  \`87600h\` for each.
+  \`JOIST_DEAD_JOB_RETENTION\` (168h: the cancelled globex job). For example
+  \`87600h\` for each. The idempotency record cannot be saved that way: its
+  \`expires_at\` (made + 7 days) is stored, and the janitor deletes it on its
+  first sweep once that has passed.
 - **Pending jobs run at once**: the retrying jobs' next attempt and the
   scheduled jobs' run time (now + 1h, now + 2h at creation) are in the past,
   so a started node attempts them immediately; port 9 is closed, so they
@@ -683,7 +690,7 @@ Made through the HTTP API of \`joist serve\` (curl), as root unless said:
     period end 2030-01-01 (1893456000), metadata \`joist_contact: user_42\`; and
     \`evt_UpgradeFixture0002\` \`invoice.paid\` (created 1767225660) for invoice
     \`in_UpgradeFixture0001\` of that subscription. So billing state: the
-    test-mode (\`livemode\` false) subscription \`sub_UpgradeFixture0001\` on Ann
+    live-mode (\`livemode\` true) subscription \`sub_UpgradeFixture0001\` on Ann
     (\`user_42\`, linked by metadata), \`active\`, payment \`paid\`, two history
     entries, timeline entries on Ann.
   - the instance's \`stripe\` (root key, no \`Joist-Tenant\`, ingest
@@ -709,9 +716,10 @@ $(id_table postgres)
 
 $(job_table postgres)
 
-River states are read from \`river_job\` right after the SIGTERM stop (the
-API shows the same). \`stripe_event\` jobs are built-in (billing); the
-others are \`http_push\`.
+River states are \`river_job.state\` right after the SIGTERM stop, in River's
+names: the API shows \`retryable\` as \`retrying\` (and \`discarded\` as
+\`dead\`), the others as they are. \`stripe_event\` jobs are built-in
+(billing); the others are \`http_push\`.
 
 ## Regenerating
 
