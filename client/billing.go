@@ -2,72 +2,25 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/joist-dev/joist/wire"
 )
 
 // Subscription is a Stripe subscription's state as joist keeps it from
 // Stripe events.
-type Subscription struct {
-	ID                 string     `json:"id"`
-	StripeSubscription string     `json:"stripe_subscription"`
-	StripeCustomer     string     `json:"stripe_customer"`
-	Contact            string     `json:"contact"` // the contact's external id
-	Livemode           bool       `json:"livemode"`
-	Status             string     `json:"status"`
-	Plan               Plan       `json:"plan"`
-	Quantity           int        `json:"quantity"`
-	CurrentPeriodEnd   *time.Time `json:"current_period_end"`
-	CancelAtPeriodEnd  bool       `json:"cancel_at_period_end"`
-	CancelAt           *time.Time `json:"cancel_at"`
-	TrialEnd           *time.Time `json:"trial_end"`
-	CanceledAt         *time.Time `json:"canceled_at"`
-	LatestInvoice      string     `json:"latest_invoice"`
-	PaymentStatus      string     `json:"payment_status"`
-	LastEventID        string     `json:"last_event_id"`
-	LastEventCreated   *time.Time `json:"last_event_created"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
-	// History is set by GetSubscription only.
-	History []SubscriptionChange `json:"history,omitempty"`
-}
+type Subscription = wire.Subscription
 
 // Plan is a subscription's price.
-type Plan struct {
-	PriceID   string `json:"price_id"`
-	ProductID string `json:"product_id"`
-	Nickname  string `json:"nickname"`
-}
+type Plan = wire.SubscriptionPlan
 
 // SubscriptionChange is one applied change in a subscription's history.
-type SubscriptionChange struct {
-	ID            string          `json:"id"`
-	EventID       string          `json:"event_id"`
-	StripeEventID string          `json:"stripe_event_id"`
-	Type          string          `json:"type"`
-	EventCreated  time.Time       `json:"event_created"`
-	FromStatus    string          `json:"from_status"`
-	ToStatus      string          `json:"to_status"`
-	Changes       json.RawMessage `json:"changes"`
-	CorrelationID string          `json:"correlation_id"`
-	CreatedAt     time.Time       `json:"created_at"`
-}
+type SubscriptionChange = wire.SubscriptionChange
 
 // BillingCustomer is a Stripe customer's link to a contact.
-type BillingCustomer struct {
-	StripeCustomer string `json:"stripe_customer"`
-	// Tenant is the slug of the tenant a route (RouteCustomer) sends the
-	// customer's events to; empty for a tenant's own link.
-	Tenant  string `json:"tenant,omitempty"`
-	Contact string `json:"contact"`
-	// LinkSource is "api" or "metadata".
-	LinkSource string    `json:"link_source"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
+type BillingCustomer = wire.BillingCustomer
 
 // SubscriptionListOptions pages through and filters subscriptions.
 type SubscriptionListOptions struct {
@@ -125,10 +78,7 @@ func (c *Client) LinkCustomer(ctx context.Context, customer, contact string, opt
 // is never replaced by Stripe metadata joist_tenant; created reports a new
 // route.
 func (c *Client) RouteCustomer(ctx context.Context, customer, tenant, contact string, opts ...Option) (*BillingCustomer, bool, error) {
-	body := map[string]string{"tenant": tenant}
-	if contact != "" {
-		body["contact"] = contact
-	}
+	body := wire.BillingCustomerPut{Tenant: tenant, Contact: contact}
 	var b BillingCustomer
 	status, err := c.do(ctx, http.MethodPut, "/v1/billing/customers/"+esc(customer), nil, body, &b, opts)
 	if err != nil {

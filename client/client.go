@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/joist-dev/joist/wire"
 )
 
 // Client talks to one joist. It is safe for concurrent use; Tenant returns a
@@ -86,10 +88,7 @@ func ResponseHeader(h *http.Header) Option {
 func String(s string) *string { return &s }
 
 // List is one page of a list.
-type List[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor"`
-}
+type List[T any] = wire.List[T]
 
 // ListOptions pages through a list.
 type ListOptions struct {

@@ -17,7 +17,6 @@ import (
 	"github.com/joist-dev/joist/client"
 	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
-	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -52,7 +51,7 @@ func wantStatus(t *testing.T, err error, status int) {
 func TestJobsWebhooksBilling(t *testing.T) {
 	ctx := context.Background()
 	env := apptest.Start(t, store.SQLite)
-	chk := openapicheck.New(t, httpapi.OpenAPI())
+	chk := openapicheck.New(t, apptest.OpenAPI(t))
 	hc := &http.Client{Transport: chk.Transport(http.DefaultTransport), Timeout: 30 * time.Second}
 	root := client.New(env.URL, env.RootKey, hc)
 	must(root.CreateTenant(ctx, client.TenantCreate{Slug: "acme", Name: "Acme"}))

@@ -6,65 +6,19 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/joist-dev/joist/wire"
 )
 
 // JobCreate enqueues an HTTP-push job: joist calls URL until it answers
 // 2xx (410 ends it as dead). Empty fields take joist's defaults.
-type JobCreate struct {
-	URL     string            `json:"url"`
-	Method  string            `json:"method,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-	// Body is any JSON value, sent as JSON; or a JSON string, sent as is
-	// with ContentType.
-	Body        json.RawMessage `json:"body,omitempty"`
-	ContentType string          `json:"content_type,omitempty"`
-	Queue       string          `json:"queue,omitempty"`
-	// Priority is 1 (highest) to 4; 0 means the default (2).
-	Priority int        `json:"priority,omitempty"`
-	RunAt    *time.Time `json:"run_at,omitempty"`
-	// Delay is a Go duration such as "90s"; not with RunAt.
-	Delay       string `json:"delay,omitempty"`
-	MaxAttempts int    `json:"max_attempts,omitempty"`
-	// Timeout is per attempt, such as "30s".
-	Timeout string `json:"timeout,omitempty"`
-	// UniqueKey deduplicates against a live job with the same key.
-	UniqueKey string `json:"unique_key,omitempty"`
-}
+type JobCreate = wire.JobCreate
 
 // Job is a job. Attempts is set by GetJob only.
-type Job struct {
-	ID            string       `json:"id"`
-	Kind          string       `json:"kind"`
-	Queue         string       `json:"queue"`
-	State         string       `json:"state"`
-	Priority      int          `json:"priority"`
-	Attempt       int          `json:"attempt"`
-	MaxAttempts   int          `json:"max_attempts"`
-	URL           string       `json:"url"`
-	Method        string       `json:"method"`
-	UniqueKey     string       `json:"unique_key"`
-	Schedule      string       `json:"schedule"`
-	CorrelationID string       `json:"correlation_id"`
-	DeadReason    string       `json:"dead_reason"`
-	CreatedAt     time.Time    `json:"created_at"`
-	ScheduledAt   time.Time    `json:"scheduled_at"`
-	AttemptedAt   *time.Time   `json:"attempted_at"`
-	FinalizedAt   *time.Time   `json:"finalized_at"`
-	Attempts      []JobAttempt `json:"attempts,omitempty"`
-	// Deduplicated is true when a unique key matched a live job: this is
-	// that job and no new one was created.
-	Deduplicated bool `json:"deduplicated,omitempty"`
-}
+type Job = wire.Job
 
 // JobAttempt is one try of a job.
-type JobAttempt struct {
-	Attempt      int       `json:"attempt"`
-	StartedAt    time.Time `json:"started_at"`
-	DurationMS   int64     `json:"duration_ms"`
-	Status       int       `json:"status"`
-	ResponseBody string    `json:"response_body"`
-	Error        string    `json:"error"`
-}
+type JobAttempt = wire.JobAttempt
 
 // JobFilter selects jobs: States (scheduled, available, running, retrying,
 // completed, cancelled, dead), Queue, Kind, and a creation window.
@@ -103,28 +57,14 @@ func (b JobBulk) MarshalJSON() ([]byte, error) {
 
 // JobBulkResult is what a bulk action did; Finished is false when it
 // stopped at its batch limit (call again for the rest).
-type JobBulkResult struct {
-	Matched  int  `json:"matched"`
-	Changed  int  `json:"changed"`
-	Skipped  int  `json:"skipped"`
-	Finished bool `json:"finished"`
-}
+type JobBulkResult = wire.JobBulkResult
 
 // SigningSecret signs the requests joist sends to the app. ExpiresAt is set
 // on a rotated-out secret that is still in use.
-type SigningSecret struct {
-	ID        string     `json:"id"`
-	Secret    string     `json:"secret"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
-}
+type SigningSecret = wire.SigningSecret
 
 // SigningSecretRotate rotates the signing secret.
-type SigningSecretRotate struct {
-	// ExpireOldIn is how long the old secrets keep signing, a Go duration
-	// such as "24h" (the default when empty); "0s" ends them now.
-	ExpireOldIn string `json:"expire_old_in,omitempty"`
-}
+type SigningSecretRotate = wire.SigningSecretRotate
 
 func rfc3339(t time.Time) string {
 	if t.IsZero() {

@@ -2,57 +2,22 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"time"
+
+	"github.com/joist-dev/joist/wire"
 )
 
 // ScheduleJob is the HTTP-push job a schedule enqueues at each slot (the
 // fields of a job that make sense for recurring work; empty ones take the
 // defaults of POST /v1/jobs).
-type ScheduleJob struct {
-	URL         string            `json:"url"`
-	Method      string            `json:"method,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Body        json.RawMessage   `json:"body,omitempty"`
-	ContentType string            `json:"content_type,omitempty"`
-	Queue       string            `json:"queue,omitempty"`
-	Priority    int               `json:"priority,omitempty"`
-	MaxAttempts int               `json:"max_attempts,omitempty"`
-	Timeout     string            `json:"timeout,omitempty"`
-}
+type ScheduleJob = wire.ScheduleJob
 
 // SchedulePut creates or replaces a schedule: fields left empty take their
 // defaults (timezone UTC, missed "skip", not paused).
-type SchedulePut struct {
-	// Cron is five fields, an optional leading seconds field, or a
-	// descriptor such as "@hourly" or "@every 30s".
-	Cron string `json:"cron"`
-	// Timezone is an IANA name such as "Europe/Paris".
-	Timezone string      `json:"timezone,omitempty"`
-	Job      ScheduleJob `json:"job"`
-	// Missed is "skip" or "run_once".
-	Missed string `json:"missed,omitempty"`
-	Paused bool   `json:"paused,omitempty"`
-}
+type SchedulePut = wire.SchedulePut
 
 // Schedule is a durable cron schedule.
-type Schedule struct {
-	ID        string      `json:"id"`
-	Name      string      `json:"name"`
-	Cron      string      `json:"cron"`
-	Timezone  string      `json:"timezone"`
-	Job       ScheduleJob `json:"job"`
-	Missed    string      `json:"missed"`
-	Paused    bool        `json:"paused"`
-	NextRunAt *time.Time  `json:"next_run_at"`
-	NextRuns  []time.Time `json:"next_runs"`
-	LastRunAt *time.Time  `json:"last_run_at"`
-	LastJobID string      `json:"last_job_id"`
-	LastError string      `json:"last_error"`
-	CreatedAt time.Time   `json:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
-}
+type Schedule = wire.Schedule
 
 // PutSchedule creates or replaces the schedule name; created reports which.
 func (c *Client) PutSchedule(ctx context.Context, name string, in SchedulePut, opts ...Option) (*Schedule, bool, error) {

@@ -177,7 +177,7 @@ func TestBootstrapCommands(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			env := storeEnv(t, d)
 			out, err := run(t, env, "migrate")
-			if err != nil || !strings.Contains(out, "database now at version ") {
+			if err != nil || !strings.Contains(out, "applied core/0001_core.sql") {
 				t.Fatalf("migrate: %v\n%s", err, out)
 			}
 			out, err = run(t, env, "migrate")

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,13 +13,9 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
-	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
-	"github.com/joist-dev/joist/internal/schedules"
-	"github.com/joist-dev/joist/internal/webhook"
 )
 
 //go:embed web
@@ -41,19 +38,9 @@ type Options struct {
 	// (0: 5 within 15 minutes).
 	LoginFailures int
 	LoginWindow   time.Duration
-	// Jobs, when set, adds the jobs pages under each tenant
-	// (/admin/tenants/{tenant}/jobs; see jobs.go).
-	Jobs *jobs.Service
-	// Schedules, when set, adds the schedules pages under each tenant
-	// (/admin/tenants/{tenant}/schedules; see schedules.go).
-	Schedules *schedules.Service
-	// Webhooks, when set, adds the inbound webhooks pages under each
-	// tenant (/admin/tenants/{tenant}/webhooks; see webhooks.go). Their
-	// delivery attempts come from Jobs.
-	Webhooks *webhook.Service
-	// Billing, when set, shows Stripe subscription state on the contact
-	// page and a count by status on the tenant page (see billing.go).
-	Billing *billing.Service
+	// Sections are the systems' parts of the dashboard, added in order
+	// (their partials first, so every page may use any of them).
+	Sections []SectionFunc
 }
 
 // Admin serves the dashboard.
@@ -67,15 +54,23 @@ type Admin struct {
 	mux     *http.ServeMux
 	handler http.Handler
 
-	mu       sync.RWMutex
-	pages    map[string]*template.Template
-	nav      []NavItem
-	patterns []string
+	mu          sync.RWMutex
+	pages       map[string]*template.Template
+	nav         []NavItem
+	patterns    []string
+	flashes     map[string]string
+	panels      []panel
+	tenantLinks []TenantLink
 }
 
-// New builds the dashboard with its built-in pages. Systems add theirs with
-// AddSection.
-func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) *Admin {
+// SectionFunc builds a system's Section with the dashboard it is part of
+// (for Render, Tenant and the other helpers its handlers use).
+type SectionFunc func(*Admin) Section
+
+// New builds the dashboard with its built-in pages and the sections of
+// opts.Sections. It fails when a section's templates do not parse or its
+// routes, template names or flash codes clash with another's.
+func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) (*Admin, error) {
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
 	}
@@ -92,25 +87,30 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) 
 	a := &Admin{core: svc, metrics: m, log: log, opts: opts,
 		limiter: newLimiter(opts.Now, opts.LoginFailures, opts.LoginWindow),
 		layout:  template.Must(template.New("layout.html").Funcs(funcs).ParseFS(webFS, "web/layout.html")),
-		mux:     http.NewServeMux(), pages: map[string]*template.Template{}}
-	a.handler = a.routes()
-	if opts.Jobs != nil {
-		if err := a.AddSection(jobsSection(a, opts.Jobs)); err != nil {
-			panic(err)
+		mux:     http.NewServeMux(), pages: map[string]*template.Template{}, flashes: maps.Clone(shellFlashes)}
+	sections := make([]Section, len(opts.Sections))
+	for i, f := range opts.Sections {
+		sections[i] = f(a)
+		if err := a.addPartials(sections[i]); err != nil {
+			return nil, err
 		}
 	}
-	if opts.Schedules != nil {
-		if err := a.AddSection(schedulesSection(a, opts.Schedules)); err != nil {
-			panic(err)
+	handler, err := a.routes()
+	if err != nil {
+		return nil, err
+	}
+	a.handler = handler
+	for _, s := range sections {
+		if err := a.AddSection(s); err != nil {
+			return nil, err
 		}
 	}
-	if opts.Webhooks != nil {
-		if err := a.AddSection(webhooksSection(a, opts.Webhooks, opts.Jobs)); err != nil {
-			panic(err)
-		}
-	}
-	return a
+	return a, nil
 }
+
+// Core is the core service the dashboard acts through (tenant reach and
+// permission checks, audit).
+func (a *Admin) Core() *core.Service { return a.core }
 
 // Register adds the dashboard's routes under /admin to mux.
 func (a *Admin) Register(mux *http.ServeMux) {
@@ -123,10 +123,10 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Se
 
 // routes registers the built-in pages and wraps the dashboard in its
 // security middleware.
-func (a *Admin) routes() http.Handler {
+func (a *Admin) routes() (http.Handler, error) {
 	static, err := fs.Sub(webFS, "web/static")
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
 	public := map[string]http.Handler{
 		"GET /admin/static/":         http.StripPrefix("/admin/static/", staticHandler(static)),
@@ -144,10 +144,10 @@ func (a *Admin) routes() http.Handler {
 	}
 	pages, err := fs.Sub(webFS, "web/pages")
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
-	err = a.AddSection(Section{Templates: pages, Routes: map[string]HandlerFunc{
-		"GET /admin/{$}":     func(w http.ResponseWriter, r *http.Request, op *Op) error { return redirect(w, r, "/admin/tenants") },
+	err = a.AddSection(Section{Name: "shell", Templates: pages, Routes: map[string]HandlerFunc{
+		"GET /admin/{$}":     func(w http.ResponseWriter, r *http.Request, op *Op) error { return Redirect(w, r, "/admin/tenants") },
 		"POST /admin/logout": a.logout,
 
 		"GET /admin/tenants":                             a.tenantsPage,
@@ -166,7 +166,7 @@ func (a *Admin) routes() http.Handler {
 		"GET /admin/audit": a.auditPage,
 	}})
 	if err != nil {
-		panic(err)
+		return nil, err
 	}
 	for _, n := range []NavItem{
 		{Label: "Tenants", Path: "/admin/tenants", Order: 10},
@@ -185,7 +185,7 @@ func (a *Admin) routes() http.Handler {
 		a.errorPage(w, r, nil, http.StatusForbidden, "Forbidden",
 			"This form was sent from another site, so it was refused. Open the dashboard directly and try again.")
 	}))
-	return securityHeaders(httpapi.Correlation(cop.Handler(a.mux)))
+	return securityHeaders(httpapi.Correlation(cop.Handler(a.mux))), nil
 }
 
 // originOf is the scheme://host[:port] of a URL, or "".

@@ -64,6 +64,6 @@ func (a *Admin) auditPage(w http.ResponseWriter, r *http.Request, op *Op) error 
 	if err != nil {
 		return err
 	}
-	d.Next = nextURL(r, d.Next)
+	d.Next = NextURL(r, d.Next)
 	return a.render(w, r, op, http.StatusOK, "audit.html", view{Data: d, Error: warn})
 }

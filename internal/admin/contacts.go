@@ -8,7 +8,7 @@ import (
 )
 
 func (a *Admin) contactSearch(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := a.tenant(r, op)
+	t, err := a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -18,11 +18,11 @@ func (a *Admin) contactSearch(w http.ResponseWriter, r *http.Request, op *Op) er
 		return err
 	}
 	return a.Render(w, r, op, http.StatusOK, "contacts.html",
-		map[string]any{"Tenant": t, "Q": q, "Contacts": cs, "Next": nextURL(r, next)})
+		map[string]any{"Tenant": t, "Q": q, "Contacts": cs, "Next": NextURL(r, next)})
 }
 
 func (a *Admin) contactPage(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := a.tenant(r, op)
+	t, err := a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -34,10 +34,10 @@ func (a *Admin) contactPage(w http.ResponseWriter, r *http.Request, op *Op) erro
 	if err != nil {
 		return err
 	}
-	subs, err := a.contactSubscriptions(r.Context(), op, t.ID, c.ExternalID)
+	panels, err := a.panelsFor(r, op, PanelContact, t, &c)
 	if err != nil {
 		return err
 	}
 	return a.Render(w, r, op, http.StatusOK, "contact.html",
-		map[string]any{"Tenant": t, "Contact": c, "Timeline": entries, "Next": nextURL(r, next), "Billing": subs})
+		map[string]any{"Tenant": t, "Contact": c, "Timeline": entries, "Next": NextURL(r, next), "Panels": panels})
 }

@@ -9,6 +9,9 @@
 // limiting, and strict security headers (a Content-Security-Policy that
 // allows no inline script or style).
 //
-// Other systems (jobs, webhooks, email...) add their own pages with
-// (*Admin).AddSection; docs/admin.md describes how.
+// It is the admin shell: it imports no system. Each system (jobs,
+// schedules, webhook, billing, ...) supplies a Section (Options.Sections):
+// its pages and routes, partials shared by every page, links on the tenant
+// page, panels on the tenant and contact pages, and its flash messages;
+// docs/admin.md describes how.
 package admin

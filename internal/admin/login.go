@@ -102,7 +102,7 @@ func (a *Admin) logout(w http.ResponseWriter, r *http.Request, op *Op) error {
 		return err
 	}
 	a.setCookie(w, sessionCookie, "", -1)
-	return redirect(w, r, "/admin/login?flash=logged_out")
+	return Redirect(w, r, "/admin/login?flash=logged_out")
 }
 
 type inviteData struct {
@@ -140,7 +140,7 @@ func (a *Admin) inviteSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := a.core.OperatorAcceptInvite(r.Context(), r.PathValue("token"), pw)
 	if errors.Is(err, core.ErrInvalid) {
-		again(http.StatusBadRequest, message(err))
+		again(http.StatusBadRequest, Message(err))
 		return
 	}
 	if err != nil {

@@ -134,5 +134,5 @@ func (a *Admin) operatorUpdate(w http.ResponseWriter, r *http.Request, op *Op) e
 		d.Form = f
 		return a.RenderForm(w, r, op, "operator.html", d, err)
 	}
-	return redirect(w, r, "/admin/operators/"+id+"?flash=operator_updated")
+	return Redirect(w, r, "/admin/operators/"+id+"?flash=operator_updated")
 }

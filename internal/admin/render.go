@@ -28,9 +28,10 @@ type view struct {
 	Data        any
 }
 
-// flashes are the messages a redirect may ask the next page to show, by
-// code, so that no free text travels in a URL.
-var flashes = map[string]string{
+// shellFlashes are the messages the shell's own redirects may ask the next
+// page to show, by code, so that no free text travels in a URL (sections
+// add theirs: Section.Flashes).
+var shellFlashes = map[string]string{
 	"key_revoked":      "The key was revoked. Requests made with it now get 401.",
 	"operator_updated": "The operator was saved.",
 	"password_set":     "Your password is set. Log in with it.",
@@ -63,6 +64,26 @@ func (a *Admin) Render(w http.ResponseWriter, r *http.Request, op *Op, status in
 	return a.render(w, r, op, status, page, view{Data: data})
 }
 
+// RenderFlash is Render with a message above the page, for flashes made
+// from numbers a redirect carries ("3 jobs were retried").
+func (a *Admin) RenderFlash(w http.ResponseWriter, r *http.Request, op *Op, status int, page string, data any, flash string) error {
+	return a.render(w, r, op, status, page, view{Data: data, Flash: flash})
+}
+
+// RenderError is Render with an error message above the page.
+func (a *Admin) RenderError(w http.ResponseWriter, r *http.Request, op *Op, status int, page string, data any, msg string) error {
+	return a.render(w, r, op, status, page, view{Data: data, Error: msg})
+}
+
+// Tab is a filter tab of a list page: a value with its count, linking to
+// the list filtered by it.
+type Tab struct {
+	Name   string
+	Count  int
+	URL    string
+	Active bool
+}
+
 // RenderForm shows page again with err's message above it, when err is a
 // validation error (400) or a conflict (409): the way a form answers bad
 // input. Any other error is returned unchanged, for the error page.
@@ -75,7 +96,7 @@ func (a *Admin) RenderForm(w http.ResponseWriter, r *http.Request, op *Op, page 
 	default:
 		return err
 	}
-	return a.render(w, r, op, status, page, view{Data: data, Error: message(err)})
+	return a.render(w, r, op, status, page, view{Data: data, Error: Message(err)})
 }
 
 func (a *Admin) render(w http.ResponseWriter, r *http.Request, op *Op, status int, page string, v view) error {
@@ -96,7 +117,9 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request, op *Op, status in
 		v.Tenants, v.MoreTenants = ts, next != ""
 	}
 	if v.Flash == "" {
-		v.Flash = flashes[r.URL.Query().Get("flash")]
+		a.mu.RLock()
+		v.Flash = a.flashes[r.URL.Query().Get("flash")]
+		a.mu.RUnlock()
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
@@ -122,13 +145,13 @@ func (a *Admin) errorPage(w http.ResponseWriter, r *http.Request, op *Op, status
 func (a *Admin) fail(w http.ResponseWriter, r *http.Request, op *Op, err error) {
 	switch {
 	case errors.Is(err, core.ErrNotFound):
-		a.errorPage(w, r, op, http.StatusNotFound, "Not found", message(err))
+		a.errorPage(w, r, op, http.StatusNotFound, "Not found", Message(err))
 	case errors.Is(err, core.ErrForbidden):
-		a.errorPage(w, r, op, http.StatusForbidden, "Forbidden", message(err))
+		a.errorPage(w, r, op, http.StatusForbidden, "Forbidden", Message(err))
 	case errors.Is(err, core.ErrInvalid):
-		a.errorPage(w, r, op, http.StatusBadRequest, "Bad request", message(err))
+		a.errorPage(w, r, op, http.StatusBadRequest, "Bad request", Message(err))
 	case errors.Is(err, core.ErrConflict):
-		a.errorPage(w, r, op, http.StatusConflict, "Conflict", message(err))
+		a.errorPage(w, r, op, http.StatusConflict, "Conflict", Message(err))
 	case errors.Is(err, store.ErrBadCursor):
 		a.errorPage(w, r, op, http.StatusBadRequest, "Bad request", "This page link is out of date; start again from the first page.")
 	case errors.Is(err, core.ErrUnauthorized):
@@ -140,8 +163,8 @@ func (a *Admin) fail(w http.ResponseWriter, r *http.Request, op *Op, err error) 
 	}
 }
 
-// message is the text of a domain error, safe to show to the operator.
-func message(err error) string {
+// Message is the text of a domain error, safe to show to the operator.
+func Message(err error) string {
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		return ce.Message
@@ -149,8 +172,16 @@ func message(err error) string {
 	return err.Error()
 }
 
-// redirect answers a request with 303 See Other to a local path.
-func redirect(w http.ResponseWriter, r *http.Request, path string) error {
+// Redirect answers a request with 303 See Other to a local path.
+func Redirect(w http.ResponseWriter, r *http.Request, path string) error {
 	http.Redirect(w, r, path, http.StatusSeeOther)
 	return nil
+}
+
+// Plural is one when n is 1, else many.
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -46,8 +47,11 @@ type NavItem struct {
 }
 
 // Section is a part of the dashboard that a system contributes: an
-// optional navigation item, page templates and routes.
+// optional navigation item, page templates and routes, links on the tenant
+// page, panels on the tenant and contact pages, and its flash messages.
 type Section struct {
+	// Name names the section in errors ("jobs", "billing", ...).
+	Name string
 	// Nav, when set, adds a link to the header navigation.
 	Nav *NavItem
 	// Templates holds page templates (*.html, in any folder). Each
@@ -62,6 +66,56 @@ type Section struct {
 	// the session's CSRF token in the form field "csrf" and a same-origin
 	// request.
 	Routes map[string]HandlerFunc
+	// Partials holds templates (*.html) that define named templates for
+	// every page of every section (a job's attempts, shown on the job page
+	// and on the webhook event page, say). Options.Sections' partials are
+	// parsed before any section's pages.
+	Partials fs.FS
+	// Flashes are the messages this section's redirects ask the next page
+	// to show (?flash=code), by code, so that no free text travels in a URL.
+	Flashes map[string]string
+	// TenantLinks are links on the tenant page to the section's pages
+	// under it ("Jobs" -> /admin/tenants/{slug}/jobs).
+	TenantLinks []TenantLink
+	// Panels are cards the section adds to the tenant and contact pages.
+	Panels []Panel
+}
+
+// TenantLink is a link on the tenant page.
+type TenantLink struct {
+	Label string
+	// Path is appended to /admin/tenants/{slug}, e.g. "/jobs".
+	Path string
+	// ID is the link's element id (browser tests find it by id).
+	ID string
+	// Instance shows the link on the instance's page too (/admin/tenants/_).
+	Instance bool
+}
+
+// The pages a Panel can be on.
+const (
+	PanelTenant  = "tenant"  // GET /admin/tenants/{tenant} (and the instance's page)
+	PanelContact = "contact" // GET /admin/tenants/{tenant}/contacts/{contact}
+)
+
+// Panel is a card a section adds to a page of the shell.
+type Panel struct {
+	// Page is PanelTenant or PanelContact.
+	Page string
+	// Template names a file of the section's Templates that renders the
+	// card; it gets Data's value as "." and the shell's template functions.
+	// It needs no "title" or "content".
+	Template string
+	// Data gives the panel's data for the page's tenant and, on the contact
+	// page, its contact (nil on the tenant page). A nil value hides the
+	// panel.
+	Data func(r *http.Request, op *Op, t store.Tenant, c *store.Contact) (any, error)
+}
+
+// panel is a Panel with its parsed template.
+type panel struct {
+	Panel
+	t *template.Template
 }
 
 // AddSection adds a section's navigation item, templates and routes. It may
@@ -70,10 +124,32 @@ type Section struct {
 // template that does not parse or whose name is taken.
 func (a *Admin) AddSection(s Section) error {
 	pages := map[string]*template.Template{}
+	var panels []panel
+	panelFiles := map[string]bool{}
+	for _, pn := range s.Panels {
+		if pn.Page != PanelTenant && pn.Page != PanelContact {
+			return fmt.Errorf("admin: section %s: panel page %q must be %q or %q", s.Name, pn.Page, PanelTenant, PanelContact)
+		}
+		if s.Templates == nil || pn.Data == nil {
+			return fmt.Errorf("admin: section %s: panel %s needs Templates and Data", s.Name, pn.Template)
+		}
+		a.mu.RLock()
+		base, err := a.layout.Clone()
+		a.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+		t, err := base.New(pn.Template).ParseFS(s.Templates, pn.Template)
+		if err != nil {
+			return fmt.Errorf("admin: section %s: panel %s: %w", s.Name, pn.Template, err)
+		}
+		panelFiles[pn.Template] = true
+		panels = append(panels, panel{Panel: pn, t: t})
+	}
 	if s.Templates != nil {
 		var names []string
 		err := fs.WalkDir(s.Templates, ".", func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".html") {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".html") && !panelFiles[p] {
 				names = append(names, p)
 			}
 			return err
@@ -82,7 +158,9 @@ func (a *Admin) AddSection(s Section) error {
 			return fmt.Errorf("admin: section templates: %w", err)
 		}
 		for _, name := range names {
+			a.mu.RLock()
 			t, err := a.layout.Clone()
+			a.mu.RUnlock()
 			if err != nil {
 				return err
 			}
@@ -118,9 +196,20 @@ func (a *Admin) AddSection(s Section) error {
 			return fmt.Errorf("admin: template name %q is already used by another section", name)
 		}
 	}
+	for code := range s.Flashes {
+		if _, taken := a.flashes[code]; taken {
+			a.mu.Unlock()
+			return fmt.Errorf("admin: flash code %q is already used by another section", code)
+		}
+	}
 	for name, t := range pages {
 		a.pages[name] = t
 	}
+	for code, msg := range s.Flashes {
+		a.flashes[code] = msg
+	}
+	a.panels = append(a.panels, panels...)
+	a.tenantLinks = append(a.tenantLinks, s.TenantLinks...)
 	a.mu.Unlock()
 	slices.Sort(patterns)
 	for _, p := range patterns {
@@ -154,6 +243,61 @@ func (a *Admin) checkPatterns(patterns []string) (err error) {
 	return nil
 }
 
+// addPartials parses a section's partials into the layout every page is
+// cloned from.
+func (a *Admin) addPartials(s Section) error {
+	if s.Partials == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := a.layout.ParseFS(s.Partials, "*.html"); err != nil {
+		return fmt.Errorf("admin: section %s: partials: %w", s.Name, err)
+	}
+	return nil
+}
+
+// panelsFor renders the panels of page for tenant t (and contact c), in
+// the order the sections were added.
+func (a *Admin) panelsFor(r *http.Request, op *Op, page string, t store.Tenant, c *store.Contact) ([]template.HTML, error) {
+	a.mu.RLock()
+	panels := slices.Clone(a.panels)
+	a.mu.RUnlock()
+	var out []template.HTML
+	for _, pn := range panels {
+		if pn.Page != page {
+			continue
+		}
+		data, err := pn.Data(r, op, t, c)
+		if err != nil {
+			return nil, err
+		}
+		if data == nil {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := pn.t.ExecuteTemplate(&buf, pn.Template, data); err != nil {
+			return nil, fmt.Errorf("admin: render panel %s: %w", pn.Template, err)
+		}
+		out = append(out, template.HTML(buf.String())) // rendered by html/template: escaped already
+	}
+	return out, nil
+}
+
+// tenantLinksFor are the links of the tenant page; the instance's page
+// shows only those marked Instance.
+func (a *Admin) tenantLinksFor(t store.Tenant) []TenantLink {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var out []TenantLink
+	for _, l := range a.tenantLinks {
+		if t.ID != store.InstanceTenantID || l.Instance {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // AddNav adds a link to the header navigation (a Section's Nav does this).
 func (a *Admin) AddNav(n NavItem) {
 	a.mu.Lock()
@@ -180,4 +324,14 @@ func (a *Admin) navFor(op *Op, path string) []navLink {
 type navLink struct {
 	Label, Path string
 	Active      bool
+}
+
+// Sub is the folder dir of a section's embedded files (its pages, its
+// partials), for Section.Templates and Section.Partials.
+func Sub(embedded fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(embedded, dir)
+	if err != nil {
+		panic(err) // fs.Sub fails only on an invalid path, and callers pass a fixed one
+	}
+	return sub
 }

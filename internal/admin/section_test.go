@@ -13,13 +13,17 @@ import (
 	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/store"
 )
 
 // TestAddSection adds a page the way a later system (jobs) would, to a
 // second dashboard sharing the test joist's database.
 func TestAddSection(t *testing.T) {
 	env := apptest.Start(t, "sqlite")
-	adm := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{})
+	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	adm.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -30,7 +34,7 @@ func TestAddSection(t *testing.T) {
 	tmpl := fstest.MapFS{"jobs/list.html": {Data: []byte(
 		`{{define "title"}}Jobs{{end}}{{define "content"}}<p id="jobs">{{.Data}} for {{.Op.Operator.Email}}</p>` +
 			`<form method="post" action="/admin/jobs/retry">{{template "csrf" .CSRF}}</form>{{end}}`)}}
-	err := adm.AddSection(admin.Section{
+	err = adm.AddSection(admin.Section{
 		Nav:       &admin.NavItem{Label: "Jobs", Path: "/admin/jobs", Order: 20},
 		Templates: tmpl,
 		Routes: map[string]admin.HandlerFunc{
@@ -61,6 +65,10 @@ func TestAddSection(t *testing.T) {
 		"template name taken":     {Templates: tmpl},
 		"template lacks content":  {Templates: fstest.MapFS{"x/deep/y.html": {Data: []byte(`{{define "title"}}x{{end}}`)}}},
 		"template does not parse": {Templates: fstest.MapFS{"x/z.html": {Data: []byte(`{{define "title"}}`)}}},
+		"flash code taken":        {Flashes: map[string]string{"key_revoked": "again"}},
+		"panel on an unknown page": {Templates: fstest.MapFS{"p.html": {Data: []byte(`x`)}}, Panels: []admin.Panel{{Page: "operators", Template: "p.html",
+			Data: func(*http.Request, *admin.Op, store.Tenant, *store.Contact) (any, error) { return 1, nil }}}},
+		"panel without data": {Templates: fstest.MapFS{"p.html": {Data: []byte(`x`)}}, Panels: []admin.Panel{{Page: admin.PanelTenant, Template: "p.html"}}},
 	} {
 		if err := adm.AddSection(s); err == nil {
 			t.Errorf("AddSection with %s: no error", what)
@@ -100,7 +108,10 @@ func TestAddSection(t *testing.T) {
 
 func TestSecureCookies(t *testing.T) {
 	env := apptest.Start(t, "sqlite")
-	adm := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{SecureCookies: true})
+	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{SecureCookies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	adm.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -133,5 +144,57 @@ func TestSecureCookies(t *testing.T) {
 		if !strings.Contains(session, attr) {
 			t.Fatalf("session cookie %q lacks %s", session, attr)
 		}
+	}
+}
+
+// TestSectionPanelsLinksFlashes: a section given to New adds a partial
+// every page may use, a link on the tenant page, a card on the contact
+// page (hidden where its Data says nil) and a flash message of its own.
+func TestSectionPanelsLinksFlashes(t *testing.T) {
+	env := apptest.Start(t, "sqlite")
+	tn := mkTenant(t, env, "acme")
+	mkContact(t, env, tn.ID, "u1", "ann@example.com", "Ann")
+	mkContact(t, env, tn.ID, "u2", "bob@example.com", "Bob")
+	section := func(a *admin.Admin) admin.Section {
+		return admin.Section{Name: "gears",
+			Partials: fstest.MapFS{"gear.html": {Data: []byte(`{{define "gear"}}<b class="gear">{{.}}</b>{{end}}`)}},
+			Templates: fstest.MapFS{
+				"gears.html":      {Data: []byte(`{{define "title"}}Gears{{end}}{{define "content"}}{{template "gear" "page"}}{{end}}`)},
+				"gear_panel.html": {Data: []byte(`<section id="gear-panel">{{template "gear" .}}</section>`)},
+			},
+			Flashes:     map[string]string{"gear_turned": "The gear turned."},
+			TenantLinks: []admin.TenantLink{{Label: "Gears", Path: "/gears", ID: "tenant-gears"}},
+			Panels: []admin.Panel{{Page: admin.PanelContact, Template: "gear_panel.html",
+				Data: func(r *http.Request, op *admin.Op, t store.Tenant, c *store.Contact) (any, error) {
+					if c.ExternalID != "u1" {
+						return nil, nil
+					}
+					return "gear of " + c.Name + " in " + t.Slug, nil
+				}}},
+			Routes: map[string]admin.HandlerFunc{
+				"GET /admin/tenants/{tenant}/gears": func(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+					return a.Render(w, r, op, http.StatusOK, "gears.html", nil)
+				},
+			}}
+	}
+	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{Sections: []admin.SectionFunc{section}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	adm.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := newClientAt(t, env, srv.URL)
+	c.loginOwner()
+	want(t, "tenant page link", c.get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/gears" id="tenant-gears">Gears</a>`)
+	want(t, "section page with partial and flash", c.get("/admin/tenants/acme/gears?flash=gear_turned"), http.StatusOK,
+		`<b class="gear">page</b>`, "The gear turned.")
+	want(t, "panel", c.get("/admin/tenants/acme/contacts/u1"), http.StatusOK, `<section id="gear-panel"><b class="gear">gear of Ann in acme</b></section>`)
+	if r := c.get("/admin/tenants/acme/contacts/u2"); r.Status != http.StatusOK || strings.Contains(r.Body, "gear-panel") {
+		t.Fatalf("a panel whose Data is nil is shown: %d", r.Status)
+	}
+	if r := c.get("/admin/tenants/_"); strings.Contains(r.Body, "tenant-gears") {
+		t.Fatal("a link not marked Instance is shown on the instance's page")
 	}
 }

@@ -109,14 +109,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Billing = billing.New(a.Core, a.Jobs, log.With("service", "billing"), billing.Options{StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase,
 		Registerer: a.Metrics.Registry})
 	a.Webhooks.Billing = a.Billing
-	a.API = httpapi.New(a.Core, a.Jobs, a.Schedules, a.Webhooks, a.Metrics, log.With("service", "api"), httpapi.Options{
+	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
+		Systems: []httpapi.System{a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API()},
 	}, db.Ping)
-	a.API.SetBilling(a.Billing)
-	a.Admin = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
-		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP, Jobs: a.Jobs, Schedules: a.Schedules,
-		Webhooks: a.Webhooks, Billing: a.Billing})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Admin, err = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
+		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP,
+		Sections: []admin.SectionFunc{a.Jobs.AdminSection(), a.Schedules.AdminSection(), a.Webhooks.AdminSection(), a.Billing.AdminSection()},
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	a.API.Register(mux)
 	a.Admin.Register(mux)
@@ -130,6 +139,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 func Migrations() []store.MigrationSet {
 	return []store.MigrationSet{store.CoreMigrations(), jobs.Migrations(), schedules.Migrations(),
 		webhook.Migrations(), billing.Migrations()}
+}
+
+// OpenAPI is the document /openapi.json serves: the HTTP kit's own merged
+// with every system's fragment (for tests that check traffic against it
+// without a running joist).
+func OpenAPI() ([]byte, error) {
+	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
+		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

@@ -101,3 +101,14 @@ func (e *Env) Snapshot(t testing.TB) map[string]int {
 	t.Helper()
 	return storetest.Snapshot(t, e.App.DB)
 }
+
+// OpenAPI is the document /openapi.json serves (app.OpenAPI), for checking
+// test traffic against it.
+func OpenAPI(t testing.TB) []byte {
+	t.Helper()
+	doc, err := app.OpenAPI()
+	if err != nil {
+		t.Fatalf("openapi: %v", err)
+	}
+	return doc
+}

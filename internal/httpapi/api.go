@@ -1,24 +1,28 @@
-// Package httpapi is joist's HTTP API under /v1 and its public operational
-// endpoints: routing, authentication, tenant resolution, problem+json errors,
-// idempotency keys, correlation ids, body limits, metrics and /openapi.json.
-// Handlers return errors; domain errors become problems only here.
+// Package httpapi is joist's HTTP kit: the /v1 API's routing,
+// authentication, tenant resolution, problem+json errors, idempotency keys,
+// correlation ids, body limits, JSON in and out, and the OpenAPI document
+// merged from the systems' fragments; plus the operational endpoints
+// (/healthz, /readyz, /metrics, /openapi.json) and the foundation's routes
+// (tenants, keys, contacts, timeline, audit).
+//
+// It imports no system. A system adds its routes and OpenAPI fragment as a
+// System (Options.Systems); its handlers are HandlerFuncs that read the
+// request's actor and tenant from *Request and return errors, which become
+// problems here (domain errors by kind, see core.Error).
 package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/core"
-	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
-	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/store"
-	"github.com/joist-dev/joist/internal/webhook"
 )
 
 // Options configure the API.
@@ -30,23 +34,21 @@ type Options struct {
 	// BaseURL is the public URL providers call (JOIST_PUBLIC_URL).
 	BaseURL  string
 	ClientIP func(*http.Request) string
+	// Systems add their routes and OpenAPI fragments to the kit's own.
+	Systems []System
 }
 
 // API serves /v1 and the operational endpoints.
 type API struct {
-	core    *core.Service
-	jobs    *jobs.Service
-	db      *store.DB
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	opts    Options
-	rootKey string // hash
-	routes  []Route
-	ready   func(context.Context) error
-
-	schedules *schedules.Service // durable cron (handlers_schedules.go)
-	webhooks  *webhook.Service   // inbound webhooks (handlers_webhooks.go)
-	billing   *billing.Service   // Stripe billing state (handlers_billing.go)
+	core       *core.Service
+	db         *store.DB
+	log        *slog.Logger
+	metrics    *metrics.Metrics
+	opts       Options
+	rootKey    string // hash
+	routes     []Route
+	ready      func(context.Context) error
+	openapiDoc []byte
 }
 
 // Route describes one registered route, for the isolation test and the
@@ -65,24 +67,35 @@ type Route struct {
 	Instance bool
 	// Idempotent marks POSTs that create something and honour Idempotency-Key.
 	Idempotent bool
-	handler    handlerFunc
-	// redact, when set, strips secrets from a response before it is kept
+	// Handler serves the route once the kit has authenticated the request
+	// and resolved its tenant.
+	Handler HandlerFunc
+	// Redact, when set, strips secrets from a response before it is kept
 	// for idempotent replay.
-	redact func([]byte) []byte
+	Redact func([]byte) []byte
 }
 
-// request carries what middleware resolved for a handler.
-type request struct {
+// Request is what the kit resolved for a handler: the authenticated actor,
+// the route's tenant (zero for routes without one) and the correlation id.
+type Request struct {
 	*http.Request
-	actor  auth.Actor
-	tenant store.Tenant
-	corrID string
+	Actor         auth.Actor
+	Tenant        store.Tenant
+	CorrelationID string
+	// ClientIP is the client's address (through JOIST_TRUSTED_PROXIES).
+	ClientIP string
 }
 
-type handlerFunc func(w http.ResponseWriter, r *request) error
+// HandlerFunc serves a route. A returned error becomes a problem+json
+// response: a *Problem as it is, a core.Error by its kind, anything else as
+// 500 (logged with the correlation id).
+type HandlerFunc func(w http.ResponseWriter, r *Request) error
 
-// New builds the API. ready reports whether the node can serve (/readyz).
-func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, wh *webhook.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) *API {
+// New builds the API: the kit's own routes (operations, tenants, keys,
+// contacts, audit) and those of opts.Systems. ready reports whether the node
+// can serve (/readyz). It fails when two routes share a pattern or the
+// merged OpenAPI document does not hold together.
+func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options, ready func(context.Context) error) (*API, error) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
@@ -92,61 +105,52 @@ func New(svc *core.Service, js *jobs.Service, sch *schedules.Service, wh *webhoo
 	if opts.ClientIP == nil {
 		opts.ClientIP = func(r *http.Request) string { return r.RemoteAddr }
 	}
-	a := &API{core: svc, jobs: js, schedules: sch, webhooks: wh, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
+	a := &API{core: svc, db: svc.DB(), log: log, metrics: m, opts: opts, ready: ready}
 	if opts.RootKey != "" {
 		a.rootKey = auth.HashToken(opts.RootKey)
 	}
 	a.routes = []Route{
-		{Method: "GET", Pattern: "/healthz", Public: true, handler: a.healthz},
-		{Method: "GET", Pattern: "/readyz", Public: true, handler: a.readyz},
-		{Method: "GET", Pattern: "/openapi.json", Public: true, handler: a.openapi},
+		{Method: "GET", Pattern: "/healthz", Public: true, Handler: a.healthz},
+		{Method: "GET", Pattern: "/readyz", Public: true, Handler: a.readyz},
+		{Method: "GET", Pattern: "/openapi.json", Public: true, Handler: a.openapi},
 
-		{Method: "POST", Pattern: "/v1/tenants", Idempotent: true, handler: a.tenantCreate},
-		{Method: "GET", Pattern: "/v1/tenants", handler: a.tenantList},
-		{Method: "GET", Pattern: "/v1/tenants/{tenant}", Tenant: "path", handler: a.tenantGet},
-		{Method: "POST", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Idempotent: true, handler: a.keyCreate, redact: redactSecret},
-		{Method: "GET", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", handler: a.keyList},
-		{Method: "DELETE", Pattern: "/v1/tenants/{tenant}/keys/{key}", Tenant: "path", handler: a.keyRevoke},
+		{Method: "POST", Pattern: "/v1/tenants", Idempotent: true, Handler: a.tenantCreate},
+		{Method: "GET", Pattern: "/v1/tenants", Handler: a.tenantList},
+		{Method: "GET", Pattern: "/v1/tenants/{tenant}", Tenant: "path", Handler: a.tenantGet},
+		{Method: "POST", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Idempotent: true, Handler: a.keyCreate, Redact: redactSecret},
+		{Method: "GET", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Handler: a.keyList},
+		{Method: "DELETE", Pattern: "/v1/tenants/{tenant}/keys/{key}", Tenant: "path", Handler: a.keyRevoke},
 
-		{Method: "GET", Pattern: "/v1/contacts", Tenant: "header", handler: a.contactList},
-		{Method: "PUT", Pattern: "/v1/contacts/{contact}", Tenant: "header", handler: a.contactPut},
-		{Method: "GET", Pattern: "/v1/contacts/{contact}", Tenant: "header", handler: a.contactGet},
-		{Method: "GET", Pattern: "/v1/contacts/{contact}/timeline", Tenant: "header", handler: a.timelineList},
+		{Method: "GET", Pattern: "/v1/contacts", Tenant: "header", Handler: a.contactList},
+		{Method: "PUT", Pattern: "/v1/contacts/{contact}", Tenant: "header", Handler: a.contactPut},
+		{Method: "GET", Pattern: "/v1/contacts/{contact}", Tenant: "header", Handler: a.contactGet},
+		{Method: "GET", Pattern: "/v1/contacts/{contact}/timeline", Tenant: "header", Handler: a.timelineList},
 
-		{Method: "GET", Pattern: "/v1/audit", handler: a.auditList},
-
-		{Method: "POST", Pattern: "/v1/jobs", Tenant: "header", Idempotent: true, handler: a.jobCreate},
-		{Method: "GET", Pattern: "/v1/jobs", Tenant: "header", Instance: true, handler: a.jobList},
-		{Method: "GET", Pattern: "/v1/jobs/{job}", Tenant: "header", Instance: true, handler: a.jobGet},
-		{Method: "POST", Pattern: "/v1/jobs/{job}/retry", Tenant: "header", Instance: true, handler: a.jobRetry},
-		{Method: "POST", Pattern: "/v1/jobs/{job}/cancel", Tenant: "header", Instance: true, handler: a.jobCancel},
-		{Method: "POST", Pattern: "/v1/jobs/bulk", Tenant: "header", Instance: true, handler: a.jobBulk},
-		{Method: "GET", Pattern: "/v1/signing-secret", Tenant: "header", Instance: true, handler: a.secretGet},
-		{Method: "POST", Pattern: "/v1/signing-secret/rotate", Tenant: "header", Instance: true, handler: a.secretRotate},
-		{Method: "GET", Pattern: "/v1/schedules", Tenant: "header", handler: a.scheduleList},
-		{Method: "PUT", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.schedulePut},
-		{Method: "GET", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.scheduleGet},
-		{Method: "DELETE", Pattern: "/v1/schedules/{name}", Tenant: "header", handler: a.scheduleDelete},
-		{Method: "POST", Pattern: "/v1/schedules/{name}/pause", Tenant: "header", handler: a.schedulePause},
-		{Method: "POST", Pattern: "/v1/schedules/{name}/resume", Tenant: "header", handler: a.scheduleResume},
-
-		{Method: "PUT", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", Instance: true, handler: a.sourcePut},
-		{Method: "GET", Pattern: "/v1/webhook-sources", Tenant: "header", Instance: true, handler: a.sourceList},
-		{Method: "GET", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", Instance: true, handler: a.sourceGet},
-		{Method: "DELETE", Pattern: "/v1/webhook-sources/{name}", Tenant: "header", Instance: true, handler: a.sourceDelete},
-		{Method: "GET", Pattern: "/v1/webhook-sources/{name}/rejections", Tenant: "header", Instance: true, handler: a.sourceRejections},
-		{Method: "GET", Pattern: "/v1/webhook-events", Tenant: "header", Instance: true, handler: a.eventList},
-		{Method: "GET", Pattern: "/v1/webhook-events/{event}", Tenant: "header", Instance: true, handler: a.eventGet},
-		{Method: "POST", Pattern: "/v1/webhook-events/{event}/replay", Tenant: "header", Instance: true, handler: a.eventReplay},
-		{Method: "POST", Pattern: "/v1/webhook-events/replay", Tenant: "header", Instance: true, handler: a.eventReplayMany},
-		{Method: "POST", Pattern: "/in/{tenant}/{source}", Public: true, handler: a.ingest},
-
-		{Method: "GET", Pattern: "/v1/subscriptions", Tenant: "header", handler: a.subscriptionList},
-		{Method: "GET", Pattern: "/v1/subscriptions/{subscription}", Tenant: "header", handler: a.subscriptionGet},
-		{Method: "PUT", Pattern: "/v1/billing/customers/{customer}", Tenant: "header", Instance: true, handler: a.billingCustomerPut},
-		{Method: "GET", Pattern: "/v1/billing/customers/{customer}", Tenant: "header", Instance: true, handler: a.billingCustomerGet},
+		{Method: "GET", Pattern: "/v1/audit", Handler: a.auditList},
 	}
-	return a
+	seen := map[string]string{}
+	for _, rt := range a.routes {
+		seen[rt.Method+" "+rt.Pattern] = "the kit"
+	}
+	for _, s := range opts.Systems {
+		for _, rt := range s.Routes {
+			k := rt.Method + " " + rt.Pattern
+			if other, dup := seen[k]; dup {
+				return nil, fmt.Errorf("httpapi: %s and %s both serve %s", other, s.Name, k)
+			}
+			if rt.Handler == nil {
+				return nil, fmt.Errorf("httpapi: %s serves %s without a handler", s.Name, k)
+			}
+			seen[k] = s.Name
+			a.routes = append(a.routes, rt)
+		}
+	}
+	doc, err := MergeOpenAPI(opts.Systems)
+	if err != nil {
+		return nil, err
+	}
+	a.openapiDoc = doc
+	return a, nil
 }
 
 // Routes lists every route the API registers.
@@ -158,13 +162,15 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle(rt.Method+" "+rt.Pattern, a.wrap(rt))
 	}
 	mux.Handle("GET /metrics", a.metrics.Handler(a.opts.MetricsToken))
-	mux.Handle("/in/", a.wrap(Route{Pattern: "/in/", Public: true, handler: func(w http.ResponseWriter, r *request) error {
-		w.Header().Set("Allow", "POST")
-		return problem(http.StatusMethodNotAllowed, "method_not_allowed", "webhooks are delivered with POST to /in/{tenant}/{source}")
-	}}))
+	for _, s := range a.opts.Systems {
+		for _, rt := range s.Prefixes {
+			rt.Method, rt.Public = "", true
+			mux.Handle(rt.Pattern, a.wrap(rt))
+		}
+	}
 	// Anything else under /v1 is a problem+json 404, not the mux's text one.
-	mux.Handle("/v1/", a.wrap(Route{Pattern: "/v1/", Public: true, handler: func(w http.ResponseWriter, r *request) error {
-		return problem(http.StatusNotFound, "route_not_found", r.Method+" "+r.URL.Path+" is not an API route; see /openapi.json")
+	mux.Handle("/v1/", a.wrap(Route{Pattern: "/v1/", Public: true, Handler: func(w http.ResponseWriter, r *Request) error {
+		return NewProblem(http.StatusNotFound, "route_not_found", r.Method+" "+r.URL.Path+" is not an API route; see /openapi.json")
 	}}))
 }
 
@@ -224,7 +230,7 @@ func (a *API) wrap(rt Route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		corr := CorrelationID(r.Context())
 		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
-		req := &request{Request: r, corrID: corr}
+		req := &Request{Request: r, CorrelationID: corr, ClientIP: a.opts.ClientIP(r)}
 		err := a.serve(sw, req, rt)
 		switch {
 		case err != nil && sw.status != 0:
@@ -245,21 +251,21 @@ func (a *API) wrap(rt Route) http.Handler {
 	}))
 }
 
-func (a *API) serve(w http.ResponseWriter, r *request, rt Route) error {
+func (a *API) serve(w http.ResponseWriter, r *Request, rt Route) error {
 	if !rt.Public {
 		bearer, ok := bearerToken(r.Request)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="joist"`)
-			return problem(http.StatusUnauthorized, "invalid_authorization", "the Authorization header must be 'Bearer jk_...'")
+			return NewProblem(http.StatusUnauthorized, "invalid_authorization", "the Authorization header must be 'Bearer jk_...'")
 		}
 		actor, err := a.core.Authenticate(r.Context(), bearer, a.rootKey)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="joist"`)
 			return err
 		}
-		actor.IP = a.opts.ClientIP(r.Request)
-		actor.CorrelationID = r.corrID
-		r.actor = actor
+		actor.IP = r.ClientIP
+		actor.CorrelationID = r.CorrelationID
+		r.Actor = actor
 		if err := a.resolveTenant(r, rt); err != nil {
 			return err
 		}
@@ -267,7 +273,7 @@ func (a *API) serve(w http.ResponseWriter, r *request, rt Route) error {
 	if rt.Idempotent {
 		return a.idempotent(w, r, rt)
 	}
-	return rt.handler(w, r)
+	return rt.Handler(w, r)
 }
 
 func bearerToken(r *http.Request) (string, bool) {
@@ -296,8 +302,8 @@ func equalFold(a, b string) bool {
 }
 
 // resolveTenant finds the route's tenant. This is the one place a request's
-// tenant is decided: handlers get it from r.tenant and nowhere else.
-func (a *API) resolveTenant(r *request, rt Route) error {
+// tenant is decided: handlers get it from r.Tenant and nowhere else.
+func (a *API) resolveTenant(r *Request, rt Route) error {
 	var ref string
 	switch rt.Tenant {
 	case "":
@@ -308,26 +314,27 @@ func (a *API) resolveTenant(r *request, rt Route) error {
 		ref = r.Header.Get("Joist-Tenant")
 		if ref == "" {
 			switch {
-			case r.actor.Type == auth.ActorKey:
-				ref = r.actor.TenantIDs[0]
-			case rt.Instance && r.actor.AllTenants:
+			case r.Actor.Type == auth.ActorKey:
+				ref = r.Actor.TenantIDs[0]
+			case rt.Instance && r.Actor.AllTenants:
 				ref = store.InstanceTenantID
 			default:
-				return problem(http.StatusBadRequest, "tenant_required",
+				return NewProblem(http.StatusBadRequest, "tenant_required",
 					"this route acts on one tenant: send 'Joist-Tenant: <slug or id>' with the root key")
 			}
 		}
 	}
-	t, err := a.core.TenantGet(r.Context(), r.actor, ref)
+	t, err := a.core.TenantGet(r.Context(), r.Actor, ref)
 	// The instance's own tenant exists only for instance-level webhook routes.
 	if err != nil || (t.ID == store.InstanceTenantID && !rt.Instance) {
-		return problem(http.StatusNotFound, "tenant_not_found", "tenant "+quote(ref)+" not found")
+		return NewProblem(http.StatusNotFound, "tenant_not_found", "tenant "+Quote(ref)+" not found")
 	}
-	r.tenant = t
+	r.Tenant = t
 	return nil
 }
 
-func quote(s string) string {
+// Quote quotes s for a message, cut at 80 bytes.
+func Quote(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "..."
 	}

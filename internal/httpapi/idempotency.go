@@ -19,28 +19,28 @@ import (
 // the same key with another body is 409 idempotency_conflict. Only
 // successful responses are kept: a failed request stored nothing, so a retry
 // must run again.
-func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
+func (a *API) idempotent(w http.ResponseWriter, r *Request, rt Route) error {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
-		return rt.handler(w, r)
+		return rt.Handler(w, r)
 	}
 	if len(key) > 255 {
-		return problem(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 255 characters")
+		return NewProblem(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 255 characters")
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return problem(http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than the "+strconv.FormatInt(mbe.Limit, 10)+"-byte limit")
+			return NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than the "+strconv.FormatInt(mbe.Limit, 10)+"-byte limit")
 		}
-		return problem(http.StatusBadRequest, "unreadable_body", err.Error())
+		return NewProblem(http.StatusBadRequest, "unreadable_body", err.Error())
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	h := sha256.New()
 	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 	h.Write(body)
 	now := a.core.Now()
-	rec := store.IdempotencyRecord{TenantID: r.tenant.ID, Route: rt.Method + " " + rt.Pattern, Key: key,
+	rec := store.IdempotencyRecord{TenantID: r.Tenant.ID, Route: rt.Method + " " + rt.Pattern, Key: key,
 		RequestHash: hex.EncodeToString(h.Sum(nil)), CreatedAt: now, ExpiresAt: now.Add(a.opts.IdempotencyTTL)}
 	var existing store.IdempotencyRecord
 	err = a.db.Write(r.Context(), func(tx *store.Tx) error {
@@ -51,10 +51,10 @@ func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
 	if errors.Is(err, store.ErrConflict) {
 		switch {
 		case existing.RequestHash != rec.RequestHash:
-			return problem(http.StatusConflict, "idempotency_conflict",
+			return NewProblem(http.StatusConflict, "idempotency_conflict",
 				"this Idempotency-Key was already used with a different request body; use a new key for a new request")
 		case existing.State != "done":
-			return problem(http.StatusConflict, "idempotency_in_progress",
+			return NewProblem(http.StatusConflict, "idempotency_in_progress",
 				"a request with this Idempotency-Key is still being processed; retry in a moment")
 		}
 		w.Header().Set("Content-Type", existing.ContentType)
@@ -72,7 +72,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
 		return err
 	}
 	rw := &recorder{header: http.Header{}}
-	herr := rt.handler(rw, r)
+	herr := rt.Handler(rw, r)
 	ctx := r.Context()
 	if herr != nil || rw.status < 200 || rw.status > 299 {
 		if err := a.db.Write(ctx, func(tx *store.Tx) error { return tx.IdempotencyRelease(ctx, rec.TenantID, rec.Route, rec.Key) }); err != nil {
@@ -87,8 +87,8 @@ func (a *API) idempotent(w http.ResponseWriter, r *request, rt Route) error {
 			}
 		}
 		rec.Headers = strings.Join(hs, "\n")
-		if rt.redact != nil {
-			rec.Body = rt.redact(rec.Body)
+		if rt.Redact != nil {
+			rec.Body = rt.Redact(rec.Body)
 		}
 		if err := a.db.Write(ctx, func(tx *store.Tx) error { return tx.IdempotencyComplete(ctx, rec) }); err != nil {
 			a.log.Error("store idempotent response", "err", err)

@@ -1,29 +1,26 @@
 package httpapi
 
 import (
-	_ "embed"
 	"net/http"
 )
 
-//go:embed openapi.json
-var openapiDoc []byte
+// OpenAPI returns the OpenAPI 3.1 document served at /openapi.json: the
+// kit's own merged with every system's fragment.
+func (a *API) OpenAPI() []byte { return a.openapiDoc }
 
-// OpenAPI returns the OpenAPI 3.1 document served at /openapi.json.
-func OpenAPI() []byte { return openapiDoc }
-
-func (a *API) healthz(w http.ResponseWriter, r *request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+func (a *API) healthz(w http.ResponseWriter, r *Request) error {
+	return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (a *API) readyz(w http.ResponseWriter, r *request) error {
+func (a *API) readyz(w http.ResponseWriter, r *Request) error {
 	if err := a.ready(r.Context()); err != nil {
-		return problem(http.StatusServiceUnavailable, "not_ready", "not ready: "+err.Error())
+		return NewProblem(http.StatusServiceUnavailable, "not_ready", "not ready: "+err.Error())
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (a *API) openapi(w http.ResponseWriter, r *request) error {
+func (a *API) openapi(w http.ResponseWriter, r *Request) error {
 	w.Header().Set("Content-Type", "application/json")
-	_, err := w.Write(openapiDoc)
+	_, err := w.Write(a.openapiDoc)
 	return err
 }

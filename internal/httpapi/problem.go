@@ -23,8 +23,8 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.Detail }
 
-// problem builds a Problem; handlers return it as an error.
-func problem(status int, code, detail string) *Problem {
+// NewProblem builds a Problem; handlers return it as an error.
+func NewProblem(status int, code, detail string) *Problem {
 	return &Problem{Type: "urn:joist:problem:" + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
 }
 
@@ -49,19 +49,19 @@ func toProblem(err error) *Problem {
 		case errors.Is(ce.Kind, core.ErrUnauthorized):
 			status = http.StatusUnauthorized
 		}
-		p := problem(status, ce.Code, ce.Message)
+		p := NewProblem(status, ce.Code, ce.Message)
 		p.ExistingID = ce.ExistingID
 		return p
 	}
 	switch {
 	case errors.Is(err, store.ErrBadCursor):
-		return problem(http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned; pass next_cursor from the previous page unchanged")
+		return NewProblem(http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned; pass next_cursor from the previous page unchanged")
 	case errors.Is(err, store.ErrNotFound):
-		return problem(http.StatusNotFound, "not_found", "not found")
+		return NewProblem(http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, store.ErrConflict):
-		return problem(http.StatusConflict, "conflict", "the request conflicts with a stored object")
+		return NewProblem(http.StatusConflict, "conflict", "the request conflicts with a stored object")
 	}
-	return problem(http.StatusInternalServerError, "internal", "internal error; the server log has details under this request's correlation id")
+	return NewProblem(http.StatusInternalServerError, "internal", "internal error; the server log has details under this request's correlation id")
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem, correlationID string) {

@@ -14,7 +14,6 @@ import (
 	"github.com/joist-dev/joist/client"
 	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
-	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/store/storetest"
 )
@@ -22,7 +21,7 @@ import (
 // checkedClient is a root client bound to tenant slug whose every exchange is
 // validated against /openapi.json.
 func checkedClient(t *testing.T, env *apptest.Env, slug string) (*client.Client, *openapicheck.Checker) {
-	chk := openapicheck.New(t, httpapi.OpenAPI())
+	chk := openapicheck.New(t, apptest.OpenAPI(t))
 	hc := &http.Client{Transport: chk.Transport(nil), Timeout: 30 * time.Second}
 	return client.New(env.URL, env.RootKey, hc).Tenant(slug), chk
 }
@@ -253,7 +252,7 @@ func TestBadScheduleInputStoresNothing(t *testing.T) {
 			{"no tenant", "GET", "/v1/schedules", ``, 400, "tenant_required", ""},
 		}
 		before := env.Snapshot(t)
-		hc := &http.Client{Transport: openapicheck.New(t, httpapi.OpenAPI()).Transport(nil)}
+		hc := &http.Client{Transport: openapicheck.New(t, apptest.OpenAPI(t)).Transport(nil)}
 		for _, tc := range cases {
 			req, _ := http.NewRequest(tc.method, env.URL+tc.path, strings.NewReader(tc.body))
 			req.Header.Set("Authorization", "Bearer "+env.RootKey)

@@ -19,7 +19,6 @@ import (
 
 	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
-	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -74,7 +73,7 @@ func (c caller) want(status int, method, path, key, body string, hdr ...string) 
 // operation, success and error responses, and requires no mismatch.
 func TestRealJoist(t *testing.T) {
 	env := apptest.Start(t, store.SQLite)
-	chk := openapicheck.New(t, httpapi.OpenAPI())
+	chk := openapicheck.New(t, apptest.OpenAPI(t))
 	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(http.DefaultTransport), Timeout: 30 * time.Second}, base: env.URL}
 	root := env.RootKey
 
@@ -82,8 +81,8 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "GET", "/healthz", "", "")
 	c.want(200, "GET", "/readyz", "", "")
 	_, doc := c.want(200, "GET", "/openapi.json", "", "")
-	if string(doc) != string(httpapi.OpenAPI()) {
-		t.Errorf("/openapi.json does not serve httpapi.OpenAPI()")
+	if string(doc) != string(apptest.OpenAPI(t)) {
+		t.Errorf("/openapi.json does not serve the merged document (app.OpenAPI)")
 	}
 	c.want(200, "GET", "/metrics", "", "")
 
@@ -332,7 +331,7 @@ func TestReportsMismatches(t *testing.T) {
 	defer srv.Close()
 
 	rec := &recorder{TB: t}
-	chk := openapicheck.New(rec, httpapi.OpenAPI())
+	chk := openapicheck.New(rec, apptest.OpenAPI(t))
 	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(nil)}, base: srv.URL}
 
 	cases := []struct {
@@ -396,7 +395,7 @@ func TestBodiesStillReadable(t *testing.T) {
 		fmt.Fprintf(w, `{"type":"urn:joist:problem:echo","title":"Bad Request","status":400,"detail":%q,"code":"echo"}`, b)
 	}))
 	defer srv.Close()
-	chk := openapicheck.New(t, httpapi.OpenAPI())
+	chk := openapicheck.New(t, apptest.OpenAPI(t))
 	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(nil)}, base: srv.URL}
 	_, b := c.want(400, "PUT", "/v1/contacts/c1", "k", `{"name":"sent"}`)
 	var p struct{ Detail string }
@@ -416,7 +415,7 @@ func TestDocumentMatchesRoutes(t *testing.T) {
 	for _, rt := range env.App.API.Routes() {
 		routes[rt.Method+" "+rt.Pattern] = true
 	}
-	chk := openapicheck.New(t, httpapi.OpenAPI())
+	chk := openapicheck.New(t, apptest.OpenAPI(t))
 	documented := map[string]bool{}
 	for _, op := range chk.Operations() {
 		documented[op] = true
@@ -436,7 +435,7 @@ func TestDocumentMatchesRoutes(t *testing.T) {
 		Security []map[string][]string                 `json:"security"`
 		Paths    map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+	if err := json.Unmarshal(apptest.OpenAPI(t), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {

@@ -1,4 +1,4 @@
-package admin
+package webhook
 
 import (
 	"errors"
@@ -9,8 +9,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -18,18 +20,18 @@ import (
 // replays (the service's ReplayMany takes as many).
 const maxBulkReplay = 1000
 
-// eventFilter is the events list's filter, as given in the query or the
+// eventQuery is the events list's filter, as given in the query or the
 // bulk replay form.
-type eventFilter struct {
+type eventQuery struct {
 	Source, Type, ID, Status string
 }
 
-func eventFilterOf(v url.Values) eventFilter {
-	return eventFilter{Source: strings.TrimSpace(v.Get("source")), Type: strings.TrimSpace(v.Get("type")),
+func eventFilterOf(v url.Values) eventQuery {
+	return eventQuery{Source: strings.TrimSpace(v.Get("source")), Type: strings.TrimSpace(v.Get("type")),
 		ID: strings.TrimSpace(v.Get("id")), Status: strings.TrimSpace(v.Get("status"))}
 }
 
-func (f eventFilter) store() store.WebhookEventFilter {
+func (f eventQuery) store() store.WebhookEventFilter {
 	sf := store.WebhookEventFilter{Source: f.Source, Type: f.Type, ProviderEventID: f.ID}
 	if f.Status != "" {
 		sf.Statuses = []string{f.Status}
@@ -38,10 +40,10 @@ func (f eventFilter) store() store.WebhookEventFilter {
 }
 
 // Narrowed says whether anything but the status narrows the list.
-func (f eventFilter) Narrowed() bool { return f.Source != "" || f.Type != "" || f.ID != "" }
+func (f eventQuery) Narrowed() bool { return f.Source != "" || f.Type != "" || f.ID != "" }
 
 // url is the events list's URL for the filter, with extra query pairs.
-func (f eventFilter) url(slug string, extra ...string) string {
+func (f eventQuery) url(slug string, extra ...string) string {
 	q := url.Values{}
 	for k, v := range map[string]string{"source": f.Source, "type": f.Type, "id": f.ID, "status": f.Status} {
 		if v != "" {
@@ -74,8 +76,8 @@ func (e eventRow) Badge() string {
 
 type eventsData struct {
 	Tenant   store.Tenant
-	Filter   eventFilter
-	Tabs     []stateTab // "all", then store.WebhookStatuses
+	Filter   eventQuery
+	Tabs     []admin.Tab // "all", then store.WebhookStatuses
 	Sources  []string
 	Events   []eventRow
 	Next     string
@@ -83,7 +85,7 @@ type eventsData struct {
 	Max      int
 }
 
-func (p *webhooksPages) eventsData(r *http.Request, op *Op, t store.Tenant, f eventFilter, cursor string) (eventsData, error) {
+func (p *webhooksPages) eventsData(r *http.Request, op *admin.Op, t store.Tenant, f eventQuery, cursor string) (eventsData, error) {
 	d := eventsData{Tenant: t, Filter: f, CanWrite: canReplay(op), Max: maxBulkReplay}
 	// List first: an unknown status is a 400 before anything else is read.
 	list, next, err := p.svc.ListEvents(r.Context(), op.Actor, t.ID, store.Page{Limit: 50, Cursor: cursor}, f.store())
@@ -103,7 +105,7 @@ func (p *webhooksPages) eventsData(r *http.Request, op *Op, t store.Tenant, f ev
 		if st == "" {
 			name = "all"
 		}
-		d.Tabs = append(d.Tabs, stateTab{Name: name, URL: tf.url(t.Slug), Active: f.Status == st})
+		d.Tabs = append(d.Tabs, admin.Tab{Name: name, URL: tf.url(t.Slug), Active: f.Status == st})
 	}
 	srcs, err := p.svc.ListSources(r.Context(), op.Actor, t.ID)
 	if err != nil {
@@ -115,8 +117,8 @@ func (p *webhooksPages) eventsData(r *http.Request, op *Op, t store.Tenant, f ev
 	return d, nil
 }
 
-func (p *webhooksPages) events(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *webhooksPages) events(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -125,7 +127,7 @@ func (p *webhooksPages) events(w http.ResponseWriter, r *http.Request, op *Op) e
 	if err != nil {
 		return err
 	}
-	return p.a.render(w, r, op, http.StatusOK, "webhooks_events.html", view{Data: d, Flash: replayedFlash(q)})
+	return p.a.RenderFlash(w, r, op, http.StatusOK, "webhooks_events.html", d, replayedFlash(q))
 }
 
 // replayedFlash is the message after a bulk replay, from the numbers the
@@ -135,9 +137,9 @@ func replayedFlash(q url.Values) string {
 		return ""
 	}
 	n, _ := strconv.Atoi(q.Get("n"))
-	msg := fmt.Sprintf("%d %s queued for delivery again, each with its own webhook-id.", n, plural(n, "event was", "events were"))
+	msg := fmt.Sprintf("%d %s queued for delivery again, each with its own webhook-id.", n, admin.Plural(n, "event was", "events were"))
 	if s, _ := strconv.Atoi(q.Get("skipped")); s > 0 {
-		msg += fmt.Sprintf(" %d %s left alone: %s no forward URL.", s, plural(s, "was", "were"), plural(s, "its source has", "their sources have"))
+		msg += fmt.Sprintf(" %d %s left alone: %s no forward URL.", s, admin.Plural(s, "was", "were"), admin.Plural(s, "its source has", "their sources have"))
 	}
 	if q.Get("more") == "1" {
 		msg += fmt.Sprintf(" More events match than one bulk replay takes (%d): replay again for the rest.", maxBulkReplay)
@@ -148,13 +150,13 @@ func replayedFlash(q url.Values) string {
 // replayMany replays every event matching the form's filter (up to
 // maxBulkReplay), each through the service (checked and audited one by
 // one). Events whose source has no forward URL are skipped and counted.
-func (p *webhooksPages) replayMany(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *webhooksPages) replayMany(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
 	// Refused before anything is read or changed (403 without jobs.write).
-	if err := p.a.core.TenantAccess(op.Actor, t.ID, auth.PermJobsWrite); err != nil {
+	if err := p.a.Core().TenantAccess(op.Actor, t.ID, auth.PermJobsWrite); err != nil {
 		return err
 	}
 	f := eventFilterOf(r.PostForm)
@@ -178,15 +180,15 @@ func (p *webhooksPages) replayMany(w http.ResponseWriter, r *http.Request, op *O
 			if derr != nil {
 				return derr
 			}
-			return p.a.render(w, r, op, http.StatusInternalServerError, "webhooks_events.html", view{Data: d,
-				Error: fmt.Sprintf("%d %s replayed, then the replay stopped: %s", n, plural(n, "event was", "events were"), message(err))})
+			return p.a.RenderError(w, r, op, http.StatusInternalServerError, "webhooks_events.html", d,
+				fmt.Sprintf("%d %s replayed, then the replay stopped: %s", n, admin.Plural(n, "event was", "events were"), admin.Message(err)))
 		}
 	}
 	extra := []string{"flash", "webhooks_replayed", "n", strconv.Itoa(n), "skipped", strconv.Itoa(skipped)}
 	if next != "" {
 		extra = append(extra, "more", "1")
 	}
-	return redirect(w, r, f.url(t.Slug, extra...))
+	return admin.Redirect(w, r, f.url(t.Slug, extra...))
 }
 
 type eventData struct {
@@ -194,15 +196,15 @@ type eventData struct {
 	Event     eventRow
 	Headers   []header
 	Body      string
-	Binary    bool    // the body is not UTF-8 text: shown with escapes
-	Job       *jobRow // the forward job, when there is one and it is kept
-	JobNote   string  // why there is no job to show
+	Binary    bool      // the body is not UTF-8 text: shown with escapes
+	Job       *jobs.Row // the forward job, when there is one and it is kept
+	JobNote   string    // why there is no job to show
 	CanReplay bool
 	Jobs      bool // the jobs pages exist (links to the job)
 }
 
-func (p *webhooksPages) eventData(r *http.Request, op *Op, id string) (eventData, error) {
-	t, err := p.a.tenant(r, op)
+func (p *webhooksPages) eventData(r *http.Request, op *admin.Op, id string) (eventData, error) {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return eventData{}, err
 	}
@@ -229,13 +231,13 @@ func (p *webhooksPages) eventData(r *http.Request, op *Op, id string) (eventData
 		case err != nil:
 			return eventData{}, err
 		default:
-			d.Job = &jobRow{j}
+			d.Job = &jobs.Row{Job: j}
 		}
 	}
 	return d, nil
 }
 
-func (p *webhooksPages) event(w http.ResponseWriter, r *http.Request, op *Op, id string) error {
+func (p *webhooksPages) event(w http.ResponseWriter, r *http.Request, op *admin.Op, id string) error {
 	d, err := p.eventData(r, op, id)
 	if err != nil {
 		return err
@@ -245,8 +247,8 @@ func (p *webhooksPages) event(w http.ResponseWriter, r *http.Request, op *Op, id
 
 // replay delivers one event again and comes back to it with a message, or
 // shows it again with the reason (e.g. no forward URL, 400).
-func (p *webhooksPages) replay(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *webhooksPages) replay(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -261,5 +263,5 @@ func (p *webhooksPages) replay(w http.ResponseWriter, r *http.Request, op *Op) e
 		}
 		return p.a.RenderForm(w, r, op, "webhooks_event.html", d, err)
 	}
-	return redirect(w, r, "/admin/tenants/"+url.PathEscape(t.Slug)+"/webhooks/events/"+url.PathEscape(id)+"?flash=webhook_replayed")
+	return admin.Redirect(w, r, "/admin/tenants/"+url.PathEscape(t.Slug)+"/webhooks/events/"+url.PathEscape(id)+"?flash=webhook_replayed")
 }

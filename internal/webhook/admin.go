@@ -1,15 +1,16 @@
-package admin
+package webhook
 
 import (
+	"embed"
 	"encoding/json"
 	"net/http"
 	"slices"
 
+	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
-	"github.com/joist-dev/joist/internal/webhook"
 )
 
 // The inbound webhooks pages live under the tenant, like the jobs pages:
@@ -21,39 +22,48 @@ import (
 //	POST /admin/tenants/{tenant}/webhooks/events/{event}/replay deliver it again (same webhook-id)
 //	GET  /admin/tenants/{tenant}/webhooks/{source}/rejections   requests the source refused
 //
-// Every read and action goes through webhook.Service with the operator as
+// Every read and action goes through Service with the operator as
 // the actor: it checks reach and the jobs.write permission (replays) and
 // writes the webhook_event.replay audit entry in the transaction of the
 // replay. A delivery's attempts are those of the event's forward job,
 // read through jobs.Service.
 
-func init() {
-	flashes["webhook_replayed"] = "The event was queued for delivery again, with the same webhook-id."
-}
-
 // webhooksPages serves the webhooks section with the services it was given.
 type webhooksPages struct {
-	a    *Admin
-	svc  *webhook.Service
+	a    *admin.Admin
+	svc  *Service
 	jobs *jobs.Service // nil: no attempts, no job links
 }
 
-// webhooksSection is the inbound webhooks part of the dashboard (see
-// Options.Webhooks).
-func webhooksSection(a *Admin, svc *webhook.Service, js *jobs.Service) Section {
-	p := &webhooksPages{a: a, svc: svc, jobs: js}
-	return Section{Routes: map[string]HandlerFunc{
-		"GET /admin/tenants/{tenant}/webhooks":                        p.sources,
-		"GET /admin/tenants/{tenant}/webhooks/events":                 p.events,
-		"POST /admin/tenants/{tenant}/webhooks/events/replay":         p.replayMany,
-		"POST /admin/tenants/{tenant}/webhooks/events/{event}/replay": p.replay,
-		// One pattern for events/{event} and {source}/rejections: as two
-		// they would overlap (a source may be named "events").
-		"GET /admin/tenants/{tenant}/webhooks/{a}/{b}": p.twoSegments,
-	}}
+//go:embed pages
+var pagesFS embed.FS
+
+// AdminSection is the inbound webhooks part of the dashboard: each
+// tenant's (and the instance's) sources, rejected requests, events with
+// their forward's attempts, and replay.
+func (s *Service) AdminSection() admin.SectionFunc {
+	return func(a *admin.Admin) admin.Section {
+		return s.adminSection(a)
+	}
 }
 
-func (p *webhooksPages) twoSegments(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (s *Service) adminSection(a *admin.Admin) admin.Section {
+	p := &webhooksPages{a: a, svc: s, jobs: s.jobs}
+	return admin.Section{Name: "webhook", Templates: admin.Sub(pagesFS, "pages"),
+		Flashes:     map[string]string{"webhook_replayed": "The event was queued for delivery again, with the same webhook-id."},
+		TenantLinks: []admin.TenantLink{{Label: "Webhooks", Path: "/webhooks", ID: "tenant-webhooks", Instance: true}},
+		Routes: map[string]admin.HandlerFunc{
+			"GET /admin/tenants/{tenant}/webhooks":                        p.sources,
+			"GET /admin/tenants/{tenant}/webhooks/events":                 p.events,
+			"POST /admin/tenants/{tenant}/webhooks/events/replay":         p.replayMany,
+			"POST /admin/tenants/{tenant}/webhooks/events/{event}/replay": p.replay,
+			// One pattern for events/{event} and {source}/rejections: as two
+			// they would overlap (a source may be named "events").
+			"GET /admin/tenants/{tenant}/webhooks/{a}/{b}": p.twoSegments,
+		}}
+}
+
+func (p *webhooksPages) twoSegments(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	a, b := r.PathValue("a"), r.PathValue("b")
 	switch {
 	case b == "rejections":
@@ -66,7 +76,7 @@ func (p *webhooksPages) twoSegments(w http.ResponseWriter, r *http.Request, op *
 
 // sourceRow is a source as the sources page shows it.
 type sourceRow struct {
-	webhook.Source
+	Source
 	Secrets []secretHint
 }
 
@@ -75,7 +85,7 @@ type secretHint struct {
 	ExpiresAt string // "" when it does not expire
 }
 
-func newSourceRow(s webhook.Source) sourceRow {
+func newSourceRow(s Source) sourceRow {
 	row := sourceRow{Source: s}
 	for _, sec := range s.Settings.Secrets {
 		h := secretHint{Hint: sec.Hint}
@@ -92,8 +102,8 @@ type sourcesData struct {
 	Sources []sourceRow
 }
 
-func (p *webhooksPages) sources(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *webhooksPages) sources(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -148,8 +158,8 @@ type rejectionsData struct {
 	Rejections []rejectionRow
 }
 
-func (p *webhooksPages) rejections(w http.ResponseWriter, r *http.Request, op *Op, name string) error {
-	t, err := p.a.tenant(r, op)
+func (p *webhooksPages) rejections(w http.ResponseWriter, r *http.Request, op *admin.Op, name string) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -170,4 +180,4 @@ func (p *webhooksPages) rejections(w http.ResponseWriter, r *http.Request, op *O
 
 // canReplay says whether the operator's role may replay events (the
 // service checks again).
-func canReplay(op *Op) bool { return op.Can(auth.PermJobsWrite) }
+func canReplay(op *admin.Op) bool { return op.Can(auth.PermJobsWrite) }

@@ -1,14 +1,15 @@
-package admin
+package schedules
 
 import (
 	"context"
+	"embed"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
+	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -20,37 +21,47 @@ import (
 //	POST /admin/tenants/{tenant}/schedules/{name}/resume   fire again from the next slot after now
 //	POST /admin/tenants/{tenant}/schedules/{name}/delete   delete it (jobs it enqueued stay)
 //
-// Every read and action goes through schedules.Service with the operator as
+// Every read and action goes through Service with the operator as
 // the actor: it checks reach and the jobs.write permission and writes the
 // audit entry in the transaction of the change. Creating and editing
 // schedules is the API's job (PUT /v1/schedules/{name}).
-
-func init() {
-	flashes["schedule_paused"] = "The schedule was paused: it fires no more until it is resumed."
-	flashes["schedule_resumed"] = "The schedule was resumed: it fires again from its next slot."
-	flashes["schedule_deleted"] = "The schedule was deleted. Jobs it already enqueued stay."
-}
 
 // scheduleRuns is how many recent runs a schedule's page shows.
 const scheduleRuns = 20
 
 // schedulesPages serves the schedules section with the service it was given.
 type schedulesPages struct {
-	a   *Admin
-	svc *schedules.Service
+	a   *admin.Admin
+	svc *Service
 }
 
-// schedulesSection is the schedules part of the dashboard (see
-// Options.Schedules).
-func schedulesSection(a *Admin, svc *schedules.Service) Section {
-	p := &schedulesPages{a: a, svc: svc}
-	return Section{Routes: map[string]HandlerFunc{
-		"GET /admin/tenants/{tenant}/schedules":                p.list,
-		"GET /admin/tenants/{tenant}/schedules/{name}":         p.detail,
-		"POST /admin/tenants/{tenant}/schedules/{name}/pause":  p.pause,
-		"POST /admin/tenants/{tenant}/schedules/{name}/resume": p.resume,
-		"POST /admin/tenants/{tenant}/schedules/{name}/delete": p.remove,
-	}}
+//go:embed pages
+var pagesFS embed.FS
+
+// AdminSection is the schedules part of the dashboard: each tenant's
+// schedules with their next slots and recent runs; pause, resume, delete.
+func (s *Service) AdminSection() admin.SectionFunc {
+	return func(a *admin.Admin) admin.Section {
+		return s.adminSection(a)
+	}
+}
+
+func (s *Service) adminSection(a *admin.Admin) admin.Section {
+	p := &schedulesPages{a: a, svc: s}
+	return admin.Section{Name: "schedules", Templates: admin.Sub(pagesFS, "pages"),
+		Flashes: map[string]string{
+			"schedule_paused":  "The schedule was paused: it fires no more until it is resumed.",
+			"schedule_resumed": "The schedule was resumed: it fires again from its next slot.",
+			"schedule_deleted": "The schedule was deleted. Jobs it already enqueued stay.",
+		},
+		TenantLinks: []admin.TenantLink{{Label: "Schedules", Path: "/schedules", ID: "tenant-schedules"}},
+		Routes: map[string]admin.HandlerFunc{
+			"GET /admin/tenants/{tenant}/schedules":                p.list,
+			"GET /admin/tenants/{tenant}/schedules/{name}":         p.detail,
+			"POST /admin/tenants/{tenant}/schedules/{name}/pause":  p.pause,
+			"POST /admin/tenants/{tenant}/schedules/{name}/resume": p.resume,
+			"POST /admin/tenants/{tenant}/schedules/{name}/delete": p.remove,
+		}}
 }
 
 // slot is a time shown in UTC and, when the schedule has another timezone,
@@ -70,13 +81,13 @@ func slotOf(t time.Time, loc *time.Location) slot {
 
 // scheduleRow is a schedule as the pages show it.
 type scheduleRow struct {
-	schedules.Schedule
+	Schedule
 	Next    []slot // the next runs; empty while paused
 	LastRun *slot  // the slot of the last run, if it ran
 	loc     *time.Location
 }
 
-func newScheduleRow(s schedules.Schedule, n int) scheduleRow {
+func newScheduleRow(s Schedule, n int) scheduleRow {
 	loc, err := time.LoadLocation(s.Timezone)
 	if err != nil {
 		loc = time.UTC
@@ -137,8 +148,8 @@ type schedulesData struct {
 	CanWrite  bool
 }
 
-func (p *schedulesPages) list(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *schedulesPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -146,7 +157,7 @@ func (p *schedulesPages) list(w http.ResponseWriter, r *http.Request, op *Op) er
 	if err != nil {
 		return err
 	}
-	d := schedulesData{Tenant: t, Next: nextURL(r, next), CanWrite: op.Can(auth.PermJobsWrite)}
+	d := schedulesData{Tenant: t, Next: admin.NextURL(r, next), CanWrite: op.Can(auth.PermJobsWrite)}
 	for _, s := range list {
 		d.Schedules = append(d.Schedules, newScheduleRow(s, 3))
 	}
@@ -167,8 +178,8 @@ type scheduleData struct {
 	CanWrite bool
 }
 
-func (p *schedulesPages) detail(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *schedulesPages) detail(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -188,15 +199,15 @@ func (p *schedulesPages) detail(w http.ResponseWriter, r *http.Request, op *Op) 
 	return p.a.Render(w, r, op, http.StatusOK, "schedules_detail.html", d)
 }
 
-func (p *schedulesPages) pause(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *schedulesPages) pause(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	return p.act(w, r, op, p.svc.Pause, "schedule_paused")
 }
 
-func (p *schedulesPages) resume(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *schedulesPages) resume(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	return p.act(w, r, op, p.svc.Resume, "schedule_resumed")
 }
 
-func (p *schedulesPages) remove(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *schedulesPages) remove(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	return p.act(w, r, op, p.svc.Delete, "schedule_deleted")
 }
 
@@ -204,9 +215,9 @@ func (p *schedulesPages) remove(w http.ResponseWriter, r *http.Request, op *Op) 
 // list after a delete or when the form came from the list (back=list), to
 // the schedule's page otherwise. Errors (404 out of reach, 403 without
 // jobs.write) are the error page; nothing was changed.
-func (p *schedulesPages) act(w http.ResponseWriter, r *http.Request, op *Op,
-	do func(ctx context.Context, a auth.Actor, tenantID, name string) (schedules.Schedule, error), flash string) error {
-	t, err := p.a.tenant(r, op)
+func (p *schedulesPages) act(w http.ResponseWriter, r *http.Request, op *admin.Op,
+	do func(ctx context.Context, a auth.Actor, tenantID, name string) (Schedule, error), flash string) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -216,7 +227,7 @@ func (p *schedulesPages) act(w http.ResponseWriter, r *http.Request, op *Op,
 	}
 	base := "/admin/tenants/" + url.PathEscape(t.Slug) + "/schedules"
 	if flash == "schedule_deleted" || r.PostForm.Get("back") == "list" {
-		return redirect(w, r, base+"?flash="+flash)
+		return admin.Redirect(w, r, base+"?flash="+flash)
 	}
-	return redirect(w, r, base+"/"+url.PathEscape(name)+"?flash="+flash)
+	return admin.Redirect(w, r, base+"/"+url.PathEscape(name)+"?flash="+flash)
 }

@@ -1,7 +1,8 @@
-package admin
+package jobs
 
 import (
 	"context"
+	"embed"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -22,38 +23,48 @@ import (
 //	POST /admin/tenants/{tenant}/jobs/{job}/retry       run it again now
 //	POST /admin/tenants/{tenant}/jobs/{job}/cancel      cancel it
 //
-// Every read and action goes through jobs.Service with the operator as the
+// Every read and action goes through Service with the operator as the
 // actor: it checks reach and the jobs.write permission and writes the audit
 // entry in the transaction of the change.
 
-func init() {
-	flashes["job_retried"] = "The job was queued to run again."
-	flashes["job_cancelled"] = "The job was cancelled."
-}
-
 // jobsPages serves the jobs section with the service it was given.
 type jobsPages struct {
-	a   *Admin
-	svc *jobs.Service
+	a   *admin.Admin
+	svc *Service
 }
 
-// jobsSection is the jobs part of the dashboard (see Options.Jobs).
-func jobsSection(a *Admin, svc *jobs.Service) Section {
-	p := &jobsPages{a: a, svc: svc}
-	return Section{Routes: map[string]HandlerFunc{
-		"GET /admin/tenants/{tenant}/jobs":               p.list,
-		"POST /admin/tenants/{tenant}/jobs/retry-dead":   p.retryDead,
-		"GET /admin/tenants/{tenant}/jobs/{job}":         p.detail,
-		"POST /admin/tenants/{tenant}/jobs/{job}/retry":  p.retry,
-		"POST /admin/tenants/{tenant}/jobs/{job}/cancel": p.cancel,
-	}}
+//go:embed pages partials
+var pagesFS embed.FS
+
+// AdminSection is the jobs part of the dashboard: each tenant's jobs, with
+// their attempts, retry, cancel and the bulk retry of dead jobs. Its
+// partial "attempts" renders a job's attempts on any page (the webhook
+// event page uses it too).
+func (s *Service) AdminSection() admin.SectionFunc {
+	return func(a *admin.Admin) admin.Section {
+		p := &jobsPages{a: a, svc: s}
+		return admin.Section{Name: "jobs", Templates: admin.Sub(pagesFS, "pages"), Partials: admin.Sub(pagesFS, "partials"),
+			Flashes: map[string]string{
+				"job_retried":   "The job was queued to run again.",
+				"job_cancelled": "The job was cancelled.",
+			},
+			TenantLinks: []admin.TenantLink{{Label: "Jobs", Path: "/jobs", ID: "tenant-jobs", Instance: true}},
+			Routes: map[string]admin.HandlerFunc{
+				"GET /admin/tenants/{tenant}/jobs":               p.list,
+				"POST /admin/tenants/{tenant}/jobs/retry-dead":   p.retryDead,
+				"GET /admin/tenants/{tenant}/jobs/{job}":         p.detail,
+				"POST /admin/tenants/{tenant}/jobs/{job}/retry":  p.retry,
+				"POST /admin/tenants/{tenant}/jobs/{job}/cancel": p.cancel,
+			}}
+	}
 }
 
-// jobRow is a job as the pages show it.
-type jobRow struct{ jobs.Job }
+// Row is a job as the dashboard shows it (the jobs pages, and the
+// webhook event page for a forward).
+type Row struct{ Job }
 
 // Badge is the badge class of the job's state.
-func (j jobRow) Badge() string {
+func (j Row) Badge() string {
 	switch j.State {
 	case "completed":
 		return "ok"
@@ -63,20 +74,12 @@ func (j jobRow) Badge() string {
 	return ""
 }
 
-// stateTab is a state with its count, linking to the list of that state.
-type stateTab struct {
-	Name   string
-	Count  int
-	URL    string
-	Active bool
-}
-
 type jobsData struct {
 	Tenant             store.Tenant
-	Tabs               []stateTab // "all" first, then store.JobStates
-	State, Queue, Kind string     // the filter as given
-	Queues             []string   // configured queues
-	Jobs               []jobRow
+	Tabs               []admin.Tab // "all" first, then store.JobStates
+	State, Queue, Kind string      // the filter as given
+	Queues             []string    // configured queues
+	Jobs               []Row
 	Next               string
 	Dead               int // dead jobs of the tenant, all queues
 	CanWrite, Filtered bool
@@ -97,8 +100,8 @@ func jobsURL(slug, state, queue, kind, cursor string) string {
 	return u
 }
 
-func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -123,13 +126,13 @@ func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *Op) error {
 	for _, st := range store.JobStates {
 		total += counts[st]
 	}
-	d.Tabs = append(d.Tabs, stateTab{Name: "all", Count: total, URL: jobsURL(t.Slug, "", d.Queue, d.Kind, ""), Active: d.State == ""})
+	d.Tabs = append(d.Tabs, admin.Tab{Name: "all", Count: total, URL: jobsURL(t.Slug, "", d.Queue, d.Kind, ""), Active: d.State == ""})
 	for _, st := range store.JobStates {
-		d.Tabs = append(d.Tabs, stateTab{Name: st, Count: counts[st], URL: jobsURL(t.Slug, st, d.Queue, d.Kind, ""), Active: d.State == st})
+		d.Tabs = append(d.Tabs, admin.Tab{Name: st, Count: counts[st], URL: jobsURL(t.Slug, st, d.Queue, d.Kind, ""), Active: d.State == st})
 	}
 	d.Dead = counts["dead"]
 	for _, j := range list {
-		d.Jobs = append(d.Jobs, jobRow{j})
+		d.Jobs = append(d.Jobs, Row{j})
 	}
 	if next != "" {
 		d.Next = jobsURL(t.Slug, d.State, d.Queue, d.Kind, next)
@@ -138,7 +141,7 @@ func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *Op) error {
 		d.Queues = append(d.Queues, name)
 	}
 	slices.Sort(d.Queues)
-	return p.a.render(w, r, op, http.StatusOK, "jobs.html", view{Data: d, Flash: bulkFlash(q)})
+	return p.a.RenderFlash(w, r, op, http.StatusOK, "jobs.html", d, bulkFlash(q))
 }
 
 // bulkFlash is the message after a bulk retry, from the numbers the
@@ -148,27 +151,20 @@ func bulkFlash(q url.Values) string {
 		return ""
 	}
 	n, _ := strconv.Atoi(q.Get("n"))
-	msg := fmt.Sprintf("%d dead %s queued to run again.", n, plural(n, "job was", "jobs were"))
+	msg := fmt.Sprintf("%d dead %s queued to run again.", n, admin.Plural(n, "job was", "jobs were"))
 	if s, _ := strconv.Atoi(q.Get("skipped")); s > 0 {
-		msg += fmt.Sprintf(" %d changed state meanwhile and %s left alone.", s, plural(s, "was", "were"))
+		msg += fmt.Sprintf(" %d changed state meanwhile and %s left alone.", s, admin.Plural(s, "was", "were"))
 	}
 	if q.Get("more") == "1" {
-		msg += fmt.Sprintf(" More dead jobs match than one bulk action takes (%d): retry again for the rest.", jobs.MaxBulk)
+		msg += fmt.Sprintf(" More dead jobs match than one bulk action takes (%d): retry again for the rest.", MaxBulk)
 	}
 	return msg
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // retryDead retries every dead job of the tenant in the queue and of the
 // kind given (either may be empty: any).
-func (p *jobsPages) retryDead(w http.ResponseWriter, r *http.Request, op *Op) error {
-	t, err := p.a.tenant(r, op)
+func (p *jobsPages) retryDead(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -186,12 +182,12 @@ func (p *jobsPages) retryDead(w http.ResponseWriter, r *http.Request, op *Op) er
 	if !res.Finished {
 		u += "&more=1"
 	}
-	return redirect(w, r, u)
+	return admin.Redirect(w, r, u)
 }
 
 type jobData struct {
 	Tenant            store.Tenant
-	Job               jobRow
+	Job               Row
 	CanRetry          bool
 	CanCancel         bool
 	RetryLabel        string
@@ -199,8 +195,8 @@ type jobData struct {
 	MaxResponseLength int
 }
 
-func (p *jobsPages) jobData(r *http.Request, op *Op) (jobData, error) {
-	t, err := p.a.tenant(r, op)
+func (p *jobsPages) jobData(r *http.Request, op *admin.Op) (jobData, error) {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return jobData{}, err
 	}
@@ -208,7 +204,7 @@ func (p *jobsPages) jobData(r *http.Request, op *Op) (jobData, error) {
 	if err != nil {
 		return jobData{}, err
 	}
-	d := jobData{Tenant: t, Job: jobRow{j}, RetryLabel: "Retry", MaxResponseLength: jobs.MaxResponseBody}
+	d := jobData{Tenant: t, Job: Row{j}, RetryLabel: "Retry", MaxResponseLength: MaxResponseBody}
 	if op.Can(auth.PermJobsWrite) {
 		switch j.State {
 		case "dead", "cancelled", "retrying":
@@ -223,7 +219,7 @@ func (p *jobsPages) jobData(r *http.Request, op *Op) (jobData, error) {
 	return d, nil
 }
 
-func (p *jobsPages) detail(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *jobsPages) detail(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	d, err := p.jobData(r, op)
 	if err != nil {
 		return err
@@ -231,20 +227,20 @@ func (p *jobsPages) detail(w http.ResponseWriter, r *http.Request, op *Op) error
 	return p.a.Render(w, r, op, http.StatusOK, "jobs_detail.html", d)
 }
 
-func (p *jobsPages) retry(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *jobsPages) retry(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	return p.act(w, r, op, p.svc.Retry, "job_retried")
 }
 
-func (p *jobsPages) cancel(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *jobsPages) cancel(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	return p.act(w, r, op, p.svc.Cancel, "job_cancelled")
 }
 
 // act runs a retry or cancel and goes back to the job with a flash, or
 // shows the job again with the reason it could not be done (a conflict
 // such as a running job, 409).
-func (p *jobsPages) act(w http.ResponseWriter, r *http.Request, op *Op,
-	do func(ctx context.Context, a auth.Actor, tenantID, id string) (jobs.Job, error), flash string) error {
-	t, err := p.a.tenant(r, op)
+func (p *jobsPages) act(w http.ResponseWriter, r *http.Request, op *admin.Op,
+	do func(ctx context.Context, a auth.Actor, tenantID, id string) (Job, error), flash string) error {
+	t, err := p.a.Tenant(r, op)
 	if err != nil {
 		return err
 	}
@@ -256,5 +252,5 @@ func (p *jobsPages) act(w http.ResponseWriter, r *http.Request, op *Op,
 		}
 		return p.a.RenderForm(w, r, op, "jobs_detail.html", d, err)
 	}
-	return redirect(w, r, "/admin/tenants/"+t.Slug+"/jobs/"+url.PathEscape(id)+"?flash="+flash)
+	return admin.Redirect(w, r, "/admin/tenants/"+t.Slug+"/jobs/"+url.PathEscape(id)+"?flash="+flash)
 }

@@ -1,21 +1,16 @@
-package admin
+package billing
 
 import (
-	"context"
+	"embed"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/store"
 )
-
-// Billing state from Stripe (see internal/billing) shown on the contact page
-// (a "Subscriptions" card) and the tenant page (counts by status), when
-// Options.Billing is set. The dashboard only shows it: billing state changes
-// through Stripe events.
 
 const (
 	// contactSubsMax is how many live (and test-mode) subscriptions the
@@ -65,25 +60,41 @@ type contactBilling struct {
 	Subscriptions []subscriptionRow
 }
 
-// contactSubscriptions are the contact's subscriptions, live first, then
-// test-mode, each with its latest changes; nil when billing is off.
-func (a *Admin) contactSubscriptions(ctx context.Context, op *Op, tenantID, externalID string) (*contactBilling, error) {
-	if a.opts.Billing == nil {
-		return nil, nil
+//go:embed pages
+var pagesFS embed.FS
+
+// AdminSection is billing's part of the dashboard: a Subscriptions card on
+// the contact page (the contact's subscriptions with their latest changes),
+// one on the tenant page (live subscriptions counted by status), and on the
+// instance's page the Stripe customer routes. The dashboard only shows
+// billing state: it changes through Stripe events.
+func (s *Service) AdminSection() admin.SectionFunc {
+	return func(a *admin.Admin) admin.Section {
+		return admin.Section{Name: "billing", Templates: admin.Sub(pagesFS, "pages"), Panels: []admin.Panel{
+			{Page: admin.PanelContact, Template: "contact_subscriptions.html", Data: s.contactPanel},
+			{Page: admin.PanelTenant, Template: "tenant_subscriptions.html", Data: s.tenantPanel},
+			{Page: admin.PanelTenant, Template: "instance_routes.html", Data: s.instancePanel},
+		}}
 	}
+}
+
+// contactPanel gives the contact's subscriptions, live first, then
+// test-mode, each with its latest changes.
+func (s *Service) contactPanel(r *http.Request, op *admin.Op, t store.Tenant, c *store.Contact) (any, error) {
+	ctx := r.Context()
 	out := &contactBilling{}
 	for _, testmode := range []bool{false, true} {
-		subs, _, err := a.opts.Billing.List(ctx, op.Actor, tenantID, store.Page{Limit: contactSubsMax},
-			billing.Filter{Contact: externalID, Testmode: testmode})
+		subs, _, err := s.List(ctx, op.Actor, t.ID, store.Page{Limit: contactSubsMax},
+			Filter{Contact: c.ExternalID, Testmode: testmode})
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range subs {
-			_, hist, err := a.opts.Billing.Get(ctx, op.Actor, tenantID, s.StripeSubscription, testmode)
+		for _, sub := range subs {
+			_, hist, err := s.Get(ctx, op.Actor, t.ID, sub.StripeSubscription, testmode)
 			if err != nil {
 				return nil, err
 			}
-			out.Subscriptions = append(out.Subscriptions, subscriptionRow{Subscription: s, History: latestChanges(hist, contactHistoryMax)})
+			out.Subscriptions = append(out.Subscriptions, subscriptionRow{Subscription: sub, History: latestChanges(hist, contactHistoryMax)})
 		}
 	}
 	return out, nil
@@ -111,7 +122,7 @@ func latestChanges(hist []store.SubscriptionChange, n int) []subscriptionChangeR
 // subscriptionSummary counts a tenant's live subscriptions by status.
 type subscriptionSummary struct {
 	Total     int
-	ByStatus  []statusCount // in billing.Statuses order, only those present
+	ByStatus  []statusCount // in Statuses order, only those present
 	Truncated bool          // more than tenantSubsMax: the counts are of the first ones
 }
 
@@ -121,22 +132,22 @@ type statusCount struct {
 	Badge  string
 }
 
-// tenantSubscriptions counts the tenant's live subscriptions by status; nil
-// when billing is off.
-func (a *Admin) tenantSubscriptions(ctx context.Context, op *Op, tenantID string) (*subscriptionSummary, error) {
-	if a.opts.Billing == nil || !op.Can(auth.PermRead) {
+// tenantPanel counts a tenant's live subscriptions by status (none on the
+// instance's page).
+func (s *Service) tenantPanel(r *http.Request, op *admin.Op, t store.Tenant, _ *store.Contact) (any, error) {
+	if t.ID == store.InstanceTenantID || !op.Can(auth.PermRead) {
 		return nil, nil
 	}
 	counts := map[string]int{}
 	sum := &subscriptionSummary{}
 	p := store.Page{Limit: 500}
 	for {
-		subs, next, err := a.opts.Billing.List(ctx, op.Actor, tenantID, p, billing.Filter{})
+		subs, next, err := s.List(r.Context(), op.Actor, t.ID, p, Filter{})
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range subs {
-			counts[s.Status]++
+		for _, sub := range subs {
+			counts[sub.Status]++
 		}
 		sum.Total += len(subs)
 		if next == "" {
@@ -148,7 +159,7 @@ func (a *Admin) tenantSubscriptions(ctx context.Context, op *Op, tenantID string
 		}
 		p.Cursor = next
 	}
-	for _, st := range append(slices.Clone(billing.Statuses), "") {
+	for _, st := range append(slices.Clone(Statuses), "") {
 		if n := counts[st]; n > 0 {
 			name := st
 			if name == "" {
@@ -160,47 +171,20 @@ func (a *Admin) tenantSubscriptions(ctx context.Context, op *Op, tenantID string
 	return sum, nil
 }
 
-// tenantOverview is the tenant page with its subscriptions summary (the
-// instance's page: its Stripe customer routes instead).
-type tenantOverview struct {
-	tenantData
-	Subscriptions *subscriptionSummary
-	Routes        []store.BillingRoute
-	RoutesNext    string
+// instanceRoutes is the instance page's card of Stripe customer routes.
+type instanceRoutes struct {
+	Routes     []store.BillingRoute
+	RoutesNext string
 }
 
-// Subscriptions of a bare tenantData (the page shown again after a failed
-// key creation) is none: the summary is left out there.
-func (tenantData) Subscriptions() *subscriptionSummary { return nil }
-
-// Routes and RoutesNext of a bare tenantData are none, likewise.
-func (tenantData) Routes() []store.BillingRoute { return nil }
-
-// RoutesNext of a bare tenantData is none.
-func (tenantData) RoutesNext() string { return "" }
-
-// tenantOverviewPage is GET /admin/tenants/{tenant}: the tenant page plus,
-// with billing, the subscriptions summary.
-func (a *Admin) tenantOverviewPage(w http.ResponseWriter, r *http.Request, op *Op) error {
-	d, err := a.tenantData(r, op)
+// instancePanel lists the Stripe customer routes on the instance's page.
+func (s *Service) instancePanel(r *http.Request, op *admin.Op, t store.Tenant, _ *store.Contact) (any, error) {
+	if t.ID != store.InstanceTenantID {
+		return nil, nil
+	}
+	routes, next, err := s.ListRoutes(r.Context(), op.Actor, store.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if d.Tenant.ID == store.InstanceTenantID {
-		ov := tenantOverview{tenantData: d}
-		if a.opts.Billing != nil {
-			var next string
-			ov.Routes, next, err = a.opts.Billing.ListRoutes(r.Context(), op.Actor, store.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
-			if err != nil {
-				return err
-			}
-			ov.RoutesNext = nextURL(r, next)
-		}
-		return a.Render(w, r, op, http.StatusOK, "tenant.html", ov)
-	}
-	subs, err := a.tenantSubscriptions(r.Context(), op, d.Tenant.ID)
-	if err != nil {
-		return err
-	}
-	return a.Render(w, r, op, http.StatusOK, "tenant.html", tenantOverview{tenantData: d, Subscriptions: subs})
+	return instanceRoutes{Routes: routes, RoutesNext: admin.NextURL(r, next)}, nil
 }

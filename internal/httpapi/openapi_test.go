@@ -1,0 +1,46 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/joist-dev/joist/internal/httpapi"
+)
+
+func TestMergeOpenAPI(t *testing.T) {
+	frag := func(s string) httpapi.System { return httpapi.System{Name: "gears", OpenAPI: []byte(s)} }
+	doc, err := httpapi.MergeOpenAPI([]httpapi.System{frag(`{
+		"tags": [{"name": "gears"}],
+		"paths": {"/v1/gears": {"get": {"tags": ["gears"], "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Gear"}}}},
+			"404": {"$ref": "#/components/responses/NotFound"}}}}},
+		"components": {"schemas": {"Gear": {"type": "object"}}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Paths      map[string]any
+		Components struct{ Schemas, Responses map[string]any }
+		Tags       []struct{ Name string }
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Paths["/v1/gears"] == nil || d.Paths["/v1/tenants"] == nil || d.Components.Schemas["Gear"] == nil ||
+		d.Components.Schemas["Problem"] == nil || d.Tags[len(d.Tags)-1].Name != "gears" {
+		t.Fatalf("merged document lacks the kit's or the fragment's parts: %s", doc[:200])
+	}
+
+	for _, c := range []struct{ name, frag, want string }{
+		{"path twice", `{"paths": {"/v1/tenants": {}}}`, "gears describes path /v1/tenants, which is already described"},
+		{"component twice", `{"components": {"schemas": {"Problem": {}}}}`, "components/schemas/Problem, which is already defined"},
+		{"tag twice", `{"tags": [{"name": "jobs"}, {"name": "jobs"}]}`, `tag "jobs", which is already defined`},
+		{"dangling ref", `{"paths": {"/v1/x": {"get": {"responses": {"200": {"$ref": "#/components/responses/Nope"}}}}}}`, "#/components/responses/Nope"},
+		{"unknown member", `{"servers": []}`, `unknown field "servers"`},
+		{"not JSON", `{"paths": `, "fragment of gears"},
+	} {
+		if _, err := httpapi.MergeOpenAPI([]httpapi.System{frag(c.frag)}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}
