@@ -17,17 +17,34 @@ import (
 	"github.com/joist-dev/joist/internal/webhook/verify"
 )
 
-// ErrUnknownSource answers a delivery to a tenant or source that does not
-// exist (404; nothing is logged per source, so floods cannot grow storage).
-var ErrUnknownSource = errors.New("unknown webhook source")
-
-// Rejected is a delivery refused by verification (kept in the source's log).
-type Rejected struct {
-	Code    string
-	Message string
+// unknownSource answers a delivery to a tenant or source that does not
+// exist (not found; nothing is logged per source, so floods cannot grow
+// storage).
+func unknownSource(tenantRef, name string) error {
+	return &core.Error{Kind: core.ErrNotFound, Code: "unknown_source", Message: "no webhook source " + quote(name) + " for tenant " + quote(tenantRef)}
 }
 
-func (r *Rejected) Error() string { return r.Message }
+// rejected is a delivery refused by verification (kept in the source's
+// log): malformed (invalid), or not authentic (unauthorized).
+func rejected(verr error) *core.Error {
+	e := &core.Error{Kind: core.ErrUnauthorized, Code: verify.CodeBadSignature, Message: verr.Error()}
+	var ve *verify.Error
+	if errors.As(verr, &ve) {
+		e.Code = ve.Code
+		if ve.Malformed() {
+			e.Kind = core.ErrInvalid
+		}
+	}
+	return e
+}
+
+// quote quotes a name from the request's path for a message, shortened.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return "'" + s + "'"
+}
 
 // IngestResult is the answer to a delivery.
 type IngestResult struct {
@@ -149,12 +166,15 @@ func (s *Service) forget() {
 var droppedHeaders = []string{"Authorization", "Cookie", "Connection", "Content-Length", "Host", "Transfer-Encoding", "Accept-Encoding", "Te", "Upgrade"}
 
 // Ingest verifies, deduplicates and stores one delivery, and enqueues its
-// forward in the same transaction. It returns only after the commit.
+// forward in the same transaction. It returns only after the commit. A
+// refusal is a *core.Error: not found (unknown_source) for an unknown
+// tenant or source, invalid for a malformed delivery, unauthorized for one
+// not authentic.
 func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req verify.Request, remoteIP, correlationID string) (IngestResult, error) {
 	ls, err := s.lookup(ctx, tenantRef, sourceName)
 	if errors.Is(err, store.ErrNotFound) {
 		s.received.WithLabelValues("unknown", "unknown_source").Inc()
-		return IngestResult{}, ErrUnknownSource
+		return IngestResult{}, unknownSource(tenantRef, sourceName)
 	}
 	if err != nil {
 		return IngestResult{}, err
@@ -163,14 +183,10 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	now := s.core.Now()
 	res, verr := verify.Verify(vc, req, now)
 	if verr != nil {
-		code, msg := "bad_signature", verr.Error()
-		var ve *verify.Error
-		if errors.As(verr, &ve) {
-			code = ve.Code
-		}
-		s.received.WithLabelValues(src.Provider, code).Inc()
-		s.reject(ctx, tn.ID, src.ID, code, msg, req, remoteIP)
-		return IngestResult{}, &Rejected{Code: code, Message: msg}
+		rej := rejected(verr)
+		s.received.WithLabelValues(src.Provider, rej.Code).Inc()
+		s.reject(ctx, tn.ID, src.ID, rej.Code, rej.Message, req, remoteIP)
+		return IngestResult{}, rej
 	}
 	if res.Challenge != nil {
 		return IngestResult{Challenge: res.Challenge, ChallengeContentType: res.ChallengeContentType}, nil
