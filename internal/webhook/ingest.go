@@ -166,10 +166,10 @@ func (s *Service) forget() {
 var droppedHeaders = []string{"Authorization", "Cookie", "Connection", "Content-Length", "Host", "Transfer-Encoding", "Accept-Encoding", "Te", "Upgrade"}
 
 // Ingest verifies, deduplicates and stores one delivery, and enqueues its
-// forward in the same transaction. It returns only after the commit. A
-// refusal is a *core.Error: not found (unknown_source) for an unknown
-// tenant or source, invalid for a malformed delivery, unauthorized for one
-// not authentic.
+// forward and its provider's built-in handler's job in the same
+// transaction. It returns only after the commit. A refusal is a
+// *core.Error: not found (unknown_source) for an unknown tenant or source,
+// invalid for a malformed delivery, unauthorized for one not authentic.
 func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req verify.Request, remoteIP, correlationID string) (IngestResult, error) {
 	ls, err := s.lookup(ctx, tenantRef, sourceName)
 	if errors.Is(err, store.ErrNotFound) {
@@ -256,7 +256,7 @@ func (s *Service) storeTx(ctx context.Context, tx *store.Tx, it *ingestItem) (In
 		return IngestResult{}, err
 	}
 	if it.forward {
-		if _, _, err := s.jobs.CreateTx(ctx, tx, it.ls.tenant.ID, it.fwd, it.correlationID); err != nil {
+		if _, _, err := s.jobs.CreatePreparedTx(ctx, tx, it.ls.tenant.ID, it.fwd, it.correlationID); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -264,15 +264,16 @@ func (s *Service) storeTx(ctx context.Context, tx *store.Tx, it *ingestItem) (In
 }
 
 // afterInsert puts a newly stored event on its contact's timeline and
-// enqueues its billing job (Stripe), in the ingest transaction.
+// enqueues its provider's built-in handler's job (Stripe billing), in the
+// ingest transaction.
 func (s *Service) afterInsert(ctx context.Context, tx *store.Tx, sc *store.Scope, it *ingestItem) error {
 	if it.ls.cfg.ContactPointer != "" {
 		if err := s.timeline(ctx, sc, it.ls.source, it.ev, it.contact); err != nil {
 			return err
 		}
 	}
-	if it.ls.source.Provider == "stripe" && !it.ls.cfg.NoBilling && s.Billing != nil {
-		return s.Billing.EnqueueTx(ctx, tx, it.ls.tenant.ID, it.ev)
+	if h := s.opts.Handlers[it.ls.source.Provider]; h != nil && !it.ls.cfg.NoBilling {
+		return h.EnqueueTx(ctx, tx, it.ls.tenant.ID, it.ls.source, it.ev)
 	}
 	return nil
 }
@@ -330,8 +331,8 @@ func (s *Service) forwardInput(src store.WebhookSource, ev store.WebhookEvent, h
 	h["Joist-Event-Type"] = ev.EventType
 	h["Joist-Provider-Event-Id"] = ev.ProviderEventID
 	// The body is the stored event's, read by the push worker at each
-	// attempt: the job carries no copy of it.
-	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, BodyEvent: ev.ID, ContentType: ev.ContentType,
+	// attempt through the EventBody hook: the job carries no copy of it.
+	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, BodySource: EventBodySource, BodyRef: ev.ID, ContentType: ev.ContentType,
 		MaxAttempts: s.opts.ForwardMaxAttempts, WebhookID: ev.ID}
 }
 
