@@ -77,7 +77,7 @@ var (
 
 // engineOptions are joist's engine options with the flags' overrides.
 func engineOptions() jobs.EngineOptions {
-	o := jobs.EngineOptions{Logger: logger(), FetchCooldown: *cooldown, FetchPollInterval: *poll}
+	o := jobs.EngineOptions{FetchCooldown: *cooldown, FetchPollInterval: *poll}
 	if *workers > 0 {
 		o.Queues = map[string]int{"default": *workers}
 	}
@@ -119,7 +119,7 @@ func main() {
 
 	// joist's engine settings, as joist computes them, are the settings raw
 	// River runs with.
-	settings := jobs.NewEngine(env.openStore("settings"), engineOptions()).Options()
+	settings := jobs.NewEngine(core.Deps{DB: env.openStore("settings")}, engineOptions()).Options()
 	cpu := "unknown"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -522,8 +522,9 @@ func newJoistSide(e *env, side string) (*joistSide, error) {
 		return nil, err
 	}
 	c := core.New(db, time.Now, logger(), core.Options{})
-	engine := jobs.NewEngine(db, engineOptions())
-	svc := jobs.NewService(c, engine, box, logger(), jobs.Options{})
+	deps := core.Deps{DB: db, Log: logger(), Now: c.Now}
+	engine := jobs.NewEngine(deps, engineOptions())
+	svc := jobs.NewService(deps, c, engine, box, jobs.Options{})
 	if err := engine.Migrate(ctx); err != nil {
 		return nil, err
 	}

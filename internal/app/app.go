@@ -43,6 +43,9 @@ type App struct {
 	Billing *billing.Service
 	// Schedules is durable cron; its scheduler runs on every node.
 	Schedules *schedules.Service
+	// Deps is what every system's service shares (store, clock, logger,
+	// metrics registry), as handed to their constructors.
+	Deps core.Deps
 	// Bootstrap holds credentials generated on this start (to print once).
 	Bootstrap core.BootstrapResult
 
@@ -91,24 +94,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		db.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	engine := jobs.NewEngine(db, jobs.EngineOptions{
+	// Every system gets the same store, clock (the core's: UTC, to the
+	// microsecond, as stored), logger and metrics registry.
+	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry}
+	engine := jobs.NewEngine(a.Deps, jobs.EngineOptions{
 		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout,
 		CompletedRetention: cfg.CompletedJobRetention, DeadRetention: cfg.DeadJobRetention,
-		Logger: log.With("service", "jobs"),
 	})
-	a.Jobs = jobs.NewService(a.Core, engine, box, log.With("service", "jobs"), jobs.Options{
-		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts})
-	a.Metrics.Registry.MustRegister(engine.Collector())
+	// Hooks between systems: forwards read their body from the webhook
+	// system's stored events (jobs never reads a webhook table), and a
+	// Stripe source's events enqueue billing's job.
+	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{
+		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts,
+		Bodies: map[string]jobs.BodySource{webhook.EventBodySource: webhook.EventBody}})
 	if err := engine.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate job engine: %w", err)
 	}
-	a.Schedules = schedules.New(a.Core, a.Jobs, log.With("service", "schedules"), schedules.Options{})
+	a.Schedules = schedules.New(a.Deps, a.Core, a.Jobs, schedules.Options{})
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
-	a.Webhooks = webhook.New(a.Core, a.Jobs, box, log.With("service", "webhook"), a.Metrics.Registry, webhook.Options{BaseURL: cfg.BaseURL()})
-	a.Billing = billing.New(a.Core, a.Jobs, log.With("service", "billing"), billing.Options{StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase,
-		Registerer: a.Metrics.Registry})
-	a.Webhooks.Billing = a.Billing
+	a.Billing = billing.New(a.Deps, a.Core, a.Jobs, billing.Options{StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
+	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
+		Handlers: map[string]webhook.Handler{"stripe": a.Billing}})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
@@ -131,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Admin.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = mux
-	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), cfg.WebhookRetention)}
+	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"webhook": a.Webhooks})}
 	return a, nil
 }
 

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,21 +12,27 @@ import (
 	"github.com/joist-dev/joist/internal/store"
 )
 
-// janitor deletes expired idempotency records and old webhook events every
-// few minutes.
+// janitor deletes expired idempotency records every few minutes and runs
+// each system's own maintenance (the webhook system purges old events).
 type janitor struct {
-	core             *core.Service
-	log              *slog.Logger
-	interval         time.Duration
-	webhookRetention time.Duration
+	core     *core.Service
+	log      *slog.Logger
+	interval time.Duration
+	systems  map[string]maintainer
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func newJanitor(c *core.Service, log *slog.Logger, webhookRetention time.Duration) *janitor {
-	return &janitor{core: c, log: log, interval: 5 * time.Minute, webhookRetention: webhookRetention}
+// maintainer is a system whose maintenance the janitor runs: Maintain does
+// one round of it (bounded, so a round never holds the writer for long).
+type maintainer interface {
+	Maintain(ctx context.Context) error
+}
+
+func newJanitor(c *core.Service, log *slog.Logger, systems map[string]maintainer) *janitor {
+	return &janitor{core: c, log: log, interval: 5 * time.Minute, systems: systems}
 }
 
 func (j *janitor) Start(ctx context.Context) error {
@@ -62,15 +70,10 @@ func (j *janitor) sweep(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		j.log.Warn("purge idempotency keys", "err", err)
 	}
-	if j.webhookRetention <= 0 {
-		return
-	}
-	err = j.core.DB().Write(ctx, func(tx *store.Tx) error {
-		_, err := tx.WebhookEventPurge(ctx, j.core.Now().Add(-j.webhookRetention), 5000)
-		return err
-	})
-	if err != nil && ctx.Err() == nil {
-		j.log.Warn("purge webhook events", "err", err)
+	for _, name := range slices.Sorted(maps.Keys(j.systems)) {
+		if err := j.systems[name].Maintain(ctx); err != nil && ctx.Err() == nil {
+			j.log.Warn("maintenance", "system", name, "err", err)
+		}
 	}
 }
 

@@ -41,8 +41,6 @@ type Options struct {
 	StripeAPIBase string
 	// HTTPClient calls the API (default: a client with a 20s timeout).
 	HTTPClient *http.Client
-	// Registerer receives joist_billing_events_total (nil: not registered).
-	Registerer prometheus.Registerer
 }
 
 // Service applies Stripe events and serves billing state.
@@ -58,9 +56,14 @@ type Service struct {
 	events *prometheus.CounterVec
 }
 
-// New builds the service and registers the stripe_event worker; call it
-// before the job engine starts.
-func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Service {
+// New builds the service on d (d.Metrics receives
+// joist_billing_events_total) and registers the stripe_event worker; call
+// it before the job engine starts. c checks access and writes audit
+// entries; js enqueues the jobs. The service is the Stripe provider's
+// built-in webhook handler (EnqueueTx): app registers it with the webhook
+// system.
+func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service {
+	d = d.For("billing")
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 10
 	}
@@ -70,15 +73,13 @@ func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Ser
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 20 * time.Second}
 	}
-	s := &Service{core: c, jobs: js, db: c.DB(), log: log, opts: opts, now: c.Now, http: opts.HTTPClient,
+	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, opts: opts, now: d.Now, http: opts.HTTPClient,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joist_billing_events_total",
 			Help: "Stripe events processed by the billing handler, by result: applied (state changed), unchanged, stale (older than the state), " +
 				"refused (joist_tenant names another or no tenant), unrouted (an instance source's customer has no tenant yet; retried), ignored (not a Stripe object), error.",
 		}, []string{"result"})}
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.events)
-	}
+	d.Register(s.events)
 	jobs.AddWorker(js.Engine(), &worker{svc: s})
 	return s
 }
@@ -95,9 +96,10 @@ type StripeEventArgs struct {
 // Kind names the job.
 func (StripeEventArgs) Kind() string { return "stripe_event" }
 
-// EnqueueTx enqueues the billing job of a newly stored Stripe event, inside
-// the ingest transaction (webhook.Service calls it).
-func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, ev store.WebhookEvent) error {
+// EnqueueTx enqueues the billing job of a newly stored event of tenantID's
+// Stripe source src, inside the ingest transaction: the Stripe provider's
+// built-in handler (a webhook.Handler).
+func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, src store.WebhookSource, ev store.WebhookEvent) error {
 	_, err := s.jobs.EnqueueTx(ctx, tx, tenantID, StripeEventArgs{TenantID: tenantID, EventID: ev.ID},
 		&river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}, ev.CorrelationID)
 	return err

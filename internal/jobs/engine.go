@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -38,7 +38,6 @@ type EngineOptions struct {
 	FetchPollInterval time.Duration
 	// NodeID names this process in attempts and logs.
 	NodeID string
-	Logger *slog.Logger
 }
 
 func (o *EngineOptions) defaults(d store.Dialect) {
@@ -71,9 +70,6 @@ func (o *EngineOptions) defaults(d store.Dialect) {
 		h, _ := os.Hostname()
 		o.NodeID = fmt.Sprintf("%s-%d", h, os.Getpid())
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
 }
 
 // Engine is River underneath joist's jobs: one client per process, on the
@@ -81,6 +77,7 @@ func (o *EngineOptions) defaults(d store.Dialect) {
 // that jobs are enqueued in the same transaction as the records causing them.
 type Engine struct {
 	db      *store.DB
+	log     *slog.Logger
 	opts    EngineOptions
 	workers *river.Workers
 	impl    riverImpl
@@ -129,10 +126,14 @@ func (i *impl[TTx]) subscribe() (<-chan *river.Event, func()) {
 	return i.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
 }
 
-// NewEngine prepares River on db. Register workers with AddWorker before Start.
-func NewEngine(db *store.DB, opts EngineOptions) *Engine {
-	opts.defaults(db.Dialect())
-	return &Engine{db: db, opts: opts, workers: river.NewWorkers(), metrics: newMetrics(db, time.Now)}
+// NewEngine prepares River on d's store and registers the jobs metrics on
+// d.Metrics. Register workers with AddWorker before Start.
+func NewEngine(d core.Deps, opts EngineOptions) *Engine {
+	d = d.For("jobs")
+	opts.defaults(d.DB.Dialect())
+	e := &Engine{db: d.DB, log: d.Log, opts: opts, workers: river.NewWorkers(), metrics: newMetrics(d.DB, time.Now)}
+	d.Register(e.metrics)
+	return e
 }
 
 // AddWorker registers a job kind's worker (before Start).
@@ -151,7 +152,7 @@ func (e *Engine) build() error {
 	}
 	cfg := &river.Config{
 		ID:                          e.opts.NodeID,
-		Logger:                      e.opts.Logger,
+		Logger:                      e.log,
 		Queues:                      queues,
 		Workers:                     e.workers,
 		FetchCooldown:               e.opts.FetchCooldown,
@@ -255,9 +256,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Collector exposes the jobs metrics (register it on the process registry).
-func (e *Engine) Collector() prometheus.Collector { return e.metrics }
-
 // Stop stops fetching and waits for running jobs (bounded by the context
 // given to Start's caller's shutdown). It is idempotent.
 func (e *Engine) Stop() {
@@ -269,7 +267,7 @@ func (e *Engine) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.MaxTimeout+5*time.Second)
 	defer cancel()
 	if err := e.impl.stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		e.opts.Logger.Warn("job engine stop", "err", err)
+		e.log.Warn("job engine stop", "err", err)
 	}
 	if e.unsubscribe != nil {
 		e.unsubscribe()

@@ -12,41 +12,39 @@ import (
 // PushMany is one HTTP-push job of a CreateManyTx batch.
 type PushMany struct {
 	TenantID      string
-	Input         PushInput
+	Push          PreparedPush // from PreparePush
 	CorrelationID string
 }
 
-// CreateManyTx enqueues many HTTP-push jobs inside tx: each is validated,
-// then all go in one River InsertManyTx and one multi-row insert of joist's
-// records per tenant. A job with a unique key goes through CreateTx (River
-// may skip it as a duplicate). It returns the job ids in order; an invalid
-// job fails the whole call.
+// CreateManyTx enqueues many prepared HTTP-push jobs inside tx: all go in
+// one River InsertManyTx and one multi-row insert of joist's records per
+// tenant. A job with a unique key goes through CreatePreparedTx (River may
+// skip it as a duplicate). It returns the job ids in order.
 func (s *Service) CreateManyTx(ctx context.Context, tx *store.Tx, items []PushMany) ([]string, error) {
 	ids := make([]string, len(items))
 	params := make([]river.InsertManyParams, 0, len(items))
 	idx := make([]int, 0, len(items))
 	argsOf := make([]PushArgs, 0, len(items))
 	for i, it := range items {
-		if it.Input.UniqueKey != "" {
-			j, _, err := s.CreateTx(ctx, tx, it.TenantID, it.Input, it.CorrelationID)
+		if !it.Push.ok {
+			return nil, fmt.Errorf("job %d: jobs: CreateManyTx given a PreparedPush that PreparePush did not return", i)
+		}
+		if it.Push.args.UniqueKey != "" {
+			j, _, err := s.CreatePreparedTx(ctx, tx, it.TenantID, it.Push, it.CorrelationID)
 			if err != nil {
 				return nil, fmt.Errorf("job %d: %w", i, err)
 			}
 			ids[i] = j.ID
 			continue
 		}
-		args, opts, err := s.validate(it.Input)
-		if err != nil {
-			return nil, fmt.Errorf("job %d: %w", i, err)
-		}
+		args, opts := it.Push.args, it.Push.opts
 		args.TenantID = it.TenantID
-		args.JobID = it.Input.JobID
 		if args.JobID == "" {
 			args.JobID = store.NewID("job_")
 		}
 		args.CorrelationID = it.CorrelationID
 		ids[i] = args.JobID
-		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: &opts})
 		idx = append(idx, i)
 		argsOf = append(argsOf, args)
 	}
@@ -70,7 +68,7 @@ func (s *Service) CreateManyTx(ctx context.Context, tx *store.Tx, items []PushMa
 			order = append(order, in.TenantID)
 		}
 		byTenant[in.TenantID] = append(byTenant[in.TenantID], store.JobRecord{ID: a.JobID, RiverID: r.Job.ID, Kind: a.Kind(),
-			Queue: params[k].InsertOpts.Queue, URL: a.URL, Method: a.Method, Schedule: in.Input.Schedule,
+			Queue: params[k].InsertOpts.Queue, URL: a.URL, Method: a.Method, Schedule: in.Push.schedule,
 			CorrelationID: in.CorrelationID, CreatedAt: now})
 	}
 	for _, t := range order {

@@ -39,8 +39,13 @@ type PushArgs struct {
 	WebhookID string `json:"webhook_id,omitempty"`
 	// BodyBase64 carries a body that is not valid UTF-8.
 	BodyBase64 string `json:"body_base64,omitempty"`
-	// BodyEvent, when set, names the tenant's stored webhook event whose raw
-	// body is sent (read at each attempt): a forward carries no copy of it.
+	// BodySource and BodyRef, when set, name the body source (a BodySource
+	// hook) that gives the body at each attempt, and what it is asked for:
+	// the job carries no copy of it.
+	BodySource string `json:"body_source,omitempty"`
+	BodyRef    string `json:"body_ref,omitempty"`
+	// BodyEvent is BodyRef of the webhook_event body source, in the field
+	// that versions before body sources wrote and read (see bodyFrom).
 	BodyEvent string `json:"body_event,omitempty"`
 }
 
@@ -116,11 +121,6 @@ func Backoff(attempt int) time.Duration {
 // errGone marks a 410 answer: the target will never accept this job.
 var errGone = errors.New("target answered 410 Gone")
 
-// errEventGone marks a forward whose stored event no longer exists
-// (purged after JOIST_WEBHOOK_RETENTION, or its source deleted): there is
-// nothing left to send.
-var errEventGone = errors.New("the webhook event this job forwards is no longer stored (purged after JOIST_WEBHOOK_RETENTION, or its source was deleted)")
-
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
 	start := w.svc.now()
@@ -133,7 +133,9 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		rec.Error = fmt.Sprintf("target answered %d", status)
 	}
 	gone := status == http.StatusGone
-	eventGone := errors.Is(err, errEventGone)
+	// The body source no longer has the job's body (a forward's event was purged).
+	var bodyGone *GoneError
+	errors.As(err, &bodyGone)
 	// Record the attempt (and a 410's dead reason) before telling River the outcome.
 	werr := w.svc.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		sc := tx.Tenant(a.TenantID)
@@ -143,8 +145,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		switch {
 		case gone:
 			return sc.JobSetDeadReason(ctx, a.JobID, "gone")
-		case eventGone:
-			return sc.JobSetDeadReason(ctx, a.JobID, "event_gone")
+		case bodyGone != nil:
+			return sc.JobSetDeadReason(ctx, a.JobID, bodyGone.DeadReason)
 		}
 		return nil
 	})
@@ -154,8 +156,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	switch {
 	case gone:
 		return river.JobCancel(errGone)
-	case eventGone:
-		return river.JobCancel(errEventGone)
+	case bodyGone != nil:
+		return river.JobCancel(bodyGone)
 	case err == nil && status >= 200 && status <= 299:
 		return nil
 	case err != nil:
@@ -175,17 +177,11 @@ func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, s
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(a.TimeoutMS)*time.Millisecond)
 	defer cancel()
 	raw := []byte(a.Body)
+	source, ref := a.bodyFrom()
 	switch {
-	case a.BodyEvent != "":
-		err = w.svc.db.Read(ctx, func(tx *store.Tx) error {
-			raw, err = tx.Tenant(a.TenantID).WebhookEventBody(ctx, a.BodyEvent)
-			return err
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, "", errEventGone
-		}
-		if err != nil {
-			return 0, "", fmt.Errorf("read the webhook event's body: %w", err)
+	case source != "":
+		if raw, err = w.svc.readBody(ctx, a.TenantID, source, ref); err != nil {
+			return 0, "", err
 		}
 	case a.BodyBase64 != "":
 		if raw, err = base64.StdEncoding.DecodeString(a.BodyBase64); err != nil {
@@ -237,6 +233,25 @@ func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, s
 		}
 	}
 	return resp.StatusCode, string(b), nil
+}
+
+// readBody asks the job's body source for its body.
+func (s *Service) readBody(ctx context.Context, tenantID, source, ref string) ([]byte, error) {
+	read, ok := s.opts.Bodies[source]
+	if !ok {
+		return nil, fmt.Errorf("body source %q is not registered on this node", source)
+	}
+	var raw []byte
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		raw, err = read(ctx, tx.Tenant(tenantID), ref)
+		return err
+	})
+	var gone *GoneError
+	if err != nil && !errors.As(err, &gone) {
+		return nil, fmt.Errorf("read the job's body from %s: %w", source, err)
+	}
+	return raw, err
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date.

@@ -32,6 +32,10 @@ type Options struct {
 	DefaultTimeout time.Duration
 	// DefaultMaxAttempts of an HTTP-push job.
 	DefaultMaxAttempts int
+	// Bodies are the body sources push jobs may name (PushInput.BodySource),
+	// by name: the systems that store what their jobs send (the webhook
+	// system's stored events, for forwards).
+	Bodies map[string]BodySource
 }
 
 // Service enqueues, lists and controls jobs, and signs HTTP-push requests.
@@ -55,9 +59,11 @@ type cachedSecrets struct {
 	until   time.Time
 }
 
-// NewService builds the jobs service and registers the HTTP-push and no-op
-// workers on engine.
-func NewService(c *core.Service, engine *Engine, box *secretbox.Box, log *slog.Logger, opts Options) *Service {
+// NewService builds the jobs service on d and registers the HTTP-push and
+// no-op workers on engine. c checks access and writes audit entries; box
+// opens the tenants' signing secrets.
+func NewService(d core.Deps, c *core.Service, engine *Engine, box *secretbox.Box, opts Options) *Service {
+	d = d.For("jobs")
 	if opts.RetryAfterCap == 0 {
 		opts.RetryAfterCap = time.Hour
 	}
@@ -67,7 +73,7 @@ func NewService(c *core.Service, engine *Engine, box *secretbox.Box, log *slog.L
 	if opts.DefaultMaxAttempts == 0 {
 		opts.DefaultMaxAttempts = 10
 	}
-	s := &Service{core: c, db: c.DB(), engine: engine, box: box, opts: opts, log: log, now: c.Now, secretCache: map[string]cachedSecrets{}}
+	s := &Service{core: c, db: d.DB, engine: engine, box: box, opts: opts, log: d.Log, now: d.Now, secretCache: map[string]cachedSecrets{}}
 	AddWorker(engine, &pushWorker{svc: s, client: newPushClient(opts.AllowedHosts)})
 	AddWorker(engine, &noopWorker{})
 	return s
@@ -95,24 +101,17 @@ type PushInput struct {
 	// RawBody, when set, is sent byte for byte with ContentType; Body is
 	// then ignored.
 	RawBody []byte
-	// BodyEvent, when set, sends the raw body of the tenant's stored webhook
-	// event of that id with ContentType (forwarded webhooks), read at each
-	// attempt rather than copied into the job; Body and RawBody are ignored.
-	BodyEvent string
+	// BodySource, when set, names the body source (Options.Bodies) that
+	// gives the body sent with ContentType, read at each attempt rather
+	// than copied into the job (forwarded webhooks); BodyRef is what it is
+	// asked for. Body and RawBody are then ignored.
+	BodySource string
+	BodyRef    string
 	// WebhookID overrides the webhook-id sent (default: the job id).
 	WebhookID string
 	// JobID, when set, is the new job's id (from store.NewID("job_")), so a
 	// caller can store it on its own record in the same insert.
 	JobID string
-
-	// checked is what validate made of the input, set by PreparePush so
-	// the insert does not check it again.
-	checked *checkedPush
-}
-
-type checkedPush struct {
-	args PushArgs
-	opts river.InsertOpts
 }
 
 // Job is a job as users see it.
@@ -127,10 +126,6 @@ var reservedHeaders = []string{"host", "content-length", "transfer-encoding", "c
 
 // validate checks a push job whole and turns it into River args and options.
 func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
-	if c := in.checked; c != nil {
-		opts := c.opts
-		return c.args, &opts, nil
-	}
 	var zero PushArgs
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -218,15 +213,18 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 			body, bodyB64 = "", base64.StdEncoding.EncodeToString(in.RawBody)
 		}
 	}
-	if in.BodyEvent != "" {
+	if in.BodySource != "" {
+		if _, ok := s.opts.Bodies[in.BodySource]; !ok {
+			return zero, nil, core.Invalid("unknown_body_source", "body source %q is not registered", in.BodySource)
+		}
 		body, bodyB64, ctype = "", "", in.ContentType
 	}
 	if len(in.UniqueKey) > 255 {
 		return zero, nil, core.Invalid("invalid_unique_key", "unique_key must be at most 255 characters")
 	}
 	args := PushArgs{URL: in.URL, Method: method, Headers: in.Headers, Body: body, ContentType: ctype,
-		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey, WebhookID: in.WebhookID, BodyBase64: bodyB64,
-		BodyEvent: in.BodyEvent}
+		TimeoutMS: timeout.Milliseconds(), UniqueKey: in.UniqueKey, WebhookID: in.WebhookID, BodyBase64: bodyB64, JobID: in.JobID}
+	args.setBodyFrom(in.BodySource, in.BodyRef)
 	if in.UniqueKey != "" {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
@@ -299,18 +297,27 @@ func (s *Service) Create(ctx context.Context, a auth.Actor, tenantID string, in 
 // CreateTx enqueues an HTTP-push job inside tx (for systems that store
 // their own records in the same transaction, and for schedules).
 func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, tenantID string, in PushInput, correlationID string) (Job, bool, error) {
-	args, opts, err := s.validate(in)
+	p, err := s.PreparePush(in)
 	if err != nil {
 		return Job{}, false, err
 	}
+	return s.CreatePreparedTx(ctx, tx, tenantID, p, correlationID)
+}
+
+// CreatePreparedTx enqueues an HTTP-push job checked earlier by PreparePush
+// inside tx, without checking it again.
+func (s *Service) CreatePreparedTx(ctx context.Context, tx *store.Tx, tenantID string, p PreparedPush, correlationID string) (Job, bool, error) {
+	if !p.ok {
+		return Job{}, false, errors.New("jobs: CreatePreparedTx given a PreparedPush that PreparePush did not return")
+	}
+	args, opts := p.args, p.opts
 	args.TenantID = tenantID
-	args.JobID = in.JobID
 	if args.JobID == "" {
 		args.JobID = store.NewID("job_")
 	}
 	args.CorrelationID = correlationID
 	sc := tx.Tenant(tenantID)
-	res, err := s.engine.insertTx(ctx, tx, args, opts)
+	res, err := s.engine.insertTx(ctx, tx, args, &opts)
 	if err != nil {
 		return Job{}, false, err
 	}
@@ -322,7 +329,7 @@ func (s *Service) CreateTx(ctx context.Context, tx *store.Tx, tenantID string, i
 		return Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}, false, nil
 	}
 	rec := store.JobRecord{ID: args.JobID, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue, URL: args.URL, Method: args.Method,
-		UniqueKey: args.UniqueKey, Schedule: in.Schedule, CorrelationID: correlationID, CreatedAt: s.now()}
+		UniqueKey: args.UniqueKey, Schedule: p.schedule, CorrelationID: correlationID, CreatedAt: s.now()}
 	if err := sc.JobInsert(ctx, rec); err != nil {
 		return Job{}, false, err
 	}

@@ -1,5 +1,7 @@
 package jobs
 
+import "github.com/riverqueue/river"
+
 // ValidatePush checks an HTTP-push job by the rules of POST /v1/jobs without
 // enqueueing it (schedules check their job template when it is stored, so a
 // bad template is refused at once rather than at its first slot).
@@ -8,16 +10,24 @@ func (s *Service) ValidatePush(in PushInput) error {
 	return err
 }
 
-// PreparePush checks an HTTP-push job like ValidatePush and returns it with
-// the outcome attached, so that inserting it later (CreateTx, CreateManyTx)
-// does not check it again: a caller on a hot path checks outside its
-// transaction. Changing the returned input's fields afterwards is not
-// checked again.
-func (s *Service) PreparePush(in PushInput) (PushInput, error) {
+// PreparedPush is an HTTP-push job checked by PreparePush, ready to be
+// enqueued (CreatePreparedTx, CreateManyTx) without being checked again. It
+// is opaque: what was checked cannot be changed afterwards. The zero value
+// is not a prepared job.
+type PreparedPush struct {
+	args     PushArgs
+	opts     river.InsertOpts
+	schedule string
+	ok       bool
+}
+
+// PreparePush checks an HTTP-push job like ValidatePush and returns it
+// prepared, so that a caller on a hot path checks it outside its
+// transaction and the insert does not check it again.
+func (s *Service) PreparePush(in PushInput) (PreparedPush, error) {
 	args, opts, err := s.validate(in)
 	if err != nil {
-		return in, err
+		return PreparedPush{}, err
 	}
-	in.checked = &checkedPush{args: args, opts: *opts}
-	return in, nil
+	return PreparedPush{args: args, opts: *opts, schedule: in.Schedule, ok: true}, nil
 }

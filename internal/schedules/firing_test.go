@@ -19,7 +19,9 @@ import (
 func scheduler(t *testing.T, env *apptest.Env, clk *clock, node string) *schedules.Service {
 	t.Helper()
 	env.App.Schedules.Stop()
-	return schedules.New(env.App.Core, env.App.Jobs, nil, schedules.Options{Now: clk.Now, NodeID: node})
+	d := env.App.Deps
+	d.Now = clk.Now
+	return schedules.New(d, env.App.Core, env.App.Jobs, schedules.Options{NodeID: node})
 }
 
 func runsOf(t *testing.T, svc *schedules.Service, tenantID, name string) []string {

@@ -42,27 +42,30 @@ type Options struct {
 	// most RunsKept (default 1000).
 	RunRetention time.Duration
 	RunsKept     int
-	// NodeID names this process in schedule_runs.
+	// NodeID names this process in schedule_runs (default: the job
+	// engine's).
 	NodeID string
-	// Now is the clock (default: the core service's).
-	Now func() time.Time
 }
 
 // Service stores schedules and fires their slots.
 type Service struct {
-	core *core.Service
-	db   *store.DB
-	jobs *jobs.Service
-	log  *slog.Logger
-	opts Options
+	core  *core.Service
+	db    *store.DB
+	jobs  *jobs.Service
+	log   *slog.Logger
+	clock func() time.Time
+	opts  Options
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// New builds the schedules service. It starts nothing.
-func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Service {
+// New builds the schedules service on d (its clock decides which slots are
+// due). c checks access and writes audit entries; js enqueues each slot's
+// job. It starts nothing.
+func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service {
+	d = d.For("schedules")
 	if opts.Tick == 0 {
 		opts.Tick = 250 * time.Millisecond
 	}
@@ -78,16 +81,10 @@ func New(c *core.Service, js *jobs.Service, log *slog.Logger, opts Options) *Ser
 	if opts.NodeID == "" {
 		opts.NodeID = js.Engine().Options().NodeID
 	}
-	if opts.Now == nil {
-		opts.Now = c.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{core: c, db: c.DB(), jobs: js, log: log, opts: opts}
+	return &Service{core: c, db: d.DB, jobs: js, log: d.Log, clock: d.Now, opts: opts}
 }
 
-func (s *Service) now() time.Time { return s.opts.Now().UTC() }
+func (s *Service) now() time.Time { return s.clock().UTC() }
 
 // Template is the HTTP-push job a schedule enqueues at each slot: the fields
 // of POST /v1/jobs that make sense for a recurring job.

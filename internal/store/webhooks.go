@@ -123,17 +123,6 @@ func (s *Scope) WebhookEventInsert(ctx context.Context, e WebhookEvent) (Webhook
 	return got, false, err
 }
 
-// WebhookEventBody returns the raw body of one of the tenant's stored
-// events (a forward job reads it at each attempt instead of carrying a copy).
-func (s *Scope) WebhookEventBody(ctx context.Context, id string) ([]byte, error) {
-	var b []byte
-	err := s.tx.QueryRow(ctx, "SELECT body FROM webhook_events WHERE tenant_id = ? AND id = ?", s.tenantID, id).Scan(&b)
-	if b == nil && err == nil {
-		b = []byte{}
-	}
-	return b, err
-}
-
 // WebhookEventInsertMany stores events with one multi-row insert per 100,
 // skipping any whose (source, provider event id) is already stored or comes
 // earlier in evs. It reports, in order, whether each was inserted; each

@@ -39,7 +39,7 @@ type ingestItem struct {
 	contact       string // the contact external id named by the delivery, if any
 	correlationID string
 	forward       bool
-	fwd           jobs.PushInput // the forward job (JobID = ev.ForwardJobID), when forward
+	fwd           jobs.PreparedPush // the forward job (JobID = ev.ForwardJobID), when forward
 
 	out  IngestResult // set before done
 	err  error
@@ -201,7 +201,7 @@ func (s *Service) writeBatch(ctx context.Context, tx *store.Tx, batch []*ingestI
 			return err
 		}
 		if it.forward {
-			many = append(many, jobs.PushMany{TenantID: it.ls.tenant.ID, Input: it.fwd, CorrelationID: it.correlationID})
+			many = append(many, jobs.PushMany{TenantID: it.ls.tenant.ID, Push: it.fwd, CorrelationID: it.correlationID})
 		}
 	}
 	if len(many) == 0 {

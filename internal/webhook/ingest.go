@@ -17,17 +17,34 @@ import (
 	"github.com/joist-dev/joist/internal/webhook/verify"
 )
 
-// ErrUnknownSource answers a delivery to a tenant or source that does not
-// exist (404; nothing is logged per source, so floods cannot grow storage).
-var ErrUnknownSource = errors.New("unknown webhook source")
-
-// Rejected is a delivery refused by verification (kept in the source's log).
-type Rejected struct {
-	Code    string
-	Message string
+// unknownSource answers a delivery to a tenant or source that does not
+// exist (not found; nothing is logged per source, so floods cannot grow
+// storage).
+func unknownSource(tenantRef, name string) error {
+	return &core.Error{Kind: core.ErrNotFound, Code: "unknown_source", Message: "no webhook source " + quote(name) + " for tenant " + quote(tenantRef)}
 }
 
-func (r *Rejected) Error() string { return r.Message }
+// rejected is a delivery refused by verification (kept in the source's
+// log): malformed (invalid), or not authentic (unauthorized).
+func rejected(verr error) *core.Error {
+	e := &core.Error{Kind: core.ErrUnauthorized, Code: verify.CodeBadSignature, Message: verr.Error()}
+	var ve *verify.Error
+	if errors.As(verr, &ve) {
+		e.Code = ve.Code
+		if ve.Malformed() {
+			e.Kind = core.ErrInvalid
+		}
+	}
+	return e
+}
+
+// quote quotes a name from the request's path for a message, shortened.
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return "'" + s + "'"
+}
 
 // IngestResult is the answer to a delivery.
 type IngestResult struct {
@@ -149,12 +166,15 @@ func (s *Service) forget() {
 var droppedHeaders = []string{"Authorization", "Cookie", "Connection", "Content-Length", "Host", "Transfer-Encoding", "Accept-Encoding", "Te", "Upgrade"}
 
 // Ingest verifies, deduplicates and stores one delivery, and enqueues its
-// forward in the same transaction. It returns only after the commit.
+// forward and its provider's built-in handler's job in the same
+// transaction. It returns only after the commit. A refusal is a
+// *core.Error: not found (unknown_source) for an unknown tenant or source,
+// invalid for a malformed delivery, unauthorized for one not authentic.
 func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req verify.Request, remoteIP, correlationID string) (IngestResult, error) {
 	ls, err := s.lookup(ctx, tenantRef, sourceName)
 	if errors.Is(err, store.ErrNotFound) {
 		s.received.WithLabelValues("unknown", "unknown_source").Inc()
-		return IngestResult{}, ErrUnknownSource
+		return IngestResult{}, unknownSource(tenantRef, sourceName)
 	}
 	if err != nil {
 		return IngestResult{}, err
@@ -163,14 +183,10 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	now := s.core.Now()
 	res, verr := verify.Verify(vc, req, now)
 	if verr != nil {
-		code, msg := "bad_signature", verr.Error()
-		var ve *verify.Error
-		if errors.As(verr, &ve) {
-			code = ve.Code
-		}
-		s.received.WithLabelValues(src.Provider, code).Inc()
-		s.reject(ctx, tn.ID, src.ID, code, msg, req, remoteIP)
-		return IngestResult{}, &Rejected{Code: code, Message: msg}
+		rej := rejected(verr)
+		s.received.WithLabelValues(src.Provider, rej.Code).Inc()
+		s.reject(ctx, tn.ID, src.ID, rej.Code, rej.Message, req, remoteIP)
+		return IngestResult{}, rej
 	}
 	if res.Challenge != nil {
 		return IngestResult{Challenge: res.Challenge, ChallengeContentType: res.ChallengeContentType}, nil
@@ -240,7 +256,7 @@ func (s *Service) storeTx(ctx context.Context, tx *store.Tx, it *ingestItem) (In
 		return IngestResult{}, err
 	}
 	if it.forward {
-		if _, _, err := s.jobs.CreateTx(ctx, tx, it.ls.tenant.ID, it.fwd, it.correlationID); err != nil {
+		if _, _, err := s.jobs.CreatePreparedTx(ctx, tx, it.ls.tenant.ID, it.fwd, it.correlationID); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -248,15 +264,16 @@ func (s *Service) storeTx(ctx context.Context, tx *store.Tx, it *ingestItem) (In
 }
 
 // afterInsert puts a newly stored event on its contact's timeline and
-// enqueues its billing job (Stripe), in the ingest transaction.
+// enqueues its provider's built-in handler's job (Stripe billing), in the
+// ingest transaction.
 func (s *Service) afterInsert(ctx context.Context, tx *store.Tx, sc *store.Scope, it *ingestItem) error {
 	if it.ls.cfg.ContactPointer != "" {
 		if err := s.timeline(ctx, sc, it.ls.source, it.ev, it.contact); err != nil {
 			return err
 		}
 	}
-	if it.ls.source.Provider == "stripe" && !it.ls.cfg.NoBilling && s.Billing != nil {
-		return s.Billing.EnqueueTx(ctx, tx, it.ls.tenant.ID, it.ev)
+	if h := s.opts.Handlers[it.ls.source.Provider]; h != nil && !it.ls.cfg.NoBilling {
+		return h.EnqueueTx(ctx, tx, it.ls.tenant.ID, it.ls.source, it.ev)
 	}
 	return nil
 }
@@ -314,8 +331,8 @@ func (s *Service) forwardInput(src store.WebhookSource, ev store.WebhookEvent, h
 	h["Joist-Event-Type"] = ev.EventType
 	h["Joist-Provider-Event-Id"] = ev.ProviderEventID
 	// The body is the stored event's, read by the push worker at each
-	// attempt: the job carries no copy of it.
-	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, BodyEvent: ev.ID, ContentType: ev.ContentType,
+	// attempt through the EventBody hook: the job carries no copy of it.
+	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, BodySource: EventBodySource, BodyRef: ev.ID, ContentType: ev.ContentType,
 		MaxAttempts: s.opts.ForwardMaxAttempts, WebhookID: ev.ID}
 }
 

@@ -35,6 +35,22 @@ type Options struct {
 	RejectionsKept int
 	// ForwardMaxAttempts of a forward job.
 	ForwardMaxAttempts int
+	// Handlers are the providers' built-in handlers, by provider: each new
+	// event of a source of that provider enqueues its job in the ingest
+	// transaction (billing registers Stripe's).
+	Handlers map[string]Handler
+	// Retention is how long events are kept (JOIST_WEBHOOK_RETENTION; 0
+	// keeps them forever): Maintain purges older ones.
+	Retention time.Duration
+}
+
+// Handler is a provider's built-in handler, registered (Options.Handlers)
+// by the system that owns it. For each newly stored event of a source of
+// its provider, unless the source turned it off, EnqueueTx enqueues its
+// built-in job inside the ingest transaction tx; an error fails the
+// delivery, so the provider retries it.
+type Handler interface {
+	EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, src store.WebhookSource, ev store.WebhookEvent) error
 }
 
 // Service manages sources and receives events.
@@ -52,30 +68,26 @@ type Service struct {
 	cache   map[string]*cachedSource
 
 	batch batcher // concurrent deliveries share one write (batch.go)
-
-	// Billing, when set, enqueues the built-in billing job of each newly
-	// stored event of a Stripe source, in the ingest transaction.
-	Billing interface {
-		EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, ev store.WebhookEvent) error
-	}
 }
 
-// New builds the webhook service; reg receives its metrics.
-func New(c *core.Service, js *jobs.Service, box *secretbox.Box, log *slog.Logger, reg prometheus.Registerer, opts Options) *Service {
+// New builds the webhook service on d. c checks access and writes audit
+// entries, js enqueues forwards, box seals the sources' secrets. Forwards
+// read their body through the EventBodySource hook, which the jobs service
+// must have been given (app does).
+func New(d core.Deps, c *core.Service, js *jobs.Service, box *secretbox.Box, opts Options) *Service {
+	d = d.For("webhook")
 	if opts.RejectionsKept == 0 {
 		opts.RejectionsKept = 100
 	}
 	if opts.ForwardMaxAttempts == 0 {
 		opts.ForwardMaxAttempts = 15
 	}
-	s := &Service{core: c, jobs: js, db: c.DB(), box: box, opts: opts, log: log, cache: map[string]*cachedSource{},
+	s := &Service{core: c, jobs: js, db: d.DB, box: box, opts: opts, log: d.Log, cache: map[string]*cachedSource{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joist_webhook_requests_total",
 			Help: "Inbound webhook requests by provider and result (accepted, duplicate, or the rejection code).",
 		}, []string{"provider", "result"})}
-	if reg != nil {
-		reg.MustRegister(s.received)
-	}
+	d.Register(s.received)
 	return s
 }
 
@@ -116,7 +128,8 @@ type sourceConfig struct {
 	TypePointer string         `json:"type_pointer,omitempty"`
 	// ContactPointer locates the app's contact id in the body.
 	ContactPointer string `json:"contact_pointer,omitempty"`
-	// NoBilling turns a stripe source's billing handler off.
+	// NoBilling turns the source's built-in handler (Options.Handlers) off:
+	// "billing": false in the API, which only a stripe source has.
 	NoBilling bool `json:"no_billing,omitempty"`
 }
 

@@ -586,3 +586,63 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestForwardArgsKeepPreviousFormat: a forward names its event in the job's
+// River args exactly as the previous version wrote them (body_event, no
+// body source fields), so forwards queued before an upgrade run after it
+// through the event body hook, and a node still on the previous version (a
+// rolling upgrade) sends the body of forwards queued by a newer one.
+func TestForwardArgsKeepPreviousFormat(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		rcv := newApp(t)
+		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
+			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const body = `{"zen":"design for failure"}`
+		resp := githubDelivery(t, src.IngestURL, "fmt-1", body, ghSecret)
+		var out struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		for deadline := time.Now().Add(15 * time.Second); rcv.count() < 1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the forward was never delivered")
+			}
+		}
+		rcv.mu.Lock()
+		got := string(rcv.body[0])
+		rcv.mu.Unlock()
+		if got != body {
+			t.Fatalf("forwarded body %q, want %q", got, body)
+		}
+		ev, err := env.App.Webhooks.GetEvent(ctx, root, tn.ID, out.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := "SELECT json(r.args) FROM river_job r JOIN jobs j ON j.river_id = r.id WHERE j.id = ?"
+		if env.Dialect == store.Postgres {
+			q = "SELECT r.args::text FROM river_job r JOIN jobs j ON j.river_id = r.id WHERE j.id = ?"
+		}
+		var raw string
+		if err := env.App.DB.Read(ctx, func(tx *store.Tx) error { return tx.QueryRow(ctx, q, ev.ForwardJobID).Scan(&raw) }); err != nil {
+			t.Fatal(err)
+		}
+		var args map[string]any
+		if err := json.Unmarshal([]byte(raw), &args); err != nil {
+			t.Fatal(err)
+		}
+		if args["body_event"] != ev.ID {
+			t.Fatalf("args name body_event %v, want %s: %s", args["body_event"], ev.ID, raw)
+		}
+		previous := map[string]bool{"job_id": true, "tenant_id": true, "url": true, "method": true, "headers": true, "body": true,
+			"content_type": true, "timeout_ms": true, "unique_key": true, "correlation_id": true, "webhook_id": true, "body_base64": true, "body_event": true}
+		for k := range args {
+			if !previous[k] {
+				t.Fatalf("args hold %q, which the previous version does not know: %s", k, raw)
+			}
+		}
+	})
+}

@@ -97,6 +97,13 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// Malformed reports whether the request is malformed (a signature that
+// cannot be parsed, no event id, a body that is not what the provider
+// sends) rather than not authentic.
+func (e *Error) Malformed() bool {
+	return e.Code == CodeMalformedSignature || e.Code == CodeMissingEventID || e.Code == CodeBadBody
+}
+
 func fail(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
