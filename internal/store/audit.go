@@ -58,7 +58,7 @@ type AuditFilter struct {
 
 // AuditList lists entries newest first.
 func (tx *Tx) AuditList(ctx context.Context, p Page, f AuditFilter) ([]AuditEntry, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
@@ -92,9 +92,9 @@ func (tx *Tx) AuditList(ctx context.Context, p Page, f AuditFilter) ([]AuditEntr
 		args = append(args, f.Until)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := tx.Query(ctx, q, args...)
-	items, err := collect(rows, err, func(r Rows) (AuditEntry, error) {
+	items, err := Collect(rows, err, func(r Rows) (AuditEntry, error) {
 		var e AuditEntry
 		var sum []byte
 		err := r.Scan(&e.ID, &e.TenantID, &e.ActorType, &e.ActorID, &e.ActorRole, &e.Action, &e.TargetType, &e.TargetID, &sum, &e.IP, &e.CorrelationID, &e.CreatedAt)
@@ -104,6 +104,6 @@ func (tx *Tx) AuditList(ctx context.Context, p Page, f AuditFilter) ([]AuditEntr
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(e AuditEntry) string { return e.ID })
+	items, next := PageOf(items, p.Size(), func(e AuditEntry) string { return e.ID })
 	return items, next, nil
 }

@@ -78,14 +78,14 @@ func (s *Scope) BillingRouteList(ctx context.Context, p Page) ([]BillingRoute, s
 	if s.tenantID != InstanceTenantID {
 		return nil, "", errNotInstance
 	}
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
 	rows, err := s.tx.Query(ctx, `SELECT r.stripe_customer, r.route_tenant_id, t.slug, r.link_source, r.created_at, r.updated_at
 		FROM billing_routes r JOIN tenants t ON t.id = r.route_tenant_id
-		WHERE r.tenant_id = ? AND r.stripe_customer > ? ORDER BY r.stripe_customer LIMIT ?`, s.tenantID, after, p.limit()+1)
-	items, err := collect(rows, err, func(r Rows) (BillingRoute, error) {
+		WHERE r.tenant_id = ? AND r.stripe_customer > ? ORDER BY r.stripe_customer LIMIT ?`, s.tenantID, after, p.Size()+1)
+	items, err := Collect(rows, err, func(r Rows) (BillingRoute, error) {
 		var x BillingRoute
 		err := r.Scan(&x.StripeCustomer, &x.RouteTenantID, &x.RouteTenantSlug, &x.LinkSource, &x.CreatedAt, &x.UpdatedAt)
 		return x, err
@@ -93,7 +93,7 @@ func (s *Scope) BillingRouteList(ctx context.Context, p Page) ([]BillingRoute, s
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(x BillingRoute) string { return x.StripeCustomer })
+	items, next := PageOf(items, p.Size(), func(x BillingRoute) string { return x.StripeCustomer })
 	return items, next, nil
 }
 
@@ -208,7 +208,7 @@ type SubscriptionFilter struct {
 
 // SubscriptionList lists subscriptions by id.
 func (s *Scope) SubscriptionList(ctx context.Context, p Page, f SubscriptionFilter) ([]Subscription, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
@@ -219,28 +219,20 @@ func (s *Scope) SubscriptionList(ctx context.Context, p Page, f SubscriptionFilt
 		args = append(args, f.ContactID)
 	}
 	if len(f.Statuses) > 0 {
-		q += " AND s.status IN (?" + repeatPlaceholders(len(f.Statuses)-1) + ")"
+		q += " AND s.status IN (?" + MorePlaceholders(len(f.Statuses)-1) + ")"
 		for _, st := range f.Statuses {
 			args = append(args, st)
 		}
 	}
 	q += " ORDER BY s.id LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := s.tx.Query(ctx, q, args...)
-	items, err := collect(rows, err, func(r Rows) (Subscription, error) { return scanSub(r) })
+	items, err := Collect(rows, err, func(r Rows) (Subscription, error) { return scanSub(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(x Subscription) string { return x.ID })
+	items, next := PageOf(items, p.Size(), func(x Subscription) string { return x.ID })
 	return items, next, nil
-}
-
-func repeatPlaceholders(n int) string {
-	out := ""
-	for range n {
-		out += ", ?"
-	}
-	return out
 }
 
 // SubscriptionChange is one applied change of a subscription's state.
@@ -278,7 +270,7 @@ func (s *Scope) SubscriptionChanges(ctx context.Context, subscriptionID string) 
 	rows, err := s.tx.Query(ctx, `SELECT id, subscription_id, event_id, stripe_event_id, event_type, event_created, from_status, to_status,
 		changes, correlation_id, created_at FROM subscription_changes WHERE tenant_id = ? AND subscription_id = ? ORDER BY id LIMIT 500`,
 		s.tenantID, subscriptionID)
-	return collect(rows, err, func(r Rows) (SubscriptionChange, error) {
+	return Collect(rows, err, func(r Rows) (SubscriptionChange, error) {
 		var c SubscriptionChange
 		var ch []byte
 		err := r.Scan(&c.ID, &c.SubscriptionID, &c.EventID, &c.StripeEventID, &c.EventType, &c.EventCreated, &c.FromStatus, &c.ToStatus,

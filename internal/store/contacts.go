@@ -63,25 +63,25 @@ func (s *Scope) ContactUpdate(ctx context.Context, c Contact) error {
 // ContactList lists contacts by id; q searches email, name and external id
 // (case-insensitive substring).
 func (s *Scope) ContactList(ctx context.Context, p Page, q string) ([]Contact, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
 	query := "SELECT " + contactCols + " FROM contacts WHERE tenant_id = ? AND id > ?"
 	args := []any{s.tenantID, after}
 	if q != "" {
-		like := "%" + likeEscape(q) + "%"
-		op := s.tx.ilike()
+		like := "%" + LikeEscape(q) + "%"
+		op := s.tx.ILike()
 		query += " AND (email " + op + " ? ESCAPE '\\' OR name " + op + " ? ESCAPE '\\' OR external_id " + op + " ? ESCAPE '\\')"
 		args = append(args, like, like, like)
 	}
 	query += " ORDER BY id LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := s.tx.Query(ctx, query, args...)
-	items, err := collect(rows, err, func(r Rows) (Contact, error) { return scanContact(r) })
+	items, err := Collect(rows, err, func(r Rows) (Contact, error) { return scanContact(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(c Contact) string { return c.ID })
+	items, next := PageOf(items, p.Size(), func(c Contact) string { return c.ID })
 	return items, next, nil
 }

@@ -197,15 +197,16 @@ type errRow struct{ r Row }
 func (e errRow) Scan(dest ...any) error { return mapErr(e.r.Scan(dest...)) }
 
 // ilike returns the case-insensitive LIKE operator of the dialect.
-func (tx *Tx) ilike() string {
+// ILike is the case-insensitive LIKE of the dialect.
+func (tx *Tx) ILike() string {
 	if tx.dialect == Postgres {
 		return "ILIKE"
 	}
 	return "LIKE"
 }
 
-// likeEscape escapes a user's search text for a LIKE pattern with ESCAPE '\'.
-func likeEscape(s string) string {
+// LikeEscape escapes a user's search text for a LIKE pattern with ESCAPE '\'.
+func LikeEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s)
 }

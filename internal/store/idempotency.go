@@ -100,7 +100,7 @@ func (tx *Tx) Tables(ctx context.Context) ([]string, error) {
 		q = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
 	}
 	rows, err := tx.Query(ctx, q)
-	return collect(rows, err, func(r Rows) (string, error) {
+	return Collect(rows, err, func(r Rows) (string, error) {
 		var s string
 		return s, r.Scan(&s)
 	})

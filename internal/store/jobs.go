@@ -166,7 +166,7 @@ func (f JobFilter) where(q string, args []any) (string, []any, error) {
 
 // JobList lists the tenant's jobs newest first.
 func (s *Scope) JobList(ctx context.Context, p Page, f JobFilter) ([]JobRecord, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
@@ -181,13 +181,13 @@ func (s *Scope) JobList(ctx context.Context, p Page, f JobFilter) ([]JobRecord, 
 		return nil, "", err
 	}
 	q += " ORDER BY j.id DESC LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := s.tx.Query(ctx, q, args...)
-	items, err := collect(rows, err, func(r Rows) (JobRecord, error) { return scanJob(r) })
+	items, err := Collect(rows, err, func(r Rows) (JobRecord, error) { return scanJob(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(j JobRecord) string { return j.ID })
+	items, next := PageOf(items, p.Size(), func(j JobRecord) string { return j.ID })
 	return items, next, nil
 }
 
@@ -237,7 +237,7 @@ func (s *Scope) JobAttemptInsert(ctx context.Context, a JobAttempt) error {
 func (s *Scope) JobAttempts(ctx context.Context, jobID string) ([]JobAttempt, error) {
 	rows, err := s.tx.Query(ctx, `SELECT a.job_id, a.attempt, a.started_at, a.duration_ms, a.status, a.response_body, a.error, a.node
 		FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.tenant_id = ? AND a.job_id = ? ORDER BY a.started_at`, s.tenantID, jobID)
-	return collect(rows, err, func(r Rows) (JobAttempt, error) {
+	return Collect(rows, err, func(r Rows) (JobAttempt, error) {
 		var a JobAttempt
 		err := r.Scan(&a.JobID, &a.Attempt, &a.StartedAt, &a.DurationMS, &a.Status, &a.ResponseBody, &a.Error, &a.Node)
 		return a, err

@@ -75,15 +75,15 @@ func (s *Scope) APIKeyRevoke(ctx context.Context, id string, now time.Time) erro
 
 // APIKeyList lists the tenant's keys by id.
 func (s *Scope) APIKeyList(ctx context.Context, p Page) ([]APIKey, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.tx.Query(ctx, "SELECT "+keyCols+" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", s.tenantID, after, p.limit()+1)
-	items, err := collect(rows, err, func(r Rows) (APIKey, error) { return scanKey(r) })
+	rows, err := s.tx.Query(ctx, "SELECT "+keyCols+" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", s.tenantID, after, p.Size()+1)
+	items, err := Collect(rows, err, func(r Rows) (APIKey, error) { return scanKey(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(k APIKey) string { return k.ID })
+	items, next := PageOf(items, p.Size(), func(k APIKey) string { return k.ID })
 	return items, next, nil
 }

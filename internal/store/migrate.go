@@ -259,7 +259,7 @@ func moveLegacyLedger(ctx context.Context, tx *Tx, legacy map[string][]migration
 		name, appliedAt string
 	}
 	rs, err := tx.Query(ctx, "SELECT version, name, applied_at FROM joist_migrations ORDER BY version")
-	rows, err := collect(rs, err, func(r Rows) (row, error) {
+	rows, err := Collect(rs, err, func(r Rows) (row, error) {
 		var x row
 		return x, r.Scan(&x.version, &x.name, &x.appliedAt)
 	})
@@ -313,7 +313,7 @@ func checkKnown(ctx context.Context, tx *Tx, migs []migration) error {
 		version      int
 	}
 	rs, err := tx.Query(ctx, "SELECT system, version, name FROM joist_schema ORDER BY system, version")
-	rows, err := collect(rs, err, func(r Rows) (row, error) {
+	rows, err := Collect(rs, err, func(r Rows) (row, error) {
 		var x row
 		return x, r.Scan(&x.system, &x.version, &x.name)
 	})

@@ -33,7 +33,7 @@ func (tx *Tx) operatorTenants(ctx context.Context, o *Operator) error {
 		return nil
 	}
 	rows, err := tx.Query(ctx, "SELECT tenant_id FROM operator_tenants WHERE operator_id = ? ORDER BY tenant_id", o.ID)
-	ids, err := collect(rows, err, func(r Rows) (string, error) {
+	ids, err := Collect(rows, err, func(r Rows) (string, error) {
 		var s string
 		return s, r.Scan(&s)
 	})
@@ -108,7 +108,7 @@ func (tx *Tx) OperatorByEmail(ctx context.Context, email string) (Operator, erro
 // OperatorList lists all operators by id.
 func (tx *Tx) OperatorList(ctx context.Context) ([]Operator, error) {
 	rows, err := tx.Query(ctx, "SELECT "+operatorCols+" FROM operators ORDER BY id")
-	ops, err := collect(rows, err, func(r Rows) (Operator, error) { return scanOperator(r) })
+	ops, err := Collect(rows, err, func(r Rows) (Operator, error) { return scanOperator(r) })
 	if err != nil {
 		return nil, err
 	}

@@ -17,15 +17,17 @@ type Page struct {
 // ErrBadCursor is returned for a cursor this store did not issue.
 var ErrBadCursor = errors.New("cursor is not one this API returned")
 
-func (p Page) limit() int {
+// Size is the page size to fetch (Limit, or 50); fetch Size()+1 rows and
+// give them to PageOf.
+func (p Page) Size() int {
 	if p.Limit <= 0 {
 		return 50
 	}
 	return p.Limit
 }
 
-// after decodes the cursor into the id the page starts after.
-func (p Page) after() (string, error) {
+// After decodes the cursor into the id the page starts after.
+func (p Page) After() (string, error) {
 	if p.Cursor == "" {
 		return "", nil
 	}
@@ -41,8 +43,8 @@ func EncodeCursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("c1:" + id))
 }
 
-// pageOf trims a result fetched with limit+1 rows and returns the next cursor.
-func pageOf[T any](items []T, limit int, id func(T) string) ([]T, string) {
+// PageOf trims a result fetched with limit+1 rows and returns the next cursor.
+func PageOf[T any](items []T, limit int, id func(T) string) ([]T, string) {
 	if len(items) > limit {
 		items = items[:limit]
 		return items, EncodeCursor(id(items[len(items)-1]))
@@ -50,8 +52,8 @@ func pageOf[T any](items []T, limit int, id func(T) string) ([]T, string) {
 	return items, ""
 }
 
-// collect scans all rows with scan.
-func collect[T any](rows Rows, err error, scan func(Rows) (T, error)) ([]T, error) {
+// Collect scans all rows with scan (an empty slice, not nil, for none).
+func Collect[T any](rows Rows, err error, scan func(Rows) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -68,3 +70,8 @@ func collect[T any](rows Rows, err error, scan func(Rows) (T, error)) ([]T, erro
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// MorePlaceholders is ", ?" n times, for an IN list after a first "?".
+func MorePlaceholders(n int) string {
+	return strings.Repeat(", ?", n)
+}

@@ -90,17 +90,17 @@ func (s *Scope) ScheduleDelete(ctx context.Context, id string) error {
 
 // ScheduleList lists the tenant's schedules by name.
 func (s *Scope) ScheduleList(ctx context.Context, p Page) ([]Schedule, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
 	rows, err := s.tx.Query(ctx, "SELECT "+scheduleCols+" FROM schedules WHERE tenant_id = ? AND name > ? ORDER BY name LIMIT ?",
-		s.tenantID, after, p.limit()+1)
-	items, err := collect(rows, err, func(r Rows) (Schedule, error) { return scanSchedule(r) })
+		s.tenantID, after, p.Size()+1)
+	items, err := Collect(rows, err, func(r Rows) (Schedule, error) { return scanSchedule(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(sc Schedule) string { return sc.Name })
+	items, next := PageOf(items, p.Size(), func(sc Schedule) string { return sc.Name })
 	return items, next, nil
 }
 
@@ -144,7 +144,7 @@ func (s *Scope) ScheduleRunFinish(ctx context.Context, scheduleID string, slot t
 func (s *Scope) ScheduleRuns(ctx context.Context, scheduleID string, limit int) ([]ScheduleRun, error) {
 	rows, err := s.tx.Query(ctx, `SELECT schedule_id, tenant_id, slot, catch_up, job_id, error, node, created_at FROM schedule_runs
 		WHERE tenant_id = ? AND schedule_id = ? ORDER BY slot DESC LIMIT ?`, s.tenantID, scheduleID, limit)
-	return collect(rows, err, func(r Rows) (ScheduleRun, error) {
+	return Collect(rows, err, func(r Rows) (ScheduleRun, error) {
 		var x ScheduleRun
 		err := r.Scan(&x.ScheduleID, &x.TenantID, &x.Slot, &x.CatchUp, &x.JobID, &x.Error, &x.Node, &x.CreatedAt)
 		return x, err
@@ -156,7 +156,7 @@ func (s *Scope) ScheduleRuns(ctx context.Context, scheduleID string, limit int) 
 func (tx *Tx) SchedulesDue(ctx context.Context, now time.Time, limit int) ([]Schedule, error) {
 	rows, err := tx.Query(ctx, "SELECT "+scheduleCols+" FROM schedules WHERE paused = false AND next_run_at <= ? ORDER BY next_run_at LIMIT ?",
 		now, limit)
-	return collect(rows, err, func(r Rows) (Schedule, error) { return scanSchedule(r) })
+	return Collect(rows, err, func(r Rows) (Schedule, error) { return scanSchedule(r) })
 }
 
 // ScheduleRunsPurge deletes runs whose slot is older than before, and trims
@@ -168,7 +168,7 @@ func (tx *Tx) ScheduleRunsPurge(ctx context.Context, before time.Time, keep int)
 		return n, err
 	}
 	rows, err := tx.Query(ctx, "SELECT schedule_id FROM schedule_runs GROUP BY schedule_id HAVING count(*) > ?", keep)
-	ids, err := collect(rows, err, func(r Rows) (string, error) {
+	ids, err := Collect(rows, err, func(r Rows) (string, error) {
 		var id string
 		return id, r.Scan(&id)
 	})

@@ -19,7 +19,7 @@ type SigningSecret struct {
 func (tx *Tx) SigningSecretsLive(ctx context.Context, tenantID string, now time.Time) ([]SigningSecret, error) {
 	rows, err := tx.Query(ctx, `SELECT id, tenant_id, secret_enc, created_at, expires_at FROM signing_secrets
 		WHERE tenant_id = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY id DESC`, tenantID, now)
-	return collect(rows, err, func(r Rows) (SigningSecret, error) {
+	return Collect(rows, err, func(r Rows) (SigningSecret, error) {
 		var s SigningSecret
 		err := r.Scan(&s.ID, &s.TenantID, &s.SecretEnc, &s.CreatedAt, &s.ExpiresAt)
 		return s, err

@@ -49,7 +49,7 @@ func (tx *Tx) TenantGet(ctx context.Context, idOrSlug string) (Tenant, error) {
 // TenantList lists tenants by id. When ids is non-nil only those are listed
 // (an operator's scope).
 func (tx *Tx) TenantList(ctx context.Context, p Page, ids []string) ([]Tenant, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
@@ -65,13 +65,13 @@ func (tx *Tx) TenantList(ctx context.Context, p Page, ids []string) ([]Tenant, s
 		}
 	}
 	q += " ORDER BY id LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := tx.Query(ctx, q, args...)
-	items, err := collect(rows, err, func(r Rows) (Tenant, error) { return scanTenant(r) })
+	items, err := Collect(rows, err, func(r Rows) (Tenant, error) { return scanTenant(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(t Tenant) string { return t.ID })
+	items, next := PageOf(items, p.Size(), func(t Tenant) string { return t.ID })
 	return items, next, nil
 }
 

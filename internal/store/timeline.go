@@ -29,7 +29,7 @@ func (s *Scope) TimelineAdd(ctx context.Context, e TimelineEntry) error {
 
 // TimelineList lists a contact's timeline newest first.
 func (s *Scope) TimelineList(ctx context.Context, contactID string, p Page) ([]TimelineEntry, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
@@ -40,9 +40,9 @@ func (s *Scope) TimelineList(ctx context.Context, contactID string, p Page) ([]T
 		args = append(args, after)
 	}
 	q += " ORDER BY id DESC LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := s.tx.Query(ctx, q, args...)
-	items, err := collect(rows, err, func(r Rows) (TimelineEntry, error) {
+	items, err := Collect(rows, err, func(r Rows) (TimelineEntry, error) {
 		var e TimelineEntry
 		err := r.Scan(&e.ID, &e.ContactID, &e.Kind, &e.Summary, &e.RefType, &e.RefID, &e.CorrelationID, &e.CreatedAt)
 		return e, err
@@ -50,6 +50,6 @@ func (s *Scope) TimelineList(ctx context.Context, contactID string, p Page) ([]T
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(e TimelineEntry) string { return e.ID })
+	items, next := PageOf(items, p.Size(), func(e TimelineEntry) string { return e.ID })
 	return items, next, nil
 }

@@ -66,7 +66,7 @@ func (s *Scope) WebhookSourceGet(ctx context.Context, name string) (WebhookSourc
 // WebhookSourceList lists the tenant's sources by name.
 func (s *Scope) WebhookSourceList(ctx context.Context) ([]WebhookSource, error) {
 	rows, err := s.tx.Query(ctx, "SELECT "+sourceCols+" FROM webhook_sources WHERE tenant_id = ? ORDER BY name", s.tenantID)
-	return collect(rows, err, func(r Rows) (WebhookSource, error) { return scanSource(r) })
+	return Collect(rows, err, func(r Rows) (WebhookSource, error) { return scanSource(r) })
 }
 
 // WebhookSourceDelete deletes a source (by id) with its events and rejections.
@@ -262,7 +262,7 @@ type WebhookEventFilter struct {
 
 // WebhookEventList lists events newest first.
 func (s *Scope) WebhookEventList(ctx context.Context, p Page, f WebhookEventFilter) ([]WebhookEvent, string, error) {
-	after, err := p.after()
+	after, err := p.After()
 	if err != nil {
 		return nil, "", err
 	}
@@ -301,13 +301,13 @@ func (s *Scope) WebhookEventList(ctx context.Context, p Page, f WebhookEventFilt
 		args = append(args, f.Until)
 	}
 	q += " ORDER BY e.id DESC LIMIT ?"
-	args = append(args, p.limit()+1)
+	args = append(args, p.Size()+1)
 	rows, err := s.tx.Query(ctx, q, args...)
-	items, err := collect(rows, err, func(r Rows) (WebhookEvent, error) { return scanEvent(r) })
+	items, err := Collect(rows, err, func(r Rows) (WebhookEvent, error) { return scanEvent(r) })
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := pageOf(items, p.limit(), func(e WebhookEvent) string { return e.ID })
+	items, next := PageOf(items, p.Size(), func(e WebhookEvent) string { return e.ID })
 	return items, next, nil
 }
 
@@ -339,7 +339,7 @@ func (s *Scope) WebhookRejectionAdd(ctx context.Context, r WebhookRejection, kee
 func (s *Scope) WebhookRejectionList(ctx context.Context, sourceID string) ([]WebhookRejection, error) {
 	rows, err := s.tx.Query(ctx, `SELECT id, source_id, code, detail, headers, size, remote_ip, received_at FROM webhook_rejections
 		WHERE tenant_id = ? AND source_id = ? ORDER BY id DESC`, s.tenantID, sourceID)
-	return collect(rows, err, func(r Rows) (WebhookRejection, error) {
+	return Collect(rows, err, func(r Rows) (WebhookRejection, error) {
 		var x WebhookRejection
 		var h []byte
 		err := r.Scan(&x.ID, &x.SourceID, &x.Code, &x.Detail, &h, &x.Size, &x.RemoteIP, &x.ReceivedAt)
