@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 // target is the app's endpoint that HTTP-push jobs call: it answers every
@@ -57,20 +59,18 @@ func mkJob(t *testing.T, env *apptest.Env, tenantID string, tg *target, in jobs.
 // waitJob polls the job until it is in state want, for at most 30 seconds.
 func waitJob(t *testing.T, env *apptest.Env, tenantID, id, want string) jobs.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		j, err := env.App.Jobs.Get(context.Background(), cli, tenantID, id)
-		if err != nil {
+	var j jobs.Job
+	testutil.Eventually(t, 30*time.Second, func() error {
+		var err error
+		if j, err = env.App.Jobs.Get(context.Background(), cli, tenantID, id); err != nil {
 			t.Fatal(err)
 		}
-		if j.State == want {
-			return j
+		if j.State != want {
+			return fmt.Errorf("job %s is %s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s is %s after 30s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return nil
+	})
+	return j
 }
 
 // jobState is a job's state now.
