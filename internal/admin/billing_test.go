@@ -62,6 +62,7 @@ func deliverStripe(t *testing.T, env *apptest.Env, tn store.Tenant, source, body
 }
 
 func TestContactPageSubscriptions(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := mkTenant(t, env, "acme")
 		other := mkTenant(t, env, "other")

@@ -108,6 +108,7 @@ func deadJob(t *testing.T, env *apptest.Env, tenantID string, tg *target) jobs.J
 }
 
 func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		tg := newTarget(t)
@@ -157,6 +158,7 @@ func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
 }
 
 func TestJobsPagesTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := mkTenant(t, env, "alpha")
 		bravo := mkTenant(t, env, "bravo")
@@ -206,6 +208,7 @@ func TestJobsPagesTenantScope(t *testing.T) {
 }
 
 func TestJobsBulkRetryDead(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := mkTenant(t, env, "acme")
 		other := mkTenant(t, env, "other")

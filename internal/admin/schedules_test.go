@@ -45,6 +45,7 @@ func getSchedule(t *testing.T, env *apptest.Env, tenantID, name string) (schedul
 func utc(ts time.Time) string { return ts.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		tg := newTarget(t)
@@ -111,6 +112,7 @@ func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
 }
 
 func TestSchedulesPagesTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := mkTenant(t, env, "alpha")
 		bravo := mkTenant(t, env, "bravo")
@@ -151,6 +153,7 @@ func TestSchedulesPagesTenantScope(t *testing.T) {
 }
 
 func TestSchedulesPauseResumeDelete(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		tg := newTarget(t)

@@ -18,6 +18,7 @@ import (
 // TestAddSection adds a page the way a later system (jobs) would, to a
 // second dashboard sharing the test joist's database.
 func TestAddSection(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, "sqlite")
 	adm := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{})
 	mux := http.NewServeMux()
@@ -99,6 +100,7 @@ func TestAddSection(t *testing.T) {
 }
 
 func TestSecureCookies(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, "sqlite")
 	adm := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{SecureCookies: true})
 	mux := http.NewServeMux()

@@ -132,6 +132,7 @@ func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) store.WebhookE
 }
 
 func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		rc := newReceiver(t, http.StatusGone)
@@ -193,6 +194,7 @@ func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 }
 
 func TestWebhooksPagesTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := mkTenant(t, env, "alpha")
 		bravo := mkTenant(t, env, "bravo")
@@ -243,6 +245,7 @@ func TestWebhooksPagesTenantScope(t *testing.T) {
 }
 
 func TestWebhooksReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		rc := newReceiver(t, http.StatusGone)
@@ -305,6 +308,7 @@ func TestWebhooksReplay(t *testing.T) {
 // contacts and no keys, and no key can be made for it; an operator scoped
 // to some tenants never reaches it.
 func TestInstancePages(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := mkTenant(t, env, "acme")
 		mkSource(t, env, store.InstanceTenantID, "stripe-all", "")

@@ -195,6 +195,7 @@ func subEvent(evtID, typ string, created int64, live bool, subID, customer, stat
 }
 
 func TestStripeBillingState(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		h := newHarness(t, env)
 		// The customer names its contact in metadata.
@@ -304,6 +305,7 @@ func TestStripeBillingState(t *testing.T) {
 }
 
 func TestStripeCustomerLink(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		h := newHarness(t, env)
 		ctx := context.Background()
@@ -449,6 +451,7 @@ func apiSub(id, customer, contact, status string, periodEnd int64, cancelAtPerio
 }
 
 func TestStripeAPIRefetch(t *testing.T) {
+	t.Parallel()
 	const key = "sk_live_joist_test_key_0123456789"
 	fs := newFakeStripe(t)
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {

@@ -74,6 +74,7 @@ func contains(list []string, s string) bool {
 // routed to (joist_tenant metadata, or an explicit route), never to the
 // instance, and an event no route names waits (retries) until routed.
 func TestStripeInstanceRouting(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		h := newHarness(t, env)

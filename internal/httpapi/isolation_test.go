@@ -60,6 +60,7 @@ func (s *setup) raw(t *testing.T, method, path, key, tenant, body string, hdr ..
 // TestTenantIsolation walks every API route with tenant A's key against
 // tenant B's objects. A route added without a case here fails the test.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		a := s.keyA.Key

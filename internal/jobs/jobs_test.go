@@ -82,6 +82,7 @@ func waitState(t *testing.T, svc *jobs.Service, tenantID, id, want string) jobs.
 }
 
 func TestPushJobDeliveredSignedAndCompleted(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -128,6 +129,7 @@ func TestPushJobDeliveredSignedAndCompleted(t *testing.T) {
 }
 
 func TestGoneIsDeadAndRetryRevives(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -157,6 +159,7 @@ func TestGoneIsDeadAndRetryRevives(t *testing.T) {
 }
 
 func TestUniqueKey(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -181,6 +184,7 @@ func TestUniqueKey(t *testing.T) {
 }
 
 func TestJobMetrics(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -221,6 +225,7 @@ func TestJobMetrics(t *testing.T) {
 // TestRetryAfterHonouredAndCapped: a Retry-After longer than the backoff
 // delays the retry; one longer than the cap is cut to the cap.
 func TestRetryAfterHonouredAndCapped(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -262,6 +267,7 @@ func TestRetryAfterHonouredAndCapped(t *testing.T) {
 }
 
 func TestAllowedHosts(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, store.SQLite, func(c *config.Config) { c.PushAllowedHosts = []string{"127.0.0.1"} })
 	ctx := context.Background()
 	tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})

@@ -75,6 +75,7 @@ func githubDelivery(t *testing.T, url, id, body string, secret string) *http.Res
 }
 
 func TestIngestDedupForwardReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -175,6 +176,7 @@ func TestIngestDedupForwardReplay(t *testing.T) {
 }
 
 func TestRejectedDeliveries(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -227,6 +229,7 @@ func TestRejectedDeliveries(t *testing.T) {
 }
 
 func TestOldEventsArePurged(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -258,6 +261,7 @@ func TestOldEventsArePurged(t *testing.T) {
 // event; forward_types forwards only the listed types; a Svix/Resend-style
 // source verifies Standard Webhooks signatures with secret rotation.
 func TestStoreOnlyAndTypeFilter(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -327,6 +331,7 @@ func TestStoreOnlyAndTypeFilter(t *testing.T) {
 // naming a known contact is on that contact's timeline with the delivery's
 // correlation id; unknown contacts and duplicates add nothing.
 func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -384,6 +389,7 @@ func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
 // same moment, share batched writes: every event stored once with one
 // forward job, and each pair answers exactly one non-duplicate.
 func TestBatchedDeliveries(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -433,6 +439,7 @@ func TestBatchedDeliveries(t *testing.T) {
 // belong to the instance; providers deliver to /in/_/{source}; tenant keys
 // cannot see them, and tenant lists do not show the instance.
 func TestInstanceSource(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		rcv := newApp(t)
 		do := func(method, path, key, body string) (int, string) {
@@ -517,6 +524,7 @@ func TestInstanceSource(t *testing.T) {
 }
 
 func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, store.SQLite)
 	for _, path := range []string{"/v1/contacts", "/v1/schedules", "/v1/subscriptions", "/v1/tenants/_", "/v1/tenants/" + store.InstanceTenantID + "/keys"} {
 		req, _ := http.NewRequest("GET", env.URL+path, nil)
@@ -537,6 +545,7 @@ func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
 // attempt (the job keeps no copy); once the event is purged, the job ends
 // dead with dead_reason event_gone instead of sending an empty body.
 func TestForwardOfPurgedEvent(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		var calls atomic.Int32

@@ -74,6 +74,7 @@ func (c caller) want(status int, method, path, key, body string, hdr ...string) 
 // TestRealJoist drives a real joist through the checker: every documented
 // operation, success and error responses, and requires no mismatch.
 func TestRealJoist(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, store.SQLite)
 	chk := openapicheck.New(t, httpapi.OpenAPI())
 	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(http.DefaultTransport), Timeout: 30 * time.Second}, base: env.URL}
@@ -404,6 +405,7 @@ func TestBodiesStillReadable(t *testing.T) {
 // every registered route is documented with its exact path template, and
 // every documented operation is a registered route.
 func TestDocumentMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	// httpapi.New dereferences its *core.Service, so take the routes from a
 	// running joist.
 	env := apptest.Start(t, store.SQLite)
