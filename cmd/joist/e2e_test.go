@@ -19,6 +19,7 @@ import (
 	"github.com/joist-dev/joist/client"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 var binary string
@@ -109,23 +110,23 @@ func startNode(t *testing.T, env []string) *node {
 	}
 	go func() { _ = cmd.Wait(); close(n.done) }()
 	t.Cleanup(func() { n.kill() })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		select {
 		case <-n.done:
 			t.Fatalf("joist exited at start:\n%s\n%s", n.stdout, n.stderr)
 		default:
 		}
-		if resp, err := http.Get(n.url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return n
-			}
+		resp, err := http.Get(n.url + "/readyz")
+		if err != nil {
+			return fmt.Errorf("joist did not become ready: %v\n%s", err, n.stderr)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("joist did not become ready:\n%s", n.stderr)
-	return nil
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("joist did not become ready: /readyz is %d\n%s", resp.StatusCode, n.stderr)
+		}
+		return nil
+	})
+	return n
 }
 
 func (n *node) kill() {

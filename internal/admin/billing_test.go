@@ -14,6 +14,7 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -39,8 +40,7 @@ func deliverStripe(t *testing.T, env *apptest.Env, tn store.Tenant, source, body
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("stripe delivery: status %d", res.StatusCode)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		list, _, err := env.App.Jobs.List(context.Background(), cli, tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
 		if err != nil {
 			t.Fatal(err)
@@ -54,17 +54,15 @@ func deliverStripe(t *testing.T, env *apptest.Env, tn store.Tenant, source, body
 				done = false
 			}
 		}
-		if done {
-			return
+		if !done {
+			return fmt.Errorf("stripe_event jobs not done: %+v", list)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stripe_event jobs not done after 30s: %+v", list)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestContactPageSubscriptions(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := mkTenant(t, env, "acme")
 		other := mkTenant(t, env, "other")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestInviteFlow(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		a := mkTenant(t, env, "alpha")
 		mkTenant(t, env, "bravo")
@@ -57,6 +58,7 @@ func TestInviteFlow(t *testing.T) {
 }
 
 func TestDisableOperatorEndsSession(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		o := mkOperator(t, env, "dan@example.com", auth.RoleAdmin)
 		dan := newClient(t, env)
@@ -88,6 +90,7 @@ func TestDisableOperatorEndsSession(t *testing.T) {
 }
 
 func TestTenantAndKeyPages(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		c := newClient(t, env)
 		c.loginOwner()

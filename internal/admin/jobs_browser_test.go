@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 // TestJobsBrowser is the dead-letter path in a real browser: find the dead
@@ -64,14 +66,13 @@ func TestJobsBrowser(t *testing.T) {
 		if got := text(t, ctx, "job-state"); got == "dead" {
 			t.Fatal("the job is still dead right after the retry")
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for text(t, ctx, "job-state") != "completed" {
-			if time.Now().After(deadline) {
-				t.Fatalf("job page shows %q 30s after the retry", text(t, ctx, "job-state"))
+		testutil.Eventually(t, 30*time.Second, func() error {
+			if got := text(t, ctx, "job-state"); got != "completed" {
+				step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("job-state")))
+				return fmt.Errorf("job page shows %q after the retry", got)
 			}
-			time.Sleep(200 * time.Millisecond)
-			step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("job-state")))
-		}
+			return nil
+		})
 		shot(t, ctx, "completed")
 		if got := text(t, ctx, "attempts"); !strings.Contains(got, "200") {
 			t.Fatalf("attempts after the retry:\n%s", got)

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 // target is the app's endpoint that HTTP-push jobs call: it answers every
@@ -57,20 +59,18 @@ func mkJob(t *testing.T, env *apptest.Env, tenantID string, tg *target, in jobs.
 // waitJob polls the job until it is in state want, for at most 30 seconds.
 func waitJob(t *testing.T, env *apptest.Env, tenantID, id, want string) jobs.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		j, err := env.App.Jobs.Get(context.Background(), cli, tenantID, id)
-		if err != nil {
+	var j jobs.Job
+	testutil.Eventually(t, 30*time.Second, func() error {
+		var err error
+		if j, err = env.App.Jobs.Get(context.Background(), cli, tenantID, id); err != nil {
 			t.Fatal(err)
 		}
-		if j.State == want {
-			return j
+		if j.State != want {
+			return fmt.Errorf("job %s is %s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s is %s after 30s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+		return nil
+	})
+	return j
 }
 
 // jobState is a job's state now.
@@ -108,6 +108,7 @@ func deadJob(t *testing.T, env *apptest.Env, tenantID string, tg *target) jobs.J
 }
 
 func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		tg := newTarget(t)
@@ -157,6 +158,7 @@ func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
 }
 
 func TestJobsPagesTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := mkTenant(t, env, "alpha")
 		bravo := mkTenant(t, env, "bravo")
@@ -206,6 +208,7 @@ func TestJobsPagesTenantScope(t *testing.T) {
 }
 
 func TestJobsBulkRetryDead(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := mkTenant(t, env, "acme")
 		other := mkTenant(t, env, "other")

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/schedules"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 // mkSchedule creates a schedule as the API would.
@@ -43,6 +45,7 @@ func getSchedule(t *testing.T, env *apptest.Env, tenantID, name string) (schedul
 func utc(ts time.Time) string { return ts.UTC().Format("2006-01-02 15:04:05 UTC") }
 
 func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		tg := newTarget(t)
@@ -109,6 +112,7 @@ func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
 }
 
 func TestSchedulesPagesTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := mkTenant(t, env, "alpha")
 		bravo := mkTenant(t, env, "bravo")
@@ -149,6 +153,7 @@ func TestSchedulesPagesTenantScope(t *testing.T) {
 }
 
 func TestSchedulesPauseResumeDelete(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		tg := newTarget(t)
@@ -156,9 +161,8 @@ func TestSchedulesPauseResumeDelete(t *testing.T) {
 		mkOperator(t, env, "ada@example.com", auth.RoleAdmin)
 
 		// Let it fire once, so that its runs have a job to link to.
-		deadline := time.Now().Add(30 * time.Second)
 		var runs []string
-		for len(runs) == 0 {
+		testutil.Eventually(t, 30*time.Second, func() error {
 			rs, err := env.App.Schedules.Runs(context.Background(), cli, tn.ID, "tick", 10)
 			if err != nil {
 				t.Fatal(err)
@@ -168,11 +172,11 @@ func TestSchedulesPauseResumeDelete(t *testing.T) {
 					runs = append(runs, r.JobID)
 				}
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("the schedule did not fire within 30s")
+			if len(runs) == 0 {
+				return fmt.Errorf("the schedule has not fired: %d runs, none with a job", len(rs))
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 
 		c := newClient(t, env)
 		c.login("ada@example.com", testPassword)

@@ -19,6 +19,7 @@ import (
 // TestAddSection adds a page the way a later system (jobs) would, to a
 // second dashboard sharing the test joist's database.
 func TestAddSection(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, "sqlite")
 	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{})
 	if err != nil {
@@ -107,6 +108,7 @@ func TestAddSection(t *testing.T) {
 }
 
 func TestSecureCookies(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, "sqlite")
 	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{SecureCookies: true})
 	if err != nil {

@@ -26,6 +26,7 @@ func loginFailures(t *testing.T, env *apptest.Env) float64 {
 }
 
 func TestLoginFailsAndIsRateLimited(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		c := newClient(t, env)
 		sessions := env.Count(t, "sessions")
@@ -56,6 +57,7 @@ func TestLoginFailsAndIsRateLimited(t *testing.T) {
 }
 
 func TestLoginForm(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		c := newClient(t, env)
 		// An unauthenticated page sends the browser to the login page, and
@@ -103,6 +105,7 @@ func TestLoginForm(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, "sqlite")
 	c := newClient(t, env)
 	c.loginOwner()
@@ -136,6 +139,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		mkTenant(t, env, "acme")
 		c := newClient(t, env)
@@ -169,6 +173,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestViewerCannotWrite(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		owner := newClient(t, env)
@@ -204,6 +209,7 @@ func TestViewerCannotWrite(t *testing.T) {
 }
 
 func TestTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		a, b := mkTenant(t, env, "alpha"), mkTenant(t, env, "bravo")
 		mkContact(t, env, a.ID, "u-a", "ann@alpha.example", "Ann Alpha")
@@ -242,6 +248,7 @@ func TestTenantScope(t *testing.T) {
 }
 
 func TestLogoutRevokesSession(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		c := newClient(t, env)
 		c.loginOwner()

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 // TestWebhooksBrowser is the inbound webhooks path in a real browser: the
@@ -70,14 +72,13 @@ func TestWebhooksBrowser(t *testing.T) {
 		step(t, ctx, "replay",
 			chromedp.Click(chromedp.ID("event-replay")),
 			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
-		deadline := time.Now().Add(20 * time.Second)
-		for text(t, ctx, "event-status") != "delivered" {
-			if time.Now().After(deadline) {
-				t.Fatalf("event page shows %q 20s after the replay", text(t, ctx, "event-status"))
+		testutil.Eventually(t, 20*time.Second, func() error {
+			if got := text(t, ctx, "event-status"); got != "delivered" {
+				step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("event-status")))
+				return fmt.Errorf("event page shows %q after the replay", got)
 			}
-			time.Sleep(200 * time.Millisecond)
-			step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("event-status")))
-		}
+			return nil
+		})
 		shot(t, ctx, "delivered")
 		if got := text(t, ctx, "attempts"); !strings.Contains(got, "200") || !strings.Contains(got, "receiver says OK") {
 			t.Fatalf("attempts after the replay:\n%s", got)

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -106,20 +108,18 @@ func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, 
 // waitEvent polls an event until its status is want, for at most 30 seconds.
 func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) store.WebhookEvent {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ev, err := env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id)
-		if err != nil {
+	var ev store.WebhookEvent
+	testutil.Eventually(t, 30*time.Second, func() error {
+		var err error
+		if ev, err = env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id); err != nil {
 			t.Fatal(err)
 		}
-		if ev.Status == want {
-			return ev
+		if ev.Status != want {
+			return fmt.Errorf("event %s is %s, want %s", id, ev.Status, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event %s is %s after 30s, want %s", id, ev.Status, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return ev
 }
 
 func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) store.WebhookEvent {
@@ -132,6 +132,7 @@ func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) store.WebhookE
 }
 
 func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		rc := newReceiver(t, http.StatusGone)
@@ -193,6 +194,7 @@ func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 }
 
 func TestWebhooksPagesTenantScope(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := mkTenant(t, env, "alpha")
 		bravo := mkTenant(t, env, "bravo")
@@ -243,6 +245,7 @@ func TestWebhooksPagesTenantScope(t *testing.T) {
 }
 
 func TestWebhooksReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := mkTenant(t, env, "acme")
 		rc := newReceiver(t, http.StatusGone)
@@ -305,6 +308,7 @@ func TestWebhooksReplay(t *testing.T) {
 // contacts and no keys, and no key can be made for it; an operator scoped
 // to some tenants never reaches it.
 func TestInstancePages(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := mkTenant(t, env, "acme")
 		mkSource(t, env, store.InstanceTenantID, "stripe-all", "")

@@ -3,6 +3,7 @@ package billing_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -92,8 +94,7 @@ func (h *harness) post(body string, corr string) (id string, duplicate bool) {
 // wait returns once every stripe_event job has completed.
 func (h *harness) wait() {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testutil.Eventually(h.t, 20*time.Second, func() error {
 		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
 		if err != nil {
 			h.t.Fatal(err)
@@ -107,14 +108,11 @@ func (h *harness) wait() {
 				}
 			}
 		}
-		if done {
-			return
+		if !done {
+			return fmt.Errorf("stripe_event jobs not done: %+v", list)
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("stripe_event jobs not done: %+v", list)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func (h *harness) get(path string, v any) int {
@@ -197,6 +195,7 @@ func subEvent(evtID, typ string, created int64, live bool, subID, customer, stat
 }
 
 func TestStripeBillingState(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		h := newHarness(t, env)
 		// The customer names its contact in metadata.
@@ -306,6 +305,7 @@ func TestStripeBillingState(t *testing.T) {
 }
 
 func TestStripeCustomerLink(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		h := newHarness(t, env)
 		ctx := context.Background()
@@ -451,6 +451,7 @@ func apiSub(id, customer, contact, status string, periodEnd int64, cancelAtPerio
 }
 
 func TestStripeAPIRefetch(t *testing.T) {
+	t.Parallel()
 	const key = "sk_live_joist_test_key_0123456789"
 	fs := newFakeStripe(t)
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
@@ -488,8 +489,7 @@ func TestStripeAPIRefetch(t *testing.T) {
 		fs.mu.Unlock()
 		fs.set("sub_R", apiSub("sub_R", "cus_R", "user_1", "canceled", t0+70*86400, false, true))
 		h.post(subEvent("evt_r2", "customer.subscription.updated", t0+10, true, "sub_R", "cus_R", "active", true, ""), "")
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testutil.Eventually(t, 30*time.Second, func() error {
 			list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
 			if err != nil {
 				t.Fatal(err)
@@ -502,14 +502,11 @@ func TestStripeAPIRefetch(t *testing.T) {
 					t.Fatalf("job %s is dead", j.ID)
 				}
 			}
-			if done && failed {
-				break
+			if !done || !failed {
+				return fmt.Errorf("the job did not retry to completion: %+v", list)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the job did not retry to completion: %+v", list)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 		if v = h.sub("sub_R", ""); v.Status != "canceled" || v.LastEventID != "evt_r2" || v.History[len(v.History)-1].StripeEventID != "evt_r2" {
 			t.Fatalf("after the retry: %+v", v)
 		}
@@ -538,14 +535,12 @@ func TestStripeAPIRefetch(t *testing.T) {
 		}
 		fs.set("sub_O", apiSub("sub_O", "cus_O", "user_1", "canceled", t0+30*86400, false, true))
 		h.post(subEvent("evt_o2", "customer.subscription.updated", t0+2, true, "sub_O", "cus_O", "canceled", true, ""), "")
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			if h.get("/v1/subscriptions/sub_O", nil) == 200 && h.sub("sub_O", "").Status == "canceled" {
-				break
+		testutil.Eventually(t, 20*time.Second, func() error {
+			if h.get("/v1/subscriptions/sub_O", nil) != 200 || h.sub("sub_O", "").Status != "canceled" {
+				return errors.New("the second job's state never applied")
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("the second job's state never applied")
-			}
-		}
+			return nil
+		})
 		held.free()
 		h.wait()
 		if v := h.sub("sub_O", ""); v.Status != "canceled" || len(v.History) != 1 {

@@ -15,6 +15,7 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -40,26 +41,23 @@ func (h *harness) put(tenant, path, body string) (int, string) {
 // event's), once it is in one of the states, with its attempts.
 func (h *harness) stripeJob(corr string, states ...string) jobs.Job {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var full jobs.Job
+	testutil.Eventually(h.t, 30*time.Second, func() error {
 		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
 		if err != nil {
 			h.t.Fatal(err)
 		}
 		for _, j := range list {
 			if j.CorrelationID == corr && (len(states) == 0 || contains(states, j.State)) {
-				full, err := h.env.App.Jobs.Get(context.Background(), root, h.jobsOf, j.ID)
-				if err != nil {
+				if full, err = h.env.App.Jobs.Get(context.Background(), root, h.jobsOf, j.ID); err != nil {
 					h.t.Fatal(err)
 				}
-				return full
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no stripe_event job of %s in %v: %+v", corr, states, list)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("no stripe_event job of %s in %v: %+v", corr, states, list)
+	})
+	return full
 }
 
 func contains(list []string, s string) bool {
@@ -76,6 +74,7 @@ func contains(list []string, s string) bool {
 // routed to (joist_tenant metadata, or an explicit route), never to the
 // instance, and an event no route names waits (retries) until routed.
 func TestStripeInstanceRouting(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		h := newHarness(t, env)
@@ -167,21 +166,19 @@ func TestStripeInstanceRouting(t *testing.T) {
 		}
 		// Retry it now rather than after its backoff (unless River's own
 		// retry got there first: a running job cannot be retried).
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		testutil.Eventually(t, 30*time.Second, func() error {
 			cur, err := env.App.Jobs.Get(ctx, root, store.InstanceTenantID, j.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if cur.State == "completed" {
-				break
+				return nil
 			}
 			if cur.State == "retrying" || cur.State == "dead" {
 				_, _ = env.App.Jobs.Retry(ctx, root, store.InstanceTenantID, j.ID)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the routed job did not complete: %+v", cur)
-			}
-		}
+			return fmt.Errorf("the routed job did not complete: %+v", cur)
+		})
 		if v := h.subOn("globex", "sub_3"); v.Status != "past_due" || v.Contact != "g_1" {
 			t.Fatalf("after routing cus_3: %+v", v)
 		}

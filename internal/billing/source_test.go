@@ -14,6 +14,7 @@ import (
 // (and forwarded) but change no billing state. Only a stripe source has
 // the setting.
 func TestStripeSourceBillingOff(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		h := newHarness(t, env)
 		var src struct{ Billing bool }

@@ -27,6 +27,7 @@ func newService(t *testing.T, db *store.DB) (*core.Service, *clock) {
 func is(err, kind error) bool { return errors.Is(err, kind) }
 
 func TestRolesAndScopes(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s, _ := newService(t, db)
@@ -95,6 +96,7 @@ func TestRolesAndScopes(t *testing.T) {
 }
 
 func TestInviteLoginDisableReset(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s, clk := newService(t, db)
@@ -175,6 +177,7 @@ func TestInviteLoginDisableReset(t *testing.T) {
 }
 
 func TestBootstrapIsIdempotent(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s, _ := newService(t, db)

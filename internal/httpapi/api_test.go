@@ -73,6 +73,7 @@ func problemCode(err error) (int, string) {
 }
 
 func TestQuickstartFlow(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		ctx := s.ctx
@@ -141,6 +142,7 @@ func TestQuickstartFlow(t *testing.T) {
 }
 
 func TestRootKeyWithoutTenantIsTenantRequired(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		_, err := s.root.GetContact(s.ctx, "shared-id")
@@ -155,6 +157,7 @@ func TestRootKeyWithoutTenantIsTenantRequired(t *testing.T) {
 }
 
 func TestPaginationThroughAPI(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		for i := range 5 {
@@ -184,6 +187,7 @@ func TestPaginationThroughAPI(t *testing.T) {
 }
 
 func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		ctx := s.ctx
@@ -227,6 +231,7 @@ func TestIdempotencyKey(t *testing.T) {
 // once with one key: exactly one tenant is created; every other answer is a
 // replay of it or 409 idempotency_in_progress.
 func TestIdempotencyUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		before := env.Count(t, "tenants")
@@ -268,6 +273,7 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 // TestKeySecretIsNeverKeptForReplay: a replayed key creation names the key
 // but does not carry its secret, and no table holds the secret.
 func TestKeySecretIsNeverKeptForReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		var h1, h2 http.Header
@@ -318,6 +324,7 @@ func TestKeySecretIsNeverKeptForReplay(t *testing.T) {
 // TestAbandonedIdempotencyClaimIsTakenOver: a claim left pending by a node
 // that died is taken over after store.PendingClaimTimeout.
 func TestAbandonedIdempotencyClaimIsTakenOver(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		old := time.Now().Add(-2 * store.PendingClaimTimeout)

@@ -15,6 +15,7 @@ import (
 // unauthorised requests: each gets a clear 4xx problem, and no table gains
 // or loses a row.
 func TestBadInputStoresNothing(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		root, a := env.RootKey, s.keyA.Key
@@ -99,6 +100,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 }
 
 func TestCorrelationIDGeneratedAndValidated(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		r := s.raw(t, "GET", "/healthz", "", "", "")
@@ -119,6 +121,7 @@ func TestCorrelationIDGeneratedAndValidated(t *testing.T) {
 }
 
 func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
@@ -148,6 +151,7 @@ func TestOperationalEndpoints(t *testing.T) {
 }
 
 func TestMetricsToken(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, "sqlite", func(c *config.Config) { c.MetricsToken = "s3cret" })
 	s := &setup{env: env, ctx: t.Context(), hc: httpClient(t)}
 	if r := s.raw(t, "GET", "/metrics", "", "", ""); r.status != 401 {

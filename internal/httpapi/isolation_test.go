@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 type rawResp struct {
@@ -58,6 +60,7 @@ func (s *setup) raw(t *testing.T, method, path, key, tenant, body string, hdr ..
 // TestTenantIsolation walks every API route with tenant A's key against
 // tenant B's objects. A route added without a case here fails the test.
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		a := s.keyA.Key
@@ -381,12 +384,12 @@ func TestTenantIsolation(t *testing.T) {
 		if r := s.raw(t, "POST", "/in/clinic-b/st", "", "", stripeBody, "Stripe-Signature", signed.Header); r.status != 200 {
 			t.Fatalf("B's stripe delivery: %d %s", r.status, r.body)
 		}
-		for deadline := time.Now().Add(20 * time.Second); s.raw(t, "GET", "/v1/subscriptions/sub_bonly", s.keyB.Key, "", "").status != 200; {
-			if time.Now().After(deadline) {
-				t.Fatal("B's subscription was never applied")
+		testutil.Eventually(t, 20*time.Second, func() error {
+			if st := s.raw(t, "GET", "/v1/subscriptions/sub_bonly", s.keyB.Key, "", "").status; st != 200 {
+				return fmt.Errorf("B's subscription was never applied: GET is %d", st)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 		noBillingLeak := func(t *testing.T, r rawResp) {
 			t.Helper()
 			noLeak(t, r)

@@ -13,6 +13,7 @@ import (
 // TestJobBadInputStoresNothing: bad URLs, negative delays, unknown queues and
 // states and the like get a clear 4xx, and no job row (joist's or River's) appears.
 func TestJobBadInputStoresNothing(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		a := s.keyA.Key
@@ -72,6 +73,7 @@ func TestJobBadInputStoresNothing(t *testing.T) {
 // TestSigningSecretRotation: during a rotation both secrets are live and
 // listed (current first); expire_old_in 0s leaves only the new one.
 func TestSigningSecretRotation(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		s := newSetup(t, env)
 		type secrets struct {

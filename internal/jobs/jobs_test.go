@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
@@ -65,23 +67,22 @@ func (r *receiver) count() int {
 
 func waitState(t *testing.T, svc *jobs.Service, tenantID, id, want string) jobs.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		j, err := svc.Get(context.Background(), root, tenantID, id)
-		if err != nil {
+	var j jobs.Job
+	testutil.Eventually(t, 30*time.Second, func() error {
+		var err error
+		if j, err = svc.Get(context.Background(), root, tenantID, id); err != nil {
 			t.Fatal(err)
 		}
-		if j.State == want {
-			return j
+		if j.State != want {
+			return fmt.Errorf("job %s is %s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s is %s, want %s (attempts %+v)", id, j.State, want, j.Attempts)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return j
 }
 
 func TestPushJobDeliveredSignedAndCompleted(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -128,6 +129,7 @@ func TestPushJobDeliveredSignedAndCompleted(t *testing.T) {
 }
 
 func TestGoneIsDeadAndRetryRevives(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -157,6 +159,7 @@ func TestGoneIsDeadAndRetryRevives(t *testing.T) {
 }
 
 func TestUniqueKey(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -181,6 +184,7 @@ func TestUniqueKey(t *testing.T) {
 }
 
 func TestJobMetrics(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -192,8 +196,7 @@ func TestJobMetrics(t *testing.T) {
 		env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL, Delay: "1h"})
 		waitState(t, env.App.Jobs, tn.ID, j.ID, "dead")
 		var body string
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		testutil.Eventually(t, 10*time.Second, func() error {
 			resp, err := http.Get(env.URL + "/metrics")
 			if err != nil {
 				t.Fatal(err)
@@ -201,11 +204,11 @@ func TestJobMetrics(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			body = string(b)
-			if strings.Contains(body, `joist_job_failures_total{kind="http_push"} 1`) || time.Now().After(deadline) {
-				break
+			if !strings.Contains(body, `joist_job_failures_total{kind="http_push"} 1`) {
+				return fmt.Errorf("/metrics has no failed http_push yet:\n%s", body)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 		for _, want := range []string{
 			`joist_jobs{queue="default",state="dead"} 1`,
 			`joist_jobs{queue="default",state="scheduled"} 1`,
@@ -222,6 +225,7 @@ func TestJobMetrics(t *testing.T) {
 // TestRetryAfterHonouredAndCapped: a Retry-After longer than the backoff
 // delays the retry; one longer than the cap is cut to the cap.
 func TestRetryAfterHonouredAndCapped(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -263,6 +267,7 @@ func TestRetryAfterHonouredAndCapped(t *testing.T) {
 }
 
 func TestAllowedHosts(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, store.SQLite, func(c *config.Config) { c.PushAllowedHosts = []string{"127.0.0.1"} })
 	ctx := context.Background()
 	tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})

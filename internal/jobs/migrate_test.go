@@ -13,6 +13,7 @@ import (
 // their pending list in 64 kB steps (a 4 MB merge stalled one insert in a
 // hundred for ~100 ms under load; see docs/benchmarks.md).
 func TestRiverGINPendingListTuned(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		if env.Dialect != store.Postgres {
 			t.Skip("a PostgreSQL index setting")

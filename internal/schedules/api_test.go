@@ -39,6 +39,7 @@ func auditCount(t *testing.T, c *client.Client, action string) int {
 // "@every 1s" schedule delivers signed jobs to a receiver, pause stops it,
 // resume restarts it, delete stops it for good; every change is audited.
 func TestScheduleFiresPausesResumesDeletes(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")
@@ -136,6 +137,7 @@ func TestScheduleFiresPausesResumesDeletes(t *testing.T) {
 // TestSchedulePutReplaceListAndTimezone covers create vs replace, the no-op
 // replace, paging, and next runs read in the schedule's timezone.
 func TestSchedulePutReplaceListAndTimezone(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		newTenant(t, env, "acme")
@@ -205,6 +207,7 @@ func TestSchedulePutReplaceListAndTimezone(t *testing.T) {
 // TestBadScheduleInputStoresNothing sends bad schedules: each gets a clear
 // 4xx problem, and no schedule, run, job or audit row is written.
 func TestBadScheduleInputStoresNothing(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		newTenant(t, env, "acme")
 		c, _ := checkedClient(t, env, "acme")

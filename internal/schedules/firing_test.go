@@ -50,6 +50,7 @@ func runsOf(t *testing.T, svc *schedules.Service, tenantID, name string) []strin
 // recent one once, and both run the slot that is on time. Slots passed while
 // paused are not missed: resume starts after now.
 func TestMissedSlotPolicies(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")
@@ -137,6 +138,7 @@ func TestMissedSlotPolicies(t *testing.T) {
 // would) on one store with one clock, all calling RunDue at once for every
 // slot: each slot of each schedule is enqueued exactly once.
 func TestOneJobPerSlotAcrossSchedulers(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")
@@ -199,6 +201,7 @@ func TestOneJobPerSlotAcrossSchedulers(t *testing.T) {
 // slot, so the compare-and-set passes; the (schedule, slot) key alone keeps
 // the slot from running twice, and the schedule moves on.
 func TestSlotKeyStopsASecondJob(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")
@@ -240,6 +243,7 @@ func TestSlotKeyStopsASecondJob(t *testing.T) {
 // TestSlotClaimKeepsTheTransaction claims one slot twice in one transaction:
 // the second claim reports false and the transaction still commits.
 func TestSlotClaimKeepsTheTransaction(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")
@@ -278,6 +282,7 @@ func TestSlotClaimKeepsTheTransaction(t *testing.T) {
 // (as after a queue is removed from JOIST_QUEUES): its slot enqueues nothing,
 // the error is kept on the run and the schedule, and the schedule moves on.
 func TestTemplateThatNoLongerPasses(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")
@@ -313,6 +318,7 @@ func TestTemplateThatNoLongerPasses(t *testing.T) {
 
 // TestRunsPurge keeps schedule_runs bounded: by age, and by count per schedule.
 func TestRunsPurge(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn := newTenant(t, env, "acme")

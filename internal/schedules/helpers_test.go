@@ -2,6 +2,7 @@ package schedules_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
@@ -96,13 +98,12 @@ func ts(s string) time.Time {
 
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+	testutil.Eventually(t, timeout, func() error {
+		if !cond() {
+			return fmt.Errorf("waiting for %s", what)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func newTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {

@@ -56,6 +56,7 @@ func ledger(t *testing.T, db *store.DB) []string {
 }
 
 func TestMigrationSetsApplyInDependencyOrder(t *testing.T) {
+	t.Parallel()
 	storetest.EachStore(t, func(t *testing.T, opts store.Options) {
 		ctx := context.Background()
 		db := openEmpty(t, opts)
@@ -90,6 +91,7 @@ func TestMigrationSetsApplyInDependencyOrder(t *testing.T) {
 }
 
 func TestMigrateRefusesWhatItCannotRun(t *testing.T) {
+	t.Parallel()
 	storetest.EachStore(t, func(t *testing.T, opts store.Options) {
 		ctx := context.Background()
 		db := openEmpty(t, opts)
@@ -152,6 +154,7 @@ func oldBinaryStart(ctx context.Context, db *store.DB) error {
 }
 
 func TestLegacyLedgerMovesAndOlderBinariesRefuse(t *testing.T) {
+	t.Parallel()
 	storetest.EachStore(t, func(t *testing.T, opts store.Options) {
 		ctx := context.Background()
 		db := openEmpty(t, opts)
@@ -218,6 +221,7 @@ func TestLegacyLedgerMovesAndOlderBinariesRefuse(t *testing.T) {
 }
 
 func TestFreshDatabaseRefusesOlderBinaries(t *testing.T) {
+	t.Parallel()
 	storetest.EachStore(t, func(t *testing.T, opts store.Options) {
 		ctx := context.Background()
 		db := openEmpty(t, opts)

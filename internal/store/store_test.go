@@ -25,6 +25,7 @@ func mustTenant(t *testing.T, db *store.DB, slug string) store.Tenant {
 }
 
 func TestTenantsAndContacts(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a := mustTenant(t, db, "clinic-a")
@@ -86,6 +87,7 @@ func TestTenantsAndContacts(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a := mustTenant(t, db, "a")
@@ -137,6 +139,7 @@ func TestPagination(t *testing.T) {
 // TestConcurrentWritesShareCommits proves the write path does not fail under
 // concurrent writers, and that one failing writer rolls back alone.
 func TestConcurrentWritesShareCommits(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a := mustTenant(t, db, "a")
@@ -179,6 +182,7 @@ func TestConcurrentWritesShareCommits(t *testing.T) {
 }
 
 func TestAuditIsAppendOnly(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := store.AuditEntry{ActorType: "cli", ActorID: "cli", Action: "tenant.create", CreatedAt: now()}
@@ -198,6 +202,7 @@ func TestAuditIsAppendOnly(t *testing.T) {
 }
 
 func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	t.Parallel()
 	storetest.EachStore(t, func(t *testing.T, opts store.Options) {
 		ctx := context.Background()
 		var wg sync.WaitGroup

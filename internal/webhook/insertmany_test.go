@@ -19,6 +19,7 @@ import (
 // another source is another event. (Here, not in internal/store: reading an
 // event back joins River's table, which the job engine's migrations make.)
 func TestWebhookEventInsertMany(t *testing.T) {
+	t.Parallel()
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx, db := context.Background(), env.App.DB

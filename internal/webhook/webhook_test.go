@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -73,6 +75,7 @@ func githubDelivery(t *testing.T, url, id, body string, secret string) *http.Res
 }
 
 func TestIngestDedupForwardReplay(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -117,11 +120,14 @@ func TestIngestDedupForwardReplay(t *testing.T) {
 		if firsts != 1 || env.Count(t, "webhook_events") != 1 {
 			t.Fatalf("%d non-duplicate answers, %d events stored; want 1 and 1", firsts, env.Count(t, "webhook_events"))
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for rcv.count() < 1 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(300 * time.Millisecond)
+		deadline := time.Now().Add(20 * time.Second) // for all three waits below
+		testutil.Eventually(t, time.Until(deadline), func() error {
+			if n := rcv.count(); n < 1 {
+				return fmt.Errorf("app received %d forwards, want 1", n)
+			}
+			return nil
+		})
+		time.Sleep(300 * time.Millisecond) // a second, wrong forward would have arrived by now
 		if rcv.count() != 1 {
 			t.Fatalf("app received %d forwards, want exactly 1", rcv.count())
 		}
@@ -142,21 +148,27 @@ func TestIngestDedupForwardReplay(t *testing.T) {
 		if _, err := env.App.Webhooks.Replay(ctx, root, tn.ID, evID); err != nil {
 			t.Fatal(err)
 		}
-		for rcv.count() < 2 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		testutil.Eventually(t, time.Until(deadline), func() error {
+			if n := rcv.count(); n < 2 {
+				return fmt.Errorf("app received %d forwards after the replay, want 2", n)
+			}
+			return nil
+		})
 		if rcv.count() != 2 || rcv.got[1].Header.Get("webhook-id") != evID {
 			t.Fatalf("replay: %d forwards, webhook-id %q want %q", rcv.count(), rcv.got[len(rcv.got)-1].Header.Get("webhook-id"), evID)
 		}
 		// Delivered status, searchable by provider event id.
 		var list []store.WebhookEvent
-		for time.Now().Before(deadline) {
+		testutil.Eventually(t, time.Until(deadline), func() error {
 			list, _, err = env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, store.WebhookEventFilter{ProviderEventID: "delivery-1", Statuses: []string{"delivered"}})
-			if err != nil || len(list) == 1 {
-				break
+			if err != nil {
+				t.Fatalf("event list: %v", err)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			if len(list) != 1 {
+				return fmt.Errorf("%d delivered events of delivery-1, want 1", len(list))
+			}
+			return nil
+		})
 		if len(list) != 1 || list[0].EventType != "push" {
 			t.Fatalf("event list: %v %+v", err, list)
 		}
@@ -164,6 +176,7 @@ func TestIngestDedupForwardReplay(t *testing.T) {
 }
 
 func TestRejectedDeliveries(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -216,6 +229,7 @@ func TestRejectedDeliveries(t *testing.T) {
 }
 
 func TestOldEventsArePurged(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -247,6 +261,7 @@ func TestOldEventsArePurged(t *testing.T) {
 // event; forward_types forwards only the listed types; a Svix/Resend-style
 // source verifies Standard Webhooks signatures with secret rotation.
 func TestStoreOnlyAndTypeFilter(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -286,11 +301,13 @@ func TestStoreOnlyAndTypeFilter(t *testing.T) {
 		if st := send("msg_3", "email.bounced", signing.NewSecret()); st != 401 {
 			t.Fatalf("unknown secret: %d", st)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for rcv.count() < 1 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(300 * time.Millisecond)
+		testutil.Eventually(t, 15*time.Second, func() error {
+			if n := rcv.count(); n < 1 {
+				return fmt.Errorf("forwarded %d events, want the bounce", n)
+			}
+			return nil
+		})
+		time.Sleep(300 * time.Millisecond) // a wrongly forwarded event would have arrived by now
 		if rcv.count() != 1 || rcv.got[0].Header.Get("Joist-Event-Type") != "email.bounced" {
 			t.Fatalf("forwarded %d events, want only the bounce", rcv.count())
 		}
@@ -314,6 +331,7 @@ func TestStoreOnlyAndTypeFilter(t *testing.T) {
 // naming a known contact is on that contact's timeline with the delivery's
 // correlation id; unknown contacts and duplicates add nothing.
 func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -371,6 +389,7 @@ func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
 // same moment, share batched writes: every event stored once with one
 // forward job, and each pair answers exactly one non-duplicate.
 func TestBatchedDeliveries(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
@@ -420,6 +439,7 @@ func TestBatchedDeliveries(t *testing.T) {
 // belong to the instance; providers deliver to /in/_/{source}; tenant keys
 // cannot see them, and tenant lists do not show the instance.
 func TestInstanceSource(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		rcv := newApp(t)
 		do := func(method, path, key, body string) (int, string) {
@@ -447,10 +467,12 @@ func TestInstanceSource(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("delivery to /in/_/gh: %d", resp.StatusCode)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for rcv.count() < 1 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		testutil.Eventually(t, 15*time.Second, func() error {
+			if rcv.count() < 1 {
+				return errors.New("instance event not forwarded")
+			}
+			return nil
+		})
 		if rcv.count() != 1 {
 			t.Fatal("instance event not forwarded")
 		}
@@ -502,6 +524,7 @@ func TestInstanceSource(t *testing.T) {
 }
 
 func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, store.SQLite)
 	for _, path := range []string{"/v1/contacts", "/v1/schedules", "/v1/subscriptions", "/v1/tenants/_", "/v1/tenants/" + store.InstanceTenantID + "/keys"} {
 		req, _ := http.NewRequest("GET", env.URL+path, nil)
@@ -522,6 +545,7 @@ func TestInstanceTenantOnlyForWebhookRoutes(t *testing.T) {
 // attempt (the job keeps no copy); once the event is purged, the job ends
 // dead with dead_reason event_gone instead of sending an empty body.
 func TestForwardOfPurgedEvent(t *testing.T) {
+	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		var calls atomic.Int32
@@ -545,11 +569,12 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 		githubDelivery(t, src.IngestURL, "purged-1", `{"zen":"keep it logically awesome"}`, ghSecret).Body.Close()
-		for deadline := time.Now().Add(15 * time.Second); calls.Load() < 1; time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the forward was never attempted")
+		testutil.Eventually(t, 15*time.Second, func() error {
+			if calls.Load() < 1 {
+				return errors.New("the forward was never attempted")
 			}
-		}
+			return nil
+		})
 		mu.Lock()
 		got := string(first)
 		mu.Unlock()
@@ -562,25 +587,24 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		testutil.Eventually(t, 30*time.Second, func() error {
 			list, _, err := env.App.Jobs.List(ctx, root, tn.ID, store.Page{Limit: 10}, store.JobFilter{Kind: "http_push"})
 			if err != nil || len(list) != 1 {
 				t.Fatalf("jobs: %v %+v", err, list)
 			}
-			if j := list[0]; j.State == "dead" {
-				if j.DeadReason != "event_gone" {
-					t.Fatalf("dead reason %q, want event_gone", j.DeadReason)
-				}
-				full, err := env.App.Jobs.Get(ctx, root, tn.ID, j.ID)
-				if err != nil || len(full.Attempts) < 2 || !strings.Contains(full.Attempts[len(full.Attempts)-1].Error, "no longer stored") {
-					t.Fatalf("attempts: %v %+v", err, full.Attempts)
-				}
-				break
+			j := list[0]
+			if j.State != "dead" {
+				return fmt.Errorf("job not dead after its event was purged: %+v", j)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("job not dead 30s after its event was purged: %+v", list[0])
+			if j.DeadReason != "event_gone" {
+				t.Fatalf("dead reason %q, want event_gone", j.DeadReason)
 			}
-		}
+			full, err := env.App.Jobs.Get(ctx, root, tn.ID, j.ID)
+			if err != nil || len(full.Attempts) < 2 || !strings.Contains(full.Attempts[len(full.Attempts)-1].Error, "no longer stored") {
+				t.Fatalf("attempts: %v %+v", err, full.Attempts)
+			}
+			return nil
+		})
 		if n := calls.Load(); n != 1 {
 			t.Fatalf("the target was called %d times, want once (before the purge)", n)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
 )
 
 // caller sends requests to one base URL through one client.
@@ -72,6 +73,7 @@ func (c caller) want(status int, method, path, key, body string, hdr ...string) 
 // TestRealJoist drives a real joist through the checker: every documented
 // operation, success and error responses, and requires no mismatch.
 func TestRealJoist(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, store.SQLite)
 	chk := openapicheck.New(t, apptest.OpenAPI(t))
 	c := caller{t: t, hc: &http.Client{Transport: chk.Transport(http.DefaultTransport), Timeout: 30 * time.Second}, base: env.URL}
@@ -156,16 +158,13 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "POST", "/v1/jobs", key.Key, `{"url":"http://127.0.0.1:9/later","delay":"1h","unique_key":"u1"}`)
 	c.want(400, "POST", "/v1/jobs", key.Key, `{"url":"ftp://x","delay":"-1s"}`)
 	c.want(400, "POST", "/v1/jobs", key.Key, `{"url":"http://x","queue":"nope"}`)
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	testutil.Eventually(t, 20*time.Second, func() error {
 		_, b = c.want(200, "GET", "/v1/jobs/"+job.ID, key.Key, "")
-		if strings.Contains(string(b), `"state":"dead"`) {
-			break
+		if !strings.Contains(string(b), `"state":"dead"`) {
+			return fmt.Errorf("job did not die on 410: %s", b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job did not die on 410: %s", b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	c.want(200, "GET", "/v1/jobs?state=dead,scheduled&limit=10", key.Key, "")
 	c.want(400, "GET", "/v1/jobs?state=zombie", key.Key, "")
 	c.want(200, "POST", "/v1/jobs/"+job.ID+"/retry", key.Key, "")
@@ -235,15 +234,12 @@ func TestRealJoist(t *testing.T) {
 	stripeBody := `{"id":"evt_1","object":"event","created":1767225600,"livemode":true,"type":"customer.subscription.updated","data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"active","cancel_at_period_end":false,"items":{"data":[{"current_period_end":1769904000,"quantity":1,"price":{"id":"price_1","nickname":"Pro","product":"prod_1"}}]}}}}`
 	signed := stripewebhook.GenerateTestSignedPayload(&stripewebhook.UnsignedPayload{Payload: []byte(stripeBody), Secret: "whsec_openapi"})
 	c.want(200, "POST", "/in/acme/stripe", "", stripeBody, "Stripe-Signature", signed.Header)
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if st, _, _ := c.do("GET", "/v1/subscriptions/sub_1", key.Key, ""); st == 200 {
-			break
+	testutil.Eventually(t, 20*time.Second, func() error {
+		if st, _, _ := c.do("GET", "/v1/subscriptions/sub_1", key.Key, ""); st != 200 {
+			return fmt.Errorf("the Stripe event was never applied: GET /v1/subscriptions/sub_1 is %d", st)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the Stripe event was never applied")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	c.want(200, "GET", "/v1/subscriptions?status=active,trialing&contact=user_42&limit=10", key.Key, "")
 	c.want(200, "GET", "/v1/subscriptions?livemode=false", root, "", "Joist-Tenant", "acme")
 	c.want(400, "GET", "/v1/subscriptions?status=zombie", key.Key, "")
@@ -408,6 +404,7 @@ func TestBodiesStillReadable(t *testing.T) {
 // every registered route is documented with its exact path template, and
 // every documented operation is a registered route.
 func TestDocumentMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	// httpapi.New dereferences its *core.Service, so take the routes from a
 	// running joist.
 	env := apptest.Start(t, store.SQLite)
