@@ -92,13 +92,13 @@ func deliver(t *testing.T, env *apptest.Env, slug, source, delivery, body, secre
 
 // mkEvent delivers a signed event and waits (bounded) until its status is
 // want; it returns the stored event.
-func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, body, want string) store.WebhookEvent {
+func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, body, want string) webhook.Event {
 	t.Helper()
 	if st := deliver(t, env, tn.Slug, source, delivery, body, hookSecret); st != http.StatusOK {
 		t.Fatalf("delivery %s: status %d", delivery, st)
 	}
 	list, _, err := env.App.Webhooks.ListEvents(context.Background(), cli, tn.ID, store.Page{Limit: 10},
-		store.WebhookEventFilter{ProviderEventID: delivery})
+		webhook.EventFilter{ProviderEventID: delivery})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("event of delivery %s: %v (%d found)", delivery, err, len(list))
 	}
@@ -106,9 +106,9 @@ func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, 
 }
 
 // waitEvent polls an event until its status is want, for at most 30 seconds.
-func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) store.WebhookEvent {
+func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) webhook.Event {
 	t.Helper()
-	var ev store.WebhookEvent
+	var ev webhook.Event
 	testutil.Eventually(t, 30*time.Second, func() error {
 		var err error
 		if ev, err = env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id); err != nil {
@@ -122,7 +122,7 @@ func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) store.
 	return ev
 }
 
-func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) store.WebhookEvent {
+func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) webhook.Event {
 	t.Helper()
 	ev, err := env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id)
 	if err != nil {

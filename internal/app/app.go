@@ -103,7 +103,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	})
 	// Hooks between systems: forwards read their body from the webhook
 	// system's stored events (jobs never reads a webhook table), and a
-	// Stripe source's events enqueue billing's job.
+	// Stripe source's events enqueue billing's job, which reads the event
+	// through the webhook system's reader (billing never reads a webhook table).
 	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{
 		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts,
 		Bodies: map[string]jobs.BodySource{webhook.EventBodySource: webhook.EventBody}})
@@ -113,7 +114,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.Schedules = schedules.New(a.Deps, a.Core, a.Jobs, schedules.Options{})
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
-	a.Billing = billing.New(a.Deps, a.Core, a.Jobs, billing.Options{StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
+	a.Billing = billing.New(a.Deps, a.Core, a.Jobs, billing.Options{Events: webhook.StoredEvent,
+		StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
 	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
 		Handlers: map[string]webhook.Handler{"stripe": a.Billing}})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{

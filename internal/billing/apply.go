@@ -10,12 +10,13 @@ import (
 
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
 )
 
 // event is one stored Stripe event being applied.
 type event struct {
 	stripeEvent
-	stored  store.WebhookEvent
+	stored  webhook.Event
 	created time.Time
 	// fetched is the subscription the event names as Stripe's API
 	// returned it (a key is configured and the API knew it): the current
@@ -35,7 +36,7 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 	var ev event
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		ev.stored, err = tx.Tenant(tenantID).WebhookEventGet(ctx, eventID)
+		ev.stored, err = s.opts.Events(ctx, tx.Tenant(tenantID), eventID)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {

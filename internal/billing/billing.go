@@ -28,10 +28,19 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/webhook"
 )
+
+// EventReader reads a tenant's stored webhook event (as received; its
+// status is not needed) by joist's event id, store.ErrNotFound once it is
+// no longer stored. The webhook system gives it (webhook.StoredEvent), so
+// billing never reads a webhook table.
+type EventReader func(ctx context.Context, sc *store.Scope, id string) (webhook.Event, error)
 
 // Options configure the service.
 type Options struct {
+	// Events reads the stored event a stripe_event job names (required).
+	Events EventReader
 	// MaxAttempts of a stripe_event job (default 10).
 	MaxAttempts int
 	// StripeAPIKey, when set, makes the worker refetch the subscription an
@@ -64,6 +73,9 @@ type Service struct {
 // system.
 func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service {
 	d = d.For("billing")
+	if opts.Events == nil {
+		panic("billing: Options.Events is required (webhook.StoredEvent)")
+	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 10
 	}
@@ -99,7 +111,7 @@ func (StripeEventArgs) Kind() string { return "stripe_event" }
 // EnqueueTx enqueues the billing job of a newly stored event of tenantID's
 // Stripe source src, inside the ingest transaction: the Stripe provider's
 // built-in handler (a webhook.Handler).
-func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, src store.WebhookSource, ev store.WebhookEvent) error {
+func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, src webhook.SourceRecord, ev webhook.Event) error {
 	_, err := s.jobs.EnqueueTx(ctx, tx, tenantID, StripeEventArgs{TenantID: tenantID, EventID: ev.ID},
 		&river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}, ev.CorrelationID)
 	return err

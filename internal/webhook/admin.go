@@ -148,7 +148,7 @@ func headersOf(raw json.RawMessage) []header {
 }
 
 type rejectionRow struct {
-	store.WebhookRejection
+	Rejection
 	HeaderList []header
 }
 
@@ -173,7 +173,7 @@ func (p *webhooksPages) rejections(w http.ResponseWriter, r *http.Request, op *a
 	}
 	d := rejectionsData{Tenant: t, Source: newSourceRow(src)}
 	for _, x := range list {
-		d.Rejections = append(d.Rejections, rejectionRow{WebhookRejection: x, HeaderList: headersOf(x.Headers)})
+		d.Rejections = append(d.Rejections, rejectionRow{Rejection: x, HeaderList: headersOf(x.Headers)})
 	}
 	return p.a.Render(w, r, op, http.StatusOK, "webhooks_rejections.html", d)
 }

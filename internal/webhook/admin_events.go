@@ -31,8 +31,8 @@ func eventFilterOf(v url.Values) eventQuery {
 		ID: strings.TrimSpace(v.Get("id")), Status: strings.TrimSpace(v.Get("status"))}
 }
 
-func (f eventQuery) store() store.WebhookEventFilter {
-	sf := store.WebhookEventFilter{Source: f.Source, Type: f.Type, ProviderEventID: f.ID}
+func (f eventQuery) store() EventFilter {
+	sf := EventFilter{Source: f.Source, Type: f.Type, ProviderEventID: f.ID}
 	if f.Status != "" {
 		sf.Statuses = []string{f.Status}
 	}
@@ -61,7 +61,7 @@ func (f eventQuery) url(slug string, extra ...string) string {
 }
 
 // eventRow is an event as the pages show it.
-type eventRow struct{ store.WebhookEvent }
+type eventRow struct{ Event }
 
 // Badge is the badge class of the event's status.
 func (e eventRow) Badge() string {
@@ -77,7 +77,7 @@ func (e eventRow) Badge() string {
 type eventsData struct {
 	Tenant   store.Tenant
 	Filter   eventQuery
-	Tabs     []admin.Tab // "all", then store.WebhookStatuses
+	Tabs     []admin.Tab // "all", then EventStatuses
 	Sources  []string
 	Events   []eventRow
 	Next     string
@@ -98,7 +98,7 @@ func (p *webhooksPages) eventsData(r *http.Request, op *admin.Op, t store.Tenant
 	if next != "" {
 		d.Next = f.url(t.Slug, "cursor", next)
 	}
-	for _, st := range append([]string{""}, store.WebhookStatuses...) {
+	for _, st := range append([]string{""}, EventStatuses...) {
 		tf := f
 		tf.Status = st
 		name := st

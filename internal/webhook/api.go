@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/joist-dev/joist/internal/httpapi"
-	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/webhook/verify"
 	"github.com/joist-dev/joist/wire"
 )
@@ -87,18 +86,18 @@ func (a *api) sourceRejections(w http.ResponseWriter, r *httpapi.Request) error 
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[wire.WebhookRejection]{Data: httpapi.MapSlice(list, func(x store.WebhookRejection) wire.WebhookRejection {
+	return httpapi.WriteJSON(w, http.StatusOK, httpapi.Items[wire.WebhookRejection]{Data: httpapi.MapSlice(list, func(x Rejection) wire.WebhookRejection {
 		return wire.WebhookRejection{ID: x.ID, Code: x.Code, Detail: x.Detail, Headers: x.Headers, Size: x.Size, RemoteIP: x.RemoteIP, ReceivedAt: x.ReceivedAt}
 	})})
 }
 
-func eventView(e store.WebhookEvent) wire.WebhookEvent {
+func eventView(e Event) wire.WebhookEvent {
 	return wire.WebhookEvent{ID: e.ID, Source: e.SourceName, ProviderEventID: e.ProviderEventID, Type: e.EventType, Status: e.Status,
 		ContentType: e.ContentType, Verification: e.Verification, ForwardJobID: e.ForwardJobID, CorrelationID: e.CorrelationID, ReceivedAt: e.ReceivedAt}
 }
 
-func eventFilter(get func(string) string) (store.WebhookEventFilter, error) {
-	f := store.WebhookEventFilter{Source: get("source"), Type: get("type"), ProviderEventID: get("provider_event_id")}
+func eventFilter(get func(string) string) (EventFilter, error) {
+	f := EventFilter{Source: get("source"), Type: get("type"), ProviderEventID: get("provider_event_id")}
 	for _, st := range strings.Split(get("status"), ",") {
 		if st = strings.TrimSpace(st); st != "" {
 			f.Statuses = append(f.Statuses, st)

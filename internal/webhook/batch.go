@@ -34,7 +34,7 @@ const maxInFlight = 3
 type ingestItem struct {
 	ctx           context.Context
 	ls            loadedSource
-	ev            store.WebhookEvent
+	ev            Event
 	hdrs          map[string]string
 	contact       string // the contact external id named by the delivery, if any
 	correlationID string
@@ -179,11 +179,11 @@ func (s *Service) writeBatch(ctx context.Context, tx *store.Tx, batch []*ingestI
 	inserted := make([]bool, len(batch))
 	for _, t := range tenants {
 		idx := byTenant[t]
-		evs := make([]store.WebhookEvent, len(idx))
+		evs := make([]Event, len(idx))
 		for k, i := range idx {
 			evs[k] = batch[i].ev
 		}
-		ins, err := tx.Tenant(t).WebhookEventInsertMany(ctx, evs)
+		ins, err := eventInsertMany(ctx, tx.Tenant(t), evs)
 		if err != nil {
 			return err
 		}

@@ -34,6 +34,15 @@ func EventBody(ctx context.Context, sc *store.Scope, ref string) ([]byte, error)
 
 var _ jobs.BodySource = EventBody
 
+// StoredEvent reads the tenant's stored event id as it was received (its
+// body, headers, correlation id; not its status): the hook a provider's
+// handler is given (billing.Options.Events) to read the event its job
+// names, so that it never reads a webhook table. An event no longer
+// stored is store.ErrNotFound.
+func StoredEvent(ctx context.Context, sc *store.Scope, id string) (Event, error) {
+	return eventRead(ctx, sc, id)
+}
+
 // purgeBatch bounds the events one Maintain call deletes.
 const purgeBatch = 5000
 
@@ -46,7 +55,7 @@ func (s *Service) Maintain(ctx context.Context) error {
 		return nil
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		n, err := tx.WebhookEventPurge(ctx, s.core.Now().Add(-s.opts.Retention), purgeBatch)
+		n, err := eventPurge(ctx, tx, s.core.Now().Add(-s.opts.Retention), purgeBatch)
 		if n > 0 {
 			s.log.Debug("purged webhook events", "count", n)
 		}

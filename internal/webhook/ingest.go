@@ -58,7 +58,7 @@ type IngestResult struct {
 // loadedSource is a source ready to verify with: its decrypted secrets.
 type loadedSource struct {
 	tenant store.Tenant
-	source store.WebhookSource
+	source SourceRecord
 	cfg    sourceConfig
 	vc     verify.Config
 	until  time.Time
@@ -131,7 +131,7 @@ func (s *Service) load(ctx context.Context, tenantRef, name string, now time.Tim
 		if ls.tenant, err = tx.TenantGet(ctx, tenantRef); err != nil {
 			return err
 		}
-		ls.source, err = tx.Tenant(ls.tenant.ID).WebhookSourceGet(ctx, name)
+		ls.source, err = sourceGet(ctx, tx.Tenant(ls.tenant.ID), name)
 		return err
 	})
 	if err != nil {
@@ -193,7 +193,7 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	}
 	hdrs := keptHeaders(req.Header)
 	hjson, _ := json.Marshal(hdrs)
-	ev := store.WebhookEvent{ID: store.NewID("evt_"), SourceID: src.ID, ProviderEventID: res.EventID, EventType: res.EventType,
+	ev := Event{ID: store.NewID("evt_"), SourceID: src.ID, ProviderEventID: res.EventID, EventType: res.EventType,
 		ContentType: req.Header.Get("Content-Type"), Headers: hjson, Body: req.Body, CorrelationID: correlationID, ReceivedAt: now,
 		Verification: fmt.Sprintf("%s signature verified with secret #%d", src.Provider, res.SecretIndex+1)}
 	it := &ingestItem{ctx: ctx, ls: ls, ev: ev, hdrs: hdrs, correlationID: correlationID, forward: forwards(src, res.EventType)}
@@ -244,7 +244,7 @@ func (s *Service) store(ctx context.Context, it *ingestItem) (IngestResult, erro
 // its forward job.
 func (s *Service) storeTx(ctx context.Context, tx *store.Tx, it *ingestItem) (IngestResult, error) {
 	sc := tx.Tenant(it.ls.tenant.ID)
-	stored, inserted, err := sc.WebhookEventInsert(ctx, it.ev)
+	stored, inserted, err := eventInsert(ctx, sc, it.ev)
 	if err != nil {
 		return IngestResult{}, err
 	}
@@ -280,7 +280,7 @@ func (s *Service) afterInsert(ctx context.Context, tx *store.Tx, sc *store.Scope
 
 // timeline puts an event on the timeline of the contact it names, if the
 // tenant has that contact.
-func (s *Service) timeline(ctx context.Context, sc *store.Scope, src store.WebhookSource, ev store.WebhookEvent, externalID string) error {
+func (s *Service) timeline(ctx context.Context, sc *store.Scope, src SourceRecord, ev Event, externalID string) error {
 	if externalID == "" {
 		return nil
 	}
@@ -299,7 +299,7 @@ func (s *Service) timeline(ctx context.Context, sc *store.Scope, src store.Webho
 		RefType: "webhook_event", RefID: ev.ID, CorrelationID: ev.CorrelationID, CreatedAt: ev.ReceivedAt})
 }
 
-func forwards(src store.WebhookSource, eventType string) bool {
+func forwards(src SourceRecord, eventType string) bool {
 	return src.ForwardURL != "" && (len(src.ForwardTypes) == 0 || slices.Contains(src.ForwardTypes, eventType))
 }
 
@@ -318,7 +318,7 @@ func keptHeaders(h http.Header) map[string]string {
 // body with its Content-Type, the provider's headers prefixed
 // Joist-Provider-, and joist's own; signed by the push worker with the
 // tenant's secret, webhook-id = the event id (stable across replays).
-func (s *Service) forwardInput(src store.WebhookSource, ev store.WebhookEvent, hdrs map[string]string) jobs.PushInput {
+func (s *Service) forwardInput(src SourceRecord, ev Event, hdrs map[string]string) jobs.PushInput {
 	h := map[string]string{}
 	for k, v := range hdrs {
 		if k == "Content-Type" || strings.HasPrefix(strings.ToLower(k), "webhook-") {
@@ -340,10 +340,10 @@ func (s *Service) forwardInput(src store.WebhookSource, ev store.WebhookEvent, h
 // fails the request's answer.
 func (s *Service) reject(ctx context.Context, tenantID, sourceID, code, msg string, req verify.Request, ip string) {
 	hjson, _ := json.Marshal(keptHeaders(req.Header))
-	r := store.WebhookRejection{ID: store.NewID("rej_"), SourceID: sourceID, Code: code, Detail: msg, Headers: hjson,
+	r := Rejection{ID: store.NewID("rej_"), SourceID: sourceID, Code: code, Detail: msg, Headers: hjson,
 		Size: len(req.Body), RemoteIP: ip, ReceivedAt: s.core.Now()}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		return tx.Tenant(tenantID).WebhookRejectionAdd(ctx, r, s.opts.RejectionsKept)
+		return rejectionAdd(ctx, tx.Tenant(tenantID), r, s.opts.RejectionsKept)
 	})
 	if err != nil {
 		s.log.Warn("record rejected webhook", "source", sourceID, "err", err)
@@ -351,34 +351,34 @@ func (s *Service) reject(ctx context.Context, tenantID, sourceID, code, msg stri
 }
 
 // ListEvents lists a tenant's events.
-func (s *Service) ListEvents(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f store.WebhookEventFilter) ([]store.WebhookEvent, string, error) {
+func (s *Service) ListEvents(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f EventFilter) ([]Event, string, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, "", err
 	}
 	for _, st := range f.Statuses {
-		if !slices.Contains(store.WebhookStatuses, st) {
-			return nil, "", core.Invalid("invalid_status", "status %q is not one of %s", st, strings.Join(store.WebhookStatuses, ", "))
+		if !slices.Contains(EventStatuses, st) {
+			return nil, "", core.Invalid("invalid_status", "status %q is not one of %s", st, strings.Join(EventStatuses, ", "))
 		}
 	}
-	var out []store.WebhookEvent
+	var out []Event
 	var next string
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, next, err = tx.Tenant(tenantID).WebhookEventList(ctx, p, f)
+		out, next, err = eventList(ctx, tx.Tenant(tenantID), p, f)
 		return err
 	})
 	return out, next, err
 }
 
 // GetEvent returns one event with its raw body and headers.
-func (s *Service) GetEvent(ctx context.Context, a auth.Actor, tenantID, id string) (store.WebhookEvent, error) {
+func (s *Service) GetEvent(ctx context.Context, a auth.Actor, tenantID, id string) (Event, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
-		return store.WebhookEvent{}, err
+		return Event{}, err
 	}
-	var ev store.WebhookEvent
+	var ev Event
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		ev, err = tx.Tenant(tenantID).WebhookEventGet(ctx, id)
+		ev, err = eventGet(ctx, tx.Tenant(tenantID), id)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -389,19 +389,19 @@ func (s *Service) GetEvent(ctx context.Context, a auth.Actor, tenantID, id strin
 
 // Replay delivers an event to the source's forward URL again, as a new job
 // with the same webhook-id (so the app can dedup). Audited.
-func (s *Service) Replay(ctx context.Context, a auth.Actor, tenantID, id string) (store.WebhookEvent, error) {
+func (s *Service) Replay(ctx context.Context, a auth.Actor, tenantID, id string) (Event, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
-		return store.WebhookEvent{}, err
+		return Event{}, err
 	}
-	var ev store.WebhookEvent
+	var ev Event
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tenantID)
 		var err error
-		if ev, err = sc.WebhookEventGet(ctx, id); err != nil {
+		if ev, err = eventGet(ctx, sc, id); err != nil {
 			return err
 		}
-		var src store.WebhookSource
-		if src, err = sc.WebhookSourceGet(ctx, ev.SourceName); err != nil {
+		var src SourceRecord
+		if src, err = sourceGet(ctx, sc, ev.SourceName); err != nil {
 			return err
 		}
 		if src.ForwardURL == "" {
@@ -413,7 +413,7 @@ func (s *Service) Replay(ctx context.Context, a auth.Actor, tenantID, id string)
 		if err != nil {
 			return err
 		}
-		if err := sc.WebhookEventSetForwardJob(ctx, ev.ID, job.ID); err != nil {
+		if err := eventSetForwardJob(ctx, sc, ev.ID, job.ID); err != nil {
 			return err
 		}
 		ev.ForwardJobID, ev.Status = job.ID, "pending"
@@ -426,7 +426,7 @@ func (s *Service) Replay(ctx context.Context, a auth.Actor, tenantID, id string)
 }
 
 // ReplayMany replays every event matching f (up to 1,000 per call).
-func (s *Service) ReplayMany(ctx context.Context, a auth.Actor, tenantID string, f store.WebhookEventFilter) (int, error) {
+func (s *Service) ReplayMany(ctx context.Context, a auth.Actor, tenantID string, f EventFilter) (int, error) {
 	list, _, err := s.ListEvents(ctx, a, tenantID, store.Page{Limit: 1000}, f)
 	if err != nil {
 		return 0, err
@@ -442,18 +442,18 @@ func (s *Service) ReplayMany(ctx context.Context, a auth.Actor, tenantID string,
 }
 
 // Rejections lists a source's rejected requests.
-func (s *Service) Rejections(ctx context.Context, a auth.Actor, tenantID, name string) ([]store.WebhookRejection, error) {
+func (s *Service) Rejections(ctx context.Context, a auth.Actor, tenantID, name string) ([]Rejection, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, err
 	}
-	var out []store.WebhookRejection
+	var out []Rejection
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tenantID)
-		src, err := sc.WebhookSourceGet(ctx, name)
+		src, err := sourceGet(ctx, sc, name)
 		if err != nil {
 			return err
 		}
-		out, err = sc.WebhookRejectionList(ctx, src.ID)
+		out, err = rejectionList(ctx, sc, src.ID)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -1,4 +1,4 @@
-package webhook_test
+package webhook
 
 import (
 	"context"
@@ -7,36 +7,31 @@ import (
 	"testing"
 	"time"
 
-	"github.com/joist-dev/joist/internal/apptest"
-	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/store/storetest"
 )
 
 // TestWebhookEventInsertMany: a batch of events stored with multi-row
 // inserts (more than one chunk of 100) keeps exactly one row per (source,
 // provider event id): a key already stored, or repeated within the batch,
 // is not inserted and comes back as the stored event; a same key on
-// another source is another event. (Here, not in internal/store: reading an
-// event back joins River's table, which the job engine's migrations make.)
-func TestWebhookEventInsertMany(t *testing.T) {
+// another source is another event.
+func TestEventInsertMany(t *testing.T) {
 	t.Parallel()
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		ctx, db := context.Background(), env.App.DB
-		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var gh, shop store.WebhookSource
-		err = db.Write(ctx, func(tx *store.Tx) error {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		tn := testTenant(t, db, "acme")
+		var gh, shop SourceRecord
+		err := db.Write(ctx, func(tx *store.Tx) error {
 			sc := tx.Tenant(tn.ID)
 			var err error
-			mk := func(name string) store.WebhookSource {
+			mk := func(name string) SourceRecord {
 				if err != nil {
-					return store.WebhookSource{}
+					return SourceRecord{}
 				}
-				var src store.WebhookSource
-				src, _, err = sc.WebhookSourcePut(ctx, store.WebhookSource{ID: store.NewID("whs"), Name: name, Provider: "github",
+				var src SourceRecord
+				src, _, err = sourcePut(ctx, sc, SourceRecord{ID: store.NewID("whs"), Name: name, Provider: "github",
 					Config: json.RawMessage(`{}`), CreatedAt: now(), UpdatedAt: now()})
 				return src
 			}
@@ -46,20 +41,20 @@ func TestWebhookEventInsertMany(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := func(src store.WebhookSource, key string) store.WebhookEvent {
-			return store.WebhookEvent{ID: store.NewID("evt"), SourceID: src.ID, ProviderEventID: key, EventType: "push",
+		ev := func(src SourceRecord, key string) Event {
+			return Event{ID: store.NewID("evt"), SourceID: src.ID, ProviderEventID: key, EventType: "push",
 				ContentType: "application/json", Headers: json.RawMessage(`{}`), Body: []byte(`{"k":"` + key + `"}`),
 				Verification: "{}", ReceivedAt: now()}
 		}
 		stored := ev(gh, "d-007")
 		if err := db.Write(ctx, func(tx *store.Tx) error {
-			_, _, err := tx.Tenant(tn.ID).WebhookEventInsert(ctx, stored)
+			_, _, err := eventInsert(ctx, tx.Tenant(tn.ID), stored)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
 
-		var batch []store.WebhookEvent
+		var batch []Event
 		for i := range 150 {
 			batch = append(batch, ev(gh, fmt.Sprintf("d-%03d", 149-i))) // reverse key order; includes d-007
 		}
@@ -71,7 +66,7 @@ func TestWebhookEventInsertMany(t *testing.T) {
 		var inserted []bool
 		if err := db.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			inserted, err = tx.Tenant(tn.ID).WebhookEventInsertMany(ctx, batch)
+			inserted, err = eventInsertMany(ctx, tx.Tenant(tn.ID), batch)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -98,8 +93,8 @@ func TestWebhookEventInsertMany(t *testing.T) {
 			}
 		}
 		// 150 keys d-000..d-149 (d-007 stored before), d-150, and d-042 of shop.
-		if n := env.Count(t, "webhook_events"); n != 152 {
+		if n := storetest.Count(t, db, "webhook_events"); n != 152 {
 			t.Fatalf("%d events stored, want 152", n)
 		}
-	})
+	}, Migrations())
 }

@@ -50,7 +50,7 @@ type Options struct {
 // built-in job inside the ingest transaction tx; an error fails the
 // delivery, so the provider retries it.
 type Handler interface {
-	EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, src store.WebhookSource, ev store.WebhookEvent) error
+	EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, src SourceRecord, ev Event) error
 }
 
 // Service manages sources and receives events.
@@ -141,7 +141,7 @@ type sealedSecret struct {
 
 // Source is a source as users see it (secrets only as hints).
 type Source struct {
-	store.WebhookSource
+	SourceRecord
 	Settings  sourceConfig
 	IngestURL string
 }
@@ -225,12 +225,12 @@ func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name st
 		return Source{}, false, err
 	}
 	now := s.core.Now()
-	src := store.WebhookSource{ID: store.NewID("src_"), Name: name, Provider: in.Provider, Config: raw, ForwardURL: in.ForwardURL,
+	src := SourceRecord{ID: store.NewID("src_"), Name: name, Provider: in.Provider, Config: raw, ForwardURL: in.ForwardURL,
 		ForwardTypes: in.ForwardTypes, CreatedAt: now, UpdatedAt: now}
 	var created bool
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		src, created, err = tx.Tenant(tenantID).WebhookSourcePut(ctx, src)
+		src, created, err = sourcePut(ctx, tx.Tenant(tenantID), src)
 		if err != nil {
 			return err
 		}
@@ -248,8 +248,8 @@ func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name st
 	return s.view(ctx, tenantID, src), created, nil
 }
 
-func (s *Service) view(ctx context.Context, tenantID string, src store.WebhookSource) Source {
-	v := Source{WebhookSource: src}
+func (s *Service) view(ctx context.Context, tenantID string, src SourceRecord) Source {
+	v := Source{SourceRecord: src}
 	_ = json.Unmarshal(src.Config, &v.Settings)
 	for i := range v.Settings.Secrets {
 		v.Settings.Secrets[i].Sealed = ""
@@ -269,10 +269,10 @@ func (s *Service) GetSource(ctx context.Context, a auth.Actor, tenantID, name st
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return Source{}, err
 	}
-	var src store.WebhookSource
+	var src SourceRecord
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		src, err = tx.Tenant(tenantID).WebhookSourceGet(ctx, name)
+		src, err = sourceGet(ctx, tx.Tenant(tenantID), name)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -289,10 +289,10 @@ func (s *Service) ListSources(ctx context.Context, a auth.Actor, tenantID string
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, err
 	}
-	var list []store.WebhookSource
+	var list []SourceRecord
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		list, err = tx.Tenant(tenantID).WebhookSourceList(ctx)
+		list, err = sourceList(ctx, tx.Tenant(tenantID))
 		return err
 	})
 	out := make([]Source, 0, len(list))
@@ -309,11 +309,11 @@ func (s *Service) DeleteSource(ctx context.Context, a auth.Actor, tenantID, name
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tenantID)
-		src, err := sc.WebhookSourceGet(ctx, name)
+		src, err := sourceGet(ctx, sc, name)
 		if err != nil {
 			return err
 		}
-		if err := sc.WebhookSourceDelete(ctx, src.ID); err != nil {
+		if err := sourceDelete(ctx, sc, src.ID); err != nil {
 			return err
 		}
 		return s.core.Audit(ctx, tx, a, tenantID, "webhook_source.delete", "webhook_source", src.ID, nil)

@@ -158,9 +158,9 @@ func TestIngestDedupForwardReplay(t *testing.T) {
 			t.Fatalf("replay: %d forwards, webhook-id %q want %q", rcv.count(), rcv.got[len(rcv.got)-1].Header.Get("webhook-id"), evID)
 		}
 		// Delivered status, searchable by provider event id.
-		var list []store.WebhookEvent
+		var list []webhook.Event
 		testutil.Eventually(t, time.Until(deadline), func() error {
-			list, _, err = env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, store.WebhookEventFilter{ProviderEventID: "delivery-1", Statuses: []string{"delivered"}})
+			list, _, err = env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, webhook.EventFilter{ProviderEventID: "delivery-1", Statuses: []string{"delivered"}})
 			if err != nil {
 				t.Fatalf("event list: %v", err)
 			}
@@ -240,7 +240,7 @@ func TestOldEventsArePurged(t *testing.T) {
 		var n int64
 		err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
 			var err error
-			n, err = tx.WebhookEventPurge(ctx, time.Now().Add(time.Hour), 1)
+			n, err = webhook.EventPurge(ctx, tx, time.Now().Add(time.Hour), 1)
 			return err
 		})
 		if err != nil || n != 1 || env.Count(t, "webhook_events") != 1 {
@@ -311,7 +311,7 @@ func TestStoreOnlyAndTypeFilter(t *testing.T) {
 		if rcv.count() != 1 || rcv.got[0].Header.Get("Joist-Event-Type") != "email.bounced" {
 			t.Fatalf("forwarded %d events, want only the bounce", rcv.count())
 		}
-		list, _, err := env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, store.WebhookEventFilter{Statuses: []string{"stored"}})
+		list, _, err := env.App.Webhooks.ListEvents(ctx, root, tn.ID, store.Page{}, webhook.EventFilter{Statuses: []string{"stored"}})
 		if err != nil || len(list) != 1 || list[0].ProviderEventID != "msg_1" {
 			t.Fatalf("the unforwarded type must still be stored: %v %+v", err, list)
 		}
@@ -582,7 +582,7 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 			t.Fatalf("first attempt's body %q", got)
 		}
 		if err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.WebhookEventPurge(ctx, time.Now().Add(time.Hour), 100)
+			_, err := webhook.EventPurge(ctx, tx, time.Now().Add(time.Hour), 100)
 			return err
 		}); err != nil {
 			t.Fatal(err)
