@@ -24,7 +24,7 @@ const (
 
 // subscriptionRow is a subscription on the contact page with its latest changes.
 type subscriptionRow struct {
-	store.Subscription
+	Subscription
 	History []subscriptionChangeRow // newest first
 }
 
@@ -51,7 +51,7 @@ func statusBadge(status string) string {
 
 // subscriptionChangeRow is one change of a subscription's history.
 type subscriptionChangeRow struct {
-	store.SubscriptionChange
+	SubscriptionChange
 	Fields string // the fields the change touched, comma-separated
 }
 
@@ -101,7 +101,7 @@ func (s *Service) contactPanel(r *http.Request, op *admin.Op, t store.Tenant, c 
 }
 
 // latestChanges are the last n of hist (oldest first), newest first.
-func latestChanges(hist []store.SubscriptionChange, n int) []subscriptionChangeRow {
+func latestChanges(hist []SubscriptionChange, n int) []subscriptionChangeRow {
 	if len(hist) > n {
 		hist = hist[len(hist)-n:]
 	}
@@ -173,7 +173,7 @@ func (s *Service) tenantPanel(r *http.Request, op *admin.Op, t store.Tenant, _ *
 
 // instanceRoutes is the instance page's card of Stripe customer routes.
 type instanceRoutes struct {
-	Routes     []store.BillingRoute
+	Routes     []Route
 	RoutesNext string
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/joist-dev/joist/wire"
 )
 
-func subscriptionView(s store.Subscription) wire.Subscription {
+func subscriptionView(s Subscription) wire.Subscription {
 	return wire.Subscription{ID: s.ID, StripeSubscription: s.StripeSubscription, StripeCustomer: s.StripeCustomer, Contact: s.ContactExternalID,
 		Livemode: s.Livemode, Status: s.Status, Plan: wire.SubscriptionPlan{PriceID: s.PriceID, ProductID: s.ProductID, Nickname: s.PlanNickname},
 		Quantity: s.Quantity, CurrentPeriodEnd: httpapi.UTCPtr(s.CurrentPeriodEnd), CancelAtPeriodEnd: s.CancelAtPeriodEnd, CancelAt: httpapi.UTCPtr(s.CancelAt),
@@ -61,7 +61,7 @@ func (a *api) subscriptionGet(w http.ResponseWriter, r *httpapi.Request) error {
 		return err
 	}
 	v := subscriptionView(s)
-	v.History = httpapi.MapSlice(hist, func(c store.SubscriptionChange) wire.SubscriptionChange {
+	v.History = httpapi.MapSlice(hist, func(c SubscriptionChange) wire.SubscriptionChange {
 		return wire.SubscriptionChange{ID: c.ID, EventID: c.EventID, StripeEventID: c.StripeEventID, Type: c.EventType, EventCreated: c.EventCreated.UTC(),
 			FromStatus: c.FromStatus, ToStatus: c.ToStatus, Changes: c.Changes, CorrelationID: c.CorrelationID, CreatedAt: c.CreatedAt.UTC()}
 	})

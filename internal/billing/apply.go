@@ -216,11 +216,11 @@ func (a *applier) route(ctx context.Context, customer, metaTenant string) (bool,
 		return false, nil
 	}
 	inst := a.tx.Tenant(store.InstanceTenantID)
-	var known store.BillingRoute
+	var known Route
 	found := false
 	if customer != "" {
 		var err error
-		known, err = inst.BillingRouteGet(ctx, customer)
+		known, err = routeGet(ctx, inst, customer)
 		switch {
 		case err == nil:
 			found = true
@@ -249,7 +249,7 @@ func (a *applier) route(ctx context.Context, customer, metaTenant string) (bool,
 			if !found {
 				known.CreatedAt = now
 			}
-			if err := inst.BillingRoutePut(ctx, store.BillingRoute{StripeCustomer: customer, RouteTenantID: target, LinkSource: "metadata",
+			if err := routePut(ctx, inst, Route{StripeCustomer: customer, RouteTenantID: target, LinkSource: "metadata",
 				CreatedAt: known.CreatedAt, UpdatedAt: now}); err != nil {
 				return false, err
 			}
@@ -271,7 +271,7 @@ func (a *applier) contact(ctx context.Context, customer, metaContact string) (st
 	if customer == "" {
 		return "", nil
 	}
-	link, err := a.sc.BillingCustomerGet(ctx, customer)
+	link, err := customerGet(ctx, a.sc, customer)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
@@ -298,7 +298,7 @@ func (a *applier) contact(ctx context.Context, customer, metaContact string) (st
 	if !found {
 		link.CreatedAt = now
 	}
-	err = a.sc.BillingCustomerPut(ctx, store.BillingCustomer{StripeCustomer: customer, ContactID: c.ID, LinkSource: "metadata",
+	err = customerPut(ctx, a.sc, Customer{StripeCustomer: customer, ContactID: c.ID, LinkSource: "metadata",
 		CreatedAt: link.CreatedAt, UpdatedAt: now})
 	return c.ID, err
 }
@@ -317,7 +317,7 @@ func (a *applier) stale(last *time.Time, lastEvent string) bool {
 }
 
 func (a *applier) subscription(ctx context.Context, sub stripeSubscription, contactID string) error {
-	row, err := a.sc.SubscriptionLock(ctx, a.ev.Livemode, sub.ID, sub.Customer.ID, contactID, a.svc.now())
+	row, err := subscriptionLock(ctx, a.sc, a.ev.Livemode, sub.ID, sub.Customer.ID, contactID, a.svc.now())
 	if err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ func (a *applier) subscription(ctx context.Context, sub stripeSubscription, cont
 // that started before the one whose state is stored: two jobs of one
 // subscription may commit in the reverse order of their fetches, and the
 // earlier fetch may have read an older state.
-func (a *applier) olderFetch(row store.Subscription) bool {
+func (a *applier) olderFetch(row Subscription) bool {
 	if a.ev.fetched == nil || row.StateFetchedAt == nil || !a.ev.fetchedAt.Before(*row.StateFetchedAt) {
 		return false
 	}
@@ -371,7 +371,7 @@ func (a *applier) olderFetch(row store.Subscription) bool {
 // it: the triggering event, unless it is older than the one recorded (a
 // refetched state applied for an older event keeps the newer event, so
 // that event-based ordering still holds without the API).
-func (a *applier) setState(next *store.Subscription, sub stripeSubscription, contactID string) {
+func (a *applier) setState(next *Subscription, sub stripeSubscription, contactID string) {
 	price, qty := sub.plan()
 	next.Status, next.PriceID, next.ProductID, next.PlanNickname, next.Quantity = sub.Status, price.ID, price.Product.ID, price.Nickname, qty
 	next.CurrentPeriodEnd, next.CancelAtPeriodEnd, next.CancelAt = sub.periodEnd(), sub.CancelAtPeriodEnd, unix(sub.CancelAt)
@@ -403,7 +403,7 @@ func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contact
 	if subID == "" { // a one-off invoice: nothing to keep, but the contact sees it
 		return a.timeline(ctx, contactID, kind, summary, "stripe_invoice", inv.ID)
 	}
-	row, err := a.sc.SubscriptionLock(ctx, a.ev.Livemode, subID, inv.Customer.ID, contactID, a.svc.now())
+	row, err := subscriptionLock(ctx, a.sc, a.ev.Livemode, subID, inv.Customer.ID, contactID, a.svc.now())
 	if err != nil {
 		return err
 	}
@@ -430,10 +430,10 @@ func (a *applier) invoice(ctx context.Context, inv stripeInvoice, subID, contact
 
 // save writes the new state, its history entry and the contact's timeline
 // entry when anything a user sees changed.
-func (a *applier) save(ctx context.Context, old, next store.Subscription, kind, summary string) error {
+func (a *applier) save(ctx context.Context, old, next Subscription, kind, summary string) error {
 	now := a.svc.now()
 	next.UpdatedAt = now
-	if err := a.sc.SubscriptionUpdate(ctx, next); err != nil {
+	if err := subscriptionUpdate(ctx, a.sc, next); err != nil {
 		return err
 	}
 	changes := diff(old, next)
@@ -442,7 +442,7 @@ func (a *applier) save(ctx context.Context, old, next store.Subscription, kind, 
 	}
 	a.result = "applied"
 	cj, _ := json.Marshal(changes)
-	if err := a.sc.SubscriptionChangeAdd(ctx, store.SubscriptionChange{SubscriptionID: next.ID, EventID: a.ev.stored.ID, StripeEventID: a.ev.ID,
+	if err := subscriptionChangeAdd(ctx, a.sc, SubscriptionChange{SubscriptionID: next.ID, EventID: a.ev.stored.ID, StripeEventID: a.ev.ID,
 		EventType: a.ev.Type, EventCreated: a.ev.created, FromStatus: old.Status, ToStatus: next.Status, Changes: cj,
 		CorrelationID: a.ev.stored.CorrelationID, CreatedAt: now}); err != nil {
 		return err
@@ -462,7 +462,7 @@ func (a *applier) timeline(ctx context.Context, contactID, kind, summary, refTyp
 }
 
 // diff lists the user-visible fields that changed, as [old, new].
-func diff(o, n store.Subscription) map[string][2]any {
+func diff(o, n Subscription) map[string][2]any {
 	out := map[string][2]any{}
 	add := func(name string, x, y any) {
 		if fmt.Sprint(x) != fmt.Sprint(y) {

@@ -137,7 +137,7 @@ type Filter struct {
 }
 
 // List lists the tenant's subscriptions.
-func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f Filter) ([]store.Subscription, string, error) {
+func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f Filter) ([]Subscription, string, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, "", err
 	}
@@ -146,15 +146,15 @@ func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p sto
 			return nil, "", core.Invalid("invalid_status", "status %q is not one of %s", st, strings.Join(Statuses, ", "))
 		}
 	}
-	var out []store.Subscription
+	var out []Subscription
 	var next string
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tenantID)
-		sf := store.SubscriptionFilter{Livemode: !f.Testmode, Statuses: f.Statuses}
+		sf := subscriptionFilter{Livemode: !f.Testmode, Statuses: f.Statuses}
 		if f.Contact != "" {
 			c, err := sc.ContactGet(ctx, f.Contact)
 			if errors.Is(err, store.ErrNotFound) {
-				out = []store.Subscription{}
+				out = []Subscription{}
 				return nil
 			}
 			if err != nil {
@@ -163,26 +163,26 @@ func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p sto
 			sf.ContactID = c.ID
 		}
 		var err error
-		out, next, err = sc.SubscriptionList(ctx, p, sf)
+		out, next, err = subscriptionList(ctx, sc, p, sf)
 		return err
 	})
 	return out, next, err
 }
 
 // Get returns one subscription with its history.
-func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, stripeID string, testmode bool) (store.Subscription, []store.SubscriptionChange, error) {
+func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, stripeID string, testmode bool) (Subscription, []SubscriptionChange, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
-		return store.Subscription{}, nil, err
+		return Subscription{}, nil, err
 	}
-	var sub store.Subscription
-	var hist []store.SubscriptionChange
+	var sub Subscription
+	var hist []SubscriptionChange
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tenantID)
 		var err error
-		if sub, err = sc.SubscriptionGet(ctx, !testmode, stripeID); err != nil {
+		if sub, err = subscriptionGet(ctx, sc, !testmode, stripeID); err != nil {
 			return err
 		}
-		hist, err = sc.SubscriptionChanges(ctx, sub.ID)
+		hist, err = subscriptionChangeList(ctx, sc, sub.ID)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -197,7 +197,7 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, stripeID stri
 
 // CustomerLink is a Stripe customer's link to a contact.
 type CustomerLink struct {
-	store.BillingCustomer
+	Customer
 	ContactExternalID string
 }
 
@@ -261,16 +261,16 @@ func (s *Service) linkTx(ctx context.Context, tx *store.Tx, a auth.Actor, tenant
 	}
 	now := s.now()
 	created := false
-	old, err := sc.BillingCustomerGet(ctx, customer)
+	old, err := customerGet(ctx, sc, customer)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		created, old.CreatedAt = true, now
 	case err != nil:
 		return CustomerLink{}, false, err
 	}
-	out := CustomerLink{BillingCustomer: store.BillingCustomer{TenantID: tenantID, StripeCustomer: customer, ContactID: c.ID,
+	out := CustomerLink{Customer: Customer{TenantID: tenantID, StripeCustomer: customer, ContactID: c.ID,
 		LinkSource: "api", CreatedAt: old.CreatedAt, UpdatedAt: now}, ContactExternalID: c.ExternalID}
-	if err := sc.BillingCustomerPut(ctx, out.BillingCustomer); err != nil {
+	if err := customerPut(ctx, sc, out.Customer); err != nil {
 		return CustomerLink{}, false, err
 	}
 	return out, created, s.core.Audit(ctx, tx, a, tenantID, "billing_customer.link", "billing_customer", customer,
@@ -280,7 +280,7 @@ func (s *Service) linkTx(ctx context.Context, tx *store.Tx, a auth.Actor, tenant
 // CustomerRoute is where the instance's Stripe sources apply a customer's
 // events, and (when one was given) the customer's contact there.
 type CustomerRoute struct {
-	store.BillingRoute
+	Route
 	Tenant store.Tenant
 	Link   *CustomerLink
 }
@@ -314,16 +314,16 @@ func (s *Service) RouteCustomer(ctx context.Context, a auth.Actor, customer, ten
 		}
 		inst := tx.Tenant(store.InstanceTenantID)
 		now := s.now()
-		old, err := inst.BillingRouteGet(ctx, customer)
+		old, err := routeGet(ctx, inst, customer)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			created, old.CreatedAt = true, now
 		case err != nil:
 			return err
 		}
-		out = CustomerRoute{BillingRoute: store.BillingRoute{StripeCustomer: customer, RouteTenantID: t.ID, LinkSource: "api",
+		out = CustomerRoute{Route: Route{StripeCustomer: customer, RouteTenantID: t.ID, LinkSource: "api",
 			CreatedAt: old.CreatedAt, UpdatedAt: now}, Tenant: t}
-		if err := inst.BillingRoutePut(ctx, out.BillingRoute); err != nil {
+		if err := routePut(ctx, inst, out.Route); err != nil {
 			return err
 		}
 		if err := s.core.Audit(ctx, tx, a, store.InstanceTenantID, "billing_customer.route", "billing_customer", customer,
@@ -353,7 +353,7 @@ func (s *Service) GetCustomer(ctx context.Context, a auth.Actor, tenantID, custo
 	var route *CustomerRoute
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		if tenantID == store.InstanceTenantID {
-			r, err := tx.Tenant(tenantID).BillingRouteGet(ctx, customer)
+			r, err := routeGet(ctx, tx.Tenant(tenantID), customer)
 			if err != nil {
 				return err
 			}
@@ -361,15 +361,15 @@ func (s *Service) GetCustomer(ctx context.Context, a auth.Actor, tenantID, custo
 			if err != nil {
 				return err
 			}
-			route = &CustomerRoute{BillingRoute: r, Tenant: t}
+			route = &CustomerRoute{Route: r, Tenant: t}
 			return nil
 		}
 		sc := tx.Tenant(tenantID)
-		c, err := sc.BillingCustomerGet(ctx, customer)
+		c, err := customerGet(ctx, sc, customer)
 		if err != nil {
 			return err
 		}
-		link = CustomerLink{BillingCustomer: c}
+		link = CustomerLink{Customer: c}
 		if c.ContactID == "" {
 			return nil
 		}
@@ -389,15 +389,15 @@ func (s *Service) GetCustomer(ctx context.Context, a auth.Actor, tenantID, custo
 
 // ListRoutes lists the instance's Stripe customer routes (actors who reach
 // every tenant only).
-func (s *Service) ListRoutes(ctx context.Context, a auth.Actor, p store.Page) ([]store.BillingRoute, string, error) {
+func (s *Service) ListRoutes(ctx context.Context, a auth.Actor, p store.Page) ([]Route, string, error) {
 	if !a.AllTenants {
 		return nil, "", core.Forbidden("the instance's customer routes are visible to those who reach every tenant")
 	}
-	var out []store.BillingRoute
+	var out []Route
 	var next string
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, next, err = tx.Tenant(store.InstanceTenantID).BillingRouteList(ctx, p)
+		out, next, err = routeList(ctx, tx.Tenant(store.InstanceTenantID), p)
 		return err
 	})
 	return out, next, err
