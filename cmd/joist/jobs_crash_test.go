@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/client"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
 )
@@ -254,7 +255,7 @@ func crashJobs(t *testing.T, d store.Dialect, total int) {
 		}
 		if time.Now().After(deadline) {
 			counts := map[string]int{}
-			for _, st := range store.JobStates {
+			for _, st := range jobs.States {
 				_, b, _ := call("GET", "/v1/jobs?limit=500&state="+st, nil)
 				var l struct{ Data []json.RawMessage }
 				_ = json.Unmarshal(b, &l)

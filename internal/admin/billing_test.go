@@ -13,6 +13,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
@@ -41,7 +42,7 @@ func deliverStripe(t *testing.T, env *apptest.Env, tn store.Tenant, source, body
 		t.Fatalf("stripe delivery: status %d", res.StatusCode)
 	}
 	testutil.Eventually(t, 30*time.Second, func() error {
-		list, _, err := env.App.Jobs.List(context.Background(), cli, tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+		list, _, err := env.App.Jobs.List(context.Background(), cli, tn.ID, store.Page{Limit: 500}, jobs.Filter{Kind: "stripe_event"})
 		if err != nil {
 			t.Fatal(err)
 		}

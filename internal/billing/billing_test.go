@@ -19,6 +19,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
@@ -95,7 +96,7 @@ func (h *harness) post(body string, corr string) (id string, duplicate bool) {
 func (h *harness) wait() {
 	h.t.Helper()
 	testutil.Eventually(h.t, 20*time.Second, func() error {
-		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, jobs.Filter{Kind: "stripe_event"})
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -490,7 +491,7 @@ func TestStripeAPIRefetch(t *testing.T) {
 		fs.set("sub_R", apiSub("sub_R", "cus_R", "user_1", "canceled", t0+70*86400, false, true))
 		h.post(subEvent("evt_r2", "customer.subscription.updated", t0+10, true, "sub_R", "cus_R", "active", true, ""), "")
 		testutil.Eventually(t, 30*time.Second, func() error {
-			list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+			list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 500}, jobs.Filter{Kind: "stripe_event"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func (h *harness) stripeJob(corr string, states ...string) jobs.Job {
 	h.t.Helper()
 	var full jobs.Job
 	testutil.Eventually(h.t, 30*time.Second, func() error {
-		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, store.JobFilter{Kind: "stripe_event"})
+		list, _, err := h.env.App.Jobs.List(context.Background(), root, h.jobsOf, store.Page{Limit: 500}, jobs.Filter{Kind: "stripe_event"})
 		if err != nil {
 			h.t.Fatal(err)
 		}

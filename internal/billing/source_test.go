@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -31,7 +32,7 @@ func TestStripeSourceBillingOff(t *testing.T) {
 		if err != nil || ev.ProviderEventID != "evt_raw" {
 			t.Fatalf("the event is stored: %+v %v", ev, err)
 		}
-		list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 10}, store.JobFilter{Kind: "stripe_event"})
+		list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 10}, jobs.Filter{Kind: "stripe_event"})
 		if err != nil || len(list) != 0 {
 			t.Fatalf("a billing job for a source with billing off: %v %+v", err, list)
 		}

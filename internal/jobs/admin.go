@@ -76,7 +76,7 @@ func (j Row) Badge() string {
 
 type jobsData struct {
 	Tenant             store.Tenant
-	Tabs               []admin.Tab // "all" first, then store.JobStates
+	Tabs               []admin.Tab // "all" first, then States
 	State, Queue, Kind string      // the filter as given
 	Queues             []string    // configured queues
 	Jobs               []Row
@@ -109,7 +109,7 @@ func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) e
 	d := jobsData{Tenant: t, State: strings.TrimSpace(q.Get("state")), Queue: strings.TrimSpace(q.Get("queue")),
 		Kind: strings.TrimSpace(q.Get("kind")), CanWrite: op.Can(auth.PermJobsWrite)}
 	d.Filtered = d.Queue != "" || d.Kind != ""
-	f := store.JobFilter{Queue: d.Queue, Kind: d.Kind}
+	f := Filter{Queue: d.Queue, Kind: d.Kind}
 	if d.State != "" {
 		f.States = []string{d.State}
 	}
@@ -123,11 +123,11 @@ func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) e
 		return err
 	}
 	total := 0
-	for _, st := range store.JobStates {
+	for _, st := range States {
 		total += counts[st]
 	}
 	d.Tabs = append(d.Tabs, admin.Tab{Name: "all", Count: total, URL: jobsURL(t.Slug, "", d.Queue, d.Kind, ""), Active: d.State == ""})
-	for _, st := range store.JobStates {
+	for _, st := range States {
 		d.Tabs = append(d.Tabs, admin.Tab{Name: st, Count: counts[st], URL: jobsURL(t.Slug, st, d.Queue, d.Kind, ""), Active: d.State == st})
 	}
 	d.Dead = counts["dead"]
@@ -169,7 +169,7 @@ func (p *jobsPages) retryDead(w http.ResponseWriter, r *http.Request, op *admin.
 		return err
 	}
 	queue, kind := strings.TrimSpace(r.PostForm.Get("queue")), strings.TrimSpace(r.PostForm.Get("kind"))
-	res, err := p.svc.Bulk(r.Context(), op.Actor, t.ID, store.JobFilter{States: []string{"dead"}, Queue: queue, Kind: kind}, "job.retry")
+	res, err := p.svc.Bulk(r.Context(), op.Actor, t.ID, Filter{States: []string{"dead"}, Queue: queue, Kind: kind}, "job.retry")
 	if err != nil {
 		return err
 	}

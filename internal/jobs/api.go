@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/httpapi"
-	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
 )
 
@@ -43,8 +42,8 @@ func (a *api) jobCreate(w http.ResponseWriter, r *httpapi.Request) error {
 }
 
 // jobFilter reads state (comma-separated or repeated), queue, kind, since, until.
-func jobFilter(get func(string) []string) (store.JobFilter, error) {
-	var f store.JobFilter
+func jobFilter(get func(string) []string) (Filter, error) {
+	var f Filter
 	for _, s := range get("state") {
 		for _, st := range strings.Split(s, ",") {
 			if st = strings.TrimSpace(st); st != "" {

@@ -37,12 +37,12 @@ func (s *Service) control(ctx context.Context, a auth.Actor, tenantID, id, actio
 }
 
 func (s *Service) controlTx(ctx context.Context, tx *store.Tx, a auth.Actor, tenantID, id, action string) (Job, error) {
-	sc := tx.Tenant(tenantID)
-	before, err := sc.JobGet(ctx, id)
+	sc := scope{tx.Tenant(tenantID)}
+	before, err := sc.jobGet(ctx, id)
 	if err != nil {
 		return Job{}, err
 	}
-	state := store.JobState(before.RiverState, before.DeadReason)
+	state := State(before.RiverState, before.DeadReason)
 	switch action {
 	case "job.retry":
 		if state == "running" {
@@ -52,7 +52,7 @@ func (s *Service) controlTx(ctx context.Context, tx *store.Tx, a auth.Actor, ten
 			return Job{}, err
 		}
 		if before.DeadReason != "" {
-			if err := sc.JobSetDeadReason(ctx, id, ""); err != nil {
+			if err := sc.jobSetDeadReason(ctx, id, ""); err != nil {
 				return Job{}, err
 			}
 		}
@@ -64,11 +64,11 @@ func (s *Service) controlTx(ctx context.Context, tx *store.Tx, a auth.Actor, ten
 			return Job{}, err
 		}
 	}
-	after, err := sc.JobGet(ctx, id)
+	after, err := sc.jobGet(ctx, id)
 	if err != nil {
 		return Job{}, err
 	}
-	j := Job{JobRecord: after, State: store.JobState(after.RiverState, after.DeadReason)}
+	j := Job{record: after, State: State(after.RiverState, after.DeadReason)}
 	err = s.core.Audit(ctx, tx, a, tenantID, action, "job", id, map[string]any{"before": map[string]string{"state": state}, "after": map[string]string{"state": j.State}})
 	return j, err
 }
@@ -86,7 +86,7 @@ const MaxBulk = 5000
 
 // Bulk retries or cancels every job of the tenant matching f (up to MaxBulk),
 // in chunks of 200 per transaction, each audited.
-func (s *Service) Bulk(ctx context.Context, a auth.Actor, tenantID string, f store.JobFilter, action string) (BulkResult, error) {
+func (s *Service) Bulk(ctx context.Context, a auth.Actor, tenantID string, f Filter, action string) (BulkResult, error) {
 	var res BulkResult
 	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
 		return res, err
@@ -100,11 +100,11 @@ func (s *Service) Bulk(ctx context.Context, a auth.Actor, tenantID string, f sto
 	var ids []string
 	p := store.Page{Limit: 500}
 	for len(ids) < MaxBulk {
-		var recs []store.JobRecord
+		var recs []record
 		var next string
 		err := s.db.Read(ctx, func(tx *store.Tx) error {
 			var err error
-			recs, next, err = tx.Tenant(tenantID).JobList(ctx, p, f)
+			recs, next, err = scope{tx.Tenant(tenantID)}.jobList(ctx, p, f)
 			return err
 		})
 		if err != nil {

@@ -151,7 +151,7 @@ func TestGoneIsDeadAndRetryRevives(t *testing.T) {
 		rcv2 := newReceiver(t, 500, 500)
 		j2, _, _ := svc.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv2.srv.URL, MaxAttempts: 1})
 		waitState(t, svc, tn.ID, j2.ID, "dead")
-		list, _, err := svc.List(ctx, root, tn.ID, store.Page{}, store.JobFilter{States: []string{"dead"}})
+		list, _, err := svc.List(ctx, root, tn.ID, store.Page{}, jobs.Filter{States: []string{"dead"}})
 		if err != nil || len(list) != 1 || list[0].ID != j2.ID {
 			t.Fatalf("dead-letter view: %v %+v", err, list)
 		}

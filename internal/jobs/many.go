@@ -59,7 +59,7 @@ func (s *Service) CreateManyTx(ctx context.Context, tx *store.Tx, items []PushMa
 		return nil, fmt.Errorf("river inserted %d of %d jobs", len(res), len(params))
 	}
 	now := s.now()
-	byTenant := map[string][]store.JobRecord{}
+	byTenant := map[string][]record{}
 	var order []string
 	for k, r := range res {
 		in := items[idx[k]]
@@ -67,12 +67,12 @@ func (s *Service) CreateManyTx(ctx context.Context, tx *store.Tx, items []PushMa
 		if _, ok := byTenant[in.TenantID]; !ok {
 			order = append(order, in.TenantID)
 		}
-		byTenant[in.TenantID] = append(byTenant[in.TenantID], store.JobRecord{ID: a.JobID, RiverID: r.Job.ID, Kind: a.Kind(),
+		byTenant[in.TenantID] = append(byTenant[in.TenantID], record{ID: a.JobID, RiverID: r.Job.ID, Kind: a.Kind(),
 			Queue: params[k].InsertOpts.Queue, URL: a.URL, Method: a.Method, Schedule: in.Push.schedule,
 			CorrelationID: in.CorrelationID, CreatedAt: now})
 	}
 	for _, t := range order {
-		if err := tx.Tenant(t).JobInsertMany(ctx, byTenant[t]); err != nil {
+		if err := (scope{tx.Tenant(t)}).jobInsertMany(ctx, byTenant[t]); err != nil {
 			return nil, err
 		}
 	}

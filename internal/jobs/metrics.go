@@ -55,7 +55,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	var lag map[string]time.Duration
 	err := m.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		counts, lag, err = tx.JobStats(ctx, m.now())
+		counts, lag, err = jobStats(ctx, tx, m.now())
 		return err
 	})
 	if err != nil {

@@ -125,7 +125,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
 	start := w.svc.now()
 	status, body, err := w.call(ctx, job)
-	rec := store.JobAttempt{JobID: a.JobID, Attempt: job.Attempt, StartedAt: start, DurationMS: w.svc.now().Sub(start).Milliseconds(),
+	rec := Attempt{JobID: a.JobID, Attempt: job.Attempt, StartedAt: start, DurationMS: w.svc.now().Sub(start).Milliseconds(),
 		Status: status, ResponseBody: body, Node: w.svc.engine.opts.NodeID}
 	if err != nil {
 		rec.Error = err.Error()
@@ -138,15 +138,15 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	errors.As(err, &bodyGone)
 	// Record the attempt (and a 410's dead reason) before telling River the outcome.
 	werr := w.svc.db.Write(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		sc := tx.Tenant(a.TenantID)
-		if err := sc.JobAttemptInsert(ctx, rec); err != nil {
+		sc := scope{tx.Tenant(a.TenantID)}
+		if err := sc.jobAttemptInsert(ctx, rec); err != nil {
 			return err
 		}
 		switch {
 		case gone:
-			return sc.JobSetDeadReason(ctx, a.JobID, "gone")
+			return sc.jobSetDeadReason(ctx, a.JobID, "gone")
 		case bodyGone != nil:
-			return sc.JobSetDeadReason(ctx, a.JobID, bodyGone.DeadReason)
+			return sc.jobSetDeadReason(ctx, a.JobID, bodyGone.DeadReason)
 		}
 		return nil
 	})

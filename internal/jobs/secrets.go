@@ -52,10 +52,10 @@ func (s *Service) liveSecrets(ctx context.Context, tenantID string) ([]string, e
 const secretCacheTTL = time.Second
 
 func (s *Service) secrets(ctx context.Context, tenantID string, create bool) ([]Secret, error) {
-	var rows []store.SigningSecret
+	var rows []signingSecret
 	read := func(tx *store.Tx) error {
 		var err error
-		rows, err = tx.SigningSecretsLive(ctx, tenantID, s.now())
+		rows, err = signingSecretsLive(ctx, tx, tenantID, s.now())
 		return err
 	}
 	if err := s.db.Read(ctx, read); err != nil {
@@ -67,11 +67,11 @@ func (s *Service) secrets(ctx context.Context, tenantID string, create bool) ([]
 				return err
 			}
 			now := s.now()
-			sec := store.SigningSecret{ID: store.NewID("whs_"), TenantID: tenantID, SecretEnc: s.box.Seal([]byte(signing.NewSecret())), CreatedAt: now}
-			if err := tx.SigningSecretRotate(ctx, sec, now, now); err != nil {
+			sec := signingSecret{ID: store.NewID("whs_"), TenantID: tenantID, SecretEnc: s.box.Seal([]byte(signing.NewSecret())), CreatedAt: now}
+			if err := signingSecretRotate(ctx, tx, sec, now, now); err != nil {
 				return err
 			}
-			rows = []store.SigningSecret{sec}
+			rows = []signingSecret{sec}
 			return nil
 		})
 		if err != nil {
@@ -108,9 +108,9 @@ func (s *Service) RotateSecret(ctx context.Context, a auth.Actor, tenantID strin
 		return nil, core.Invalid("invalid_expiry", "expire_old_in must be from 0s to 720h")
 	}
 	now := s.now()
-	sec := store.SigningSecret{ID: store.NewID("whs_"), TenantID: tenantID, SecretEnc: s.box.Seal([]byte(signing.NewSecret())), CreatedAt: now}
+	sec := signingSecret{ID: store.NewID("whs_"), TenantID: tenantID, SecretEnc: s.box.Seal([]byte(signing.NewSecret())), CreatedAt: now}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.SigningSecretRotate(ctx, sec, now, now.Add(expireOldIn)); err != nil {
+		if err := signingSecretRotate(ctx, tx, sec, now, now.Add(expireOldIn)); err != nil {
 			return err
 		}
 		return s.core.Audit(ctx, tx, a, tenantID, "signing_secret.rotate", "signing_secret", sec.ID,

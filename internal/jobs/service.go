@@ -116,9 +116,9 @@ type PushInput struct {
 
 // Job is a job as users see it.
 type Job struct {
-	store.JobRecord
+	record
 	State    string
-	Attempts []store.JobAttempt
+	Attempts []Attempt
 }
 
 // hop-by-hop and signing headers a job may not set.
@@ -316,28 +316,28 @@ func (s *Service) CreatePreparedTx(ctx context.Context, tx *store.Tx, tenantID s
 		args.JobID = store.NewID("job_")
 	}
 	args.CorrelationID = correlationID
-	sc := tx.Tenant(tenantID)
+	sc := scope{tx.Tenant(tenantID)}
 	res, err := s.engine.insertTx(ctx, tx, args, &opts)
 	if err != nil {
 		return Job{}, false, err
 	}
 	if res.UniqueSkippedAsDuplicate {
-		rec, err := sc.JobByRiverID(ctx, res.Job.ID)
+		rec, err := sc.jobByRiverID(ctx, res.Job.ID)
 		if err != nil {
 			return Job{}, false, err
 		}
-		return Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}, false, nil
+		return Job{record: rec, State: State(rec.RiverState, rec.DeadReason)}, false, nil
 	}
-	rec := store.JobRecord{ID: args.JobID, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue, URL: args.URL, Method: args.Method,
+	rec := record{ID: args.JobID, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue, URL: args.URL, Method: args.Method,
 		UniqueKey: args.UniqueKey, Schedule: p.schedule, CorrelationID: correlationID, CreatedAt: s.now()}
-	if err := sc.JobInsert(ctx, rec); err != nil {
+	if err := sc.jobInsert(ctx, rec); err != nil {
 		return Job{}, false, err
 	}
 	// Built from River's insert result rather than read back: one query less per job.
 	r := res.Job
 	rec.TenantID, rec.RiverState, rec.Attempt, rec.MaxAttempts, rec.Priority = tenantID, string(r.State), r.Attempt, r.MaxAttempts, r.Priority
 	rec.ScheduledAt, rec.AttemptedAt, rec.FinalizedAt = r.ScheduledAt.UTC(), r.AttemptedAt, r.FinalizedAt
-	return Job{JobRecord: rec, State: store.JobState(rec.RiverState, "")}, true, nil
+	return Job{record: rec, State: State(rec.RiverState, "")}, true, nil
 }
 
 // EnqueueTx enqueues a built-in job kind inside tx and records it for tenantID.
@@ -353,7 +353,7 @@ func (s *Service) EnqueueTx(ctx context.Context, tx *store.Tx, tenantID string, 
 		return "", err
 	}
 	id := store.NewID("job_")
-	return id, tx.Tenant(tenantID).JobInsert(ctx, store.JobRecord{ID: id, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue,
+	return id, scope{tx.Tenant(tenantID)}.jobInsert(ctx, record{ID: id, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue,
 		CorrelationID: correlationID, CreatedAt: s.now()})
 }
 
@@ -374,13 +374,13 @@ func (s *Service) EnqueueManyTx(ctx context.Context, tx *store.Tx, tenantID stri
 		return nil, err
 	}
 	now := s.now()
-	recs := make([]store.JobRecord, len(res))
+	recs := make([]record, len(res))
 	ids := make([]string, len(res))
 	for i, r := range res {
 		ids[i] = store.NewID("job_")
-		recs[i] = store.JobRecord{ID: ids[i], RiverID: r.Job.ID, Kind: r.Job.Kind, Queue: r.Job.Queue, CorrelationID: correlationID, CreatedAt: now}
+		recs[i] = record{ID: ids[i], RiverID: r.Job.ID, Kind: r.Job.Kind, Queue: r.Job.Queue, CorrelationID: correlationID, CreatedAt: now}
 	}
-	return ids, tx.Tenant(tenantID).JobInsertMany(ctx, recs)
+	return ids, scope{tx.Tenant(tenantID)}.jobInsertMany(ctx, recs)
 }
 
 // Get returns a job with its attempts.
@@ -390,13 +390,13 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 	}
 	var j Job
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tenantID)
-		rec, err := sc.JobGet(ctx, id)
+		sc := scope{tx.Tenant(tenantID)}
+		rec, err := sc.jobGet(ctx, id)
 		if err != nil {
 			return err
 		}
-		j = Job{JobRecord: rec, State: store.JobState(rec.RiverState, rec.DeadReason)}
-		if j.Attempts, err = sc.JobAttempts(ctx, id); err != nil || rec.Kind == (PushArgs{}).Kind() {
+		j = Job{record: rec, State: State(rec.RiverState, rec.DeadReason)}
+		if j.Attempts, err = sc.jobAttempts(ctx, id); err != nil || rec.Kind == (PushArgs{}).Kind() {
 			return err
 		}
 		// Built-in jobs (not HTTP push) keep no attempts of their own: their
@@ -410,7 +410,7 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 			return err
 		}
 		for _, e := range row.Errors {
-			j.Attempts = append(j.Attempts, store.JobAttempt{JobID: id, Attempt: e.Attempt, StartedAt: e.At, Error: e.Error})
+			j.Attempts = append(j.Attempts, Attempt{JobID: id, Attempt: e.Attempt, StartedAt: e.At, Error: e.Error})
 		}
 		return nil
 	})
@@ -421,17 +421,17 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 }
 
 // ValidateFilter checks filter values from users.
-func ValidateFilter(f store.JobFilter) error {
+func ValidateFilter(f Filter) error {
 	for _, st := range f.States {
-		if !slices.Contains(store.JobStates, st) {
-			return core.Invalid("invalid_state", "state %q is not one of %s", st, strings.Join(store.JobStates, ", "))
+		if !slices.Contains(States, st) {
+			return core.Invalid("invalid_state", "state %q is not one of %s", st, strings.Join(States, ", "))
 		}
 	}
 	return nil
 }
 
 // List lists the tenant's jobs.
-func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f store.JobFilter) ([]Job, string, error) {
+func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p store.Page, f Filter) ([]Job, string, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, "", err
 	}
@@ -441,9 +441,9 @@ func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p sto
 	var out []Job
 	var next string
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		recs, n, err := tx.Tenant(tenantID).JobList(ctx, p, f)
+		recs, n, err := scope{tx.Tenant(tenantID)}.jobList(ctx, p, f)
 		for _, r := range recs {
-			out = append(out, Job{JobRecord: r, State: store.JobState(r.RiverState, r.DeadReason)})
+			out = append(out, Job{record: r, State: State(r.RiverState, r.DeadReason)})
 		}
 		next = n
 		return err
@@ -459,7 +459,7 @@ func (s *Service) Counts(ctx context.Context, a auth.Actor, tenantID string) (ma
 	var out map[string]int
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = tx.Tenant(tenantID).JobCounts(ctx)
+		out, err = scope{tx.Tenant(tenantID)}.jobCounts(ctx)
 		return err
 	})
 	return out, err

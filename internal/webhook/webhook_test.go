@@ -21,6 +21,7 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/testutil"
@@ -588,7 +589,7 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 		testutil.Eventually(t, 30*time.Second, func() error {
-			list, _, err := env.App.Jobs.List(ctx, root, tn.ID, store.Page{Limit: 10}, store.JobFilter{Kind: "http_push"})
+			list, _, err := env.App.Jobs.List(ctx, root, tn.ID, store.Page{Limit: 10}, jobs.Filter{Kind: "http_push"})
 			if err != nil || len(list) != 1 {
 				t.Fatalf("jobs: %v %+v", err, list)
 			}
