@@ -103,7 +103,7 @@ func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
 				http.StatusForbidden, "jobs.write")
 		}
 		if s, ok := getSchedule(t, env, tn.ID, "nightly-report"); !ok || s.Paused || s.Version != nightly.Version {
-			t.Fatalf("after the viewer's refused posts: found %v, %+v", ok, s.Schedule)
+			t.Fatalf("after the viewer's refused posts: found %v, %+v", ok, s)
 		}
 		if n := env.Count(t, "audit_log"); n != audits {
 			t.Fatalf("audit_log %d -> %d after refused posts", audits, n)
@@ -144,7 +144,7 @@ func TestSchedulesPagesTenantScope(t *testing.T) {
 			}
 		}
 		if s, ok := getSchedule(t, env, bravo.ID, "billing"); !ok || s.Paused || s.Version != theirs.Version {
-			t.Fatalf("bravo's schedule after refused posts: found %v, %+v", ok, s.Schedule)
+			t.Fatalf("bravo's schedule after refused posts: found %v, %+v", ok, s)
 		}
 		if n := env.Count(t, "audit_log"); n != audits {
 			t.Fatalf("audit_log %d -> %d after refused posts", audits, n)

@@ -166,7 +166,7 @@ func (p *schedulesPages) list(w http.ResponseWriter, r *http.Request, op *admin.
 
 // runRow is a recent run of a schedule.
 type runRow struct {
-	store.ScheduleRun
+	Run
 	At slot
 }
 
@@ -194,7 +194,7 @@ func (p *schedulesPages) detail(w http.ResponseWriter, r *http.Request, op *admi
 	}
 	d := scheduleData{Tenant: t, Schedule: newScheduleRow(s, len(s.NextRuns)), RunsMax: scheduleRuns, CanWrite: op.Can(auth.PermJobsWrite)}
 	for _, run := range runs {
-		d.Runs = append(d.Runs, runRow{ScheduleRun: run, At: slotOf(run.Slot, d.Schedule.loc)})
+		d.Runs = append(d.Runs, runRow{Run: run, At: slotOf(run.Slot, d.Schedule.loc)})
 	}
 	return p.a.Render(w, r, op, http.StatusOK, "schedules_detail.html", d)
 }

@@ -240,44 +240,6 @@ func TestSlotKeyStopsASecondJob(t *testing.T) {
 	})
 }
 
-// TestSlotClaimKeepsTheTransaction claims one slot twice in one transaction:
-// the second claim reports false and the transaction still commits.
-func TestSlotClaimKeepsTheTransaction(t *testing.T) {
-	t.Parallel()
-	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		ctx := context.Background()
-		tn := newTenant(t, env, "acme")
-		clk := &clock{t: ts("2030-01-01T00:00:00Z")}
-		svc := scheduler(t, env, clk, "n")
-		s, _, err := svc.Put(ctx, root, tn.ID, "s", schedules.Input{Cron: "@hourly", Job: schedules.Template{URL: "http://127.0.0.1:9/x"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		slot := ts("2030-01-01T01:00:00Z")
-		err = env.App.DB.Write(ctx, func(tx *store.Tx) error {
-			sc := tx.Tenant(tn.ID)
-			for i, want := range []bool{true, false} {
-				got, err := sc.ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: s.ID, Slot: slot, Node: fmt.Sprint(i), CreatedAt: clk.Now()})
-				if err != nil || got != want {
-					return fmt.Errorf("claim %d: %v, %v; want %v", i, got, err, want)
-				}
-			}
-			// Another tenant cannot claim a slot of this schedule.
-			other := tx.Tenant("tn_other")
-			if got, err := other.ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: s.ID, Slot: slot.Add(time.Hour), CreatedAt: clk.Now()}); got || err != nil {
-				return fmt.Errorf("cross-tenant claim: %v %v", got, err)
-			}
-			return sc.ScheduleSetLast(ctx, s.ID, slot, "", "")
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n := env.Count(t, "schedule_runs"); n != 1 {
-			t.Fatalf("%d runs stored", n)
-		}
-	})
-}
-
 // TestTemplateThatNoLongerPasses stores a template the job rules now refuse
 // (as after a queue is removed from JOIST_QUEUES): its slot enqueues nothing,
 // the error is kept on the run and the schedule, and the schedule moves on.
@@ -312,64 +274,6 @@ func TestTemplateThatNoLongerPasses(t *testing.T) {
 		}
 		if jobs := jobsOf(t, env, tn.ID, "s"); len(jobs) != 0 {
 			t.Fatalf("%d jobs", len(jobs))
-		}
-	})
-}
-
-// TestRunsPurge keeps schedule_runs bounded: by age, and by count per schedule.
-func TestRunsPurge(t *testing.T) {
-	t.Parallel()
-	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		ctx := context.Background()
-		tn := newTenant(t, env, "acme")
-		clk := &clock{t: ts("2030-01-10T00:00:00Z")}
-		svc := scheduler(t, env, clk, "n")
-		ids := map[string]string{}
-		for _, name := range []string{"a", "b"} {
-			s, _, err := svc.Put(ctx, root, tn.ID, name, schedules.Input{Cron: "@hourly", Job: schedules.Template{URL: "http://127.0.0.1:9/x"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ids[name] = s.ID
-		}
-		// a: 10 runs, 8 of them older than 7 days; b: 3 recent runs.
-		err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
-			for i := range 10 {
-				slot := ts("2030-01-01T00:00:00Z").Add(time.Duration(i) * time.Hour)
-				if i >= 8 {
-					slot = ts("2030-01-09T00:00:00Z").Add(time.Duration(i) * time.Hour)
-				}
-				if _, err := tx.Tenant(tn.ID).ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: ids["a"], Slot: slot, CreatedAt: slot}); err != nil {
-					return err
-				}
-			}
-			for i := range 3 {
-				slot := ts("2030-01-09T12:00:00Z").Add(time.Duration(i) * time.Hour)
-				if _, err := tx.Tenant(tn.ID).ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: ids["b"], Slot: slot, CreatedAt: slot}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var purged int64
-		err = env.App.DB.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			purged, err = tx.ScheduleRunsPurge(ctx, clk.Now().Add(-7*24*time.Hour), 2)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// a: 8 too old; b: 1 beyond the newest 2.
-		if purged != 9 || env.Count(t, "schedule_runs") != 4 {
-			t.Fatalf("purged %d, %d left; want 9 and 4", purged, env.Count(t, "schedule_runs"))
-		}
-		runs, _ := svc.Runs(ctx, root, tn.ID, "b", 10)
-		if len(runs) != 2 || !runs[0].Slot.Equal(ts("2030-01-09T14:00:00Z")) || !runs[1].Slot.Equal(ts("2030-01-09T13:00:00Z")) {
-			t.Fatalf("b kept %+v, want its newest two", runs)
 		}
 	})
 }

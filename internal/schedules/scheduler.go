@@ -68,10 +68,10 @@ func (s *Service) loop(ctx context.Context, done chan struct{}) {
 // enqueued. The loop calls it every tick; tests call it with their own clock.
 func (s *Service) RunDue(ctx context.Context) (int, error) {
 	now := s.now()
-	var due []store.Schedule
+	var due []record
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		due, err = tx.SchedulesDue(ctx, now, dueBatch)
+		due, err = schedulesDue(ctx, tx, now, dueBatch)
 		return err
 	})
 	if err != nil {
@@ -96,7 +96,7 @@ var errLost = errors.New("schedule changed or handled by another node")
 
 // fire handles one due schedule in one transaction: compare-and-set
 // next_run_at, claim each slot to enqueue, enqueue its job.
-func (s *Service) fire(ctx context.Context, sc store.Schedule, now time.Time) (int, error) {
+func (s *Service) fire(ctx context.Context, sc record, now time.Time) (int, error) {
 	spec, err := ParseSpec(sc.Cron, sc.Timezone)
 	if err != nil {
 		return 0, err // cannot happen: validated when stored
@@ -106,8 +106,8 @@ func (s *Service) fire(ctx context.Context, sc store.Schedule, now time.Time) (i
 	enqueued := 0
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		enqueued = 0
-		scope := tx.Tenant(sc.TenantID)
-		won, err := scope.ScheduleAdvance(ctx, sc.ID, sc.Version, sc.NextRunAt, next)
+		q := scope{tx.Tenant(sc.TenantID)}
+		won, err := q.scheduleAdvance(ctx, sc.ID, sc.Version, sc.NextRunAt, next)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Service) fire(ctx context.Context, sc store.Schedule, now time.Time) (i
 			return errLost
 		}
 		for _, r := range runs {
-			claimed, err := scope.ScheduleRunClaim(ctx, store.ScheduleRun{ScheduleID: sc.ID, Slot: r.slot, CatchUp: r.catchUp,
+			claimed, err := q.scheduleRunClaim(ctx, Run{ScheduleID: sc.ID, Slot: r.slot, CatchUp: r.catchUp,
 				Node: s.opts.NodeID, CreatedAt: now})
 			if err != nil {
 				return err
@@ -144,10 +144,10 @@ func (s *Service) fire(ctx context.Context, sc store.Schedule, now time.Time) (i
 				jobID = j.ID
 				enqueued++
 			}
-			if err := scope.ScheduleRunFinish(ctx, sc.ID, r.slot, jobID, msg); err != nil {
+			if err := q.scheduleRunFinish(ctx, sc.ID, r.slot, jobID, msg); err != nil {
 				return err
 			}
-			if err := scope.ScheduleSetLast(ctx, sc.ID, r.slot, jobID, msg); err != nil {
+			if err := q.scheduleSetLast(ctx, sc.ID, r.slot, jobID, msg); err != nil {
 				return err
 			}
 		}
@@ -175,7 +175,7 @@ func CorrelationID(name string, slot time.Time) string {
 // purge trims schedule_runs.
 func (s *Service) purge(ctx context.Context) {
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		n, err := tx.ScheduleRunsPurge(ctx, s.now().Add(-s.opts.RunRetention), s.opts.RunsKept)
+		n, err := scheduleRunsPurge(ctx, tx, s.now().Add(-s.opts.RunRetention), s.opts.RunsKept)
 		if n > 0 {
 			s.log.Debug("schedules: purged runs", "count", n)
 		}

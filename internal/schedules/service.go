@@ -117,7 +117,7 @@ type Input struct {
 
 // Schedule is a schedule as users see it.
 type Schedule struct {
-	store.Schedule
+	record
 	Template Template
 	// NextRuns are the next five slots (empty while paused).
 	NextRuns []time.Time
@@ -190,19 +190,19 @@ func (s *Service) Put(ctx context.Context, a auth.Actor, tenantID, name string, 
 	return s.view(sc), created, nil
 }
 
-func (s *Service) put(ctx context.Context, a auth.Actor, tenantID, name string, in Input, spec Spec, job []byte) (store.Schedule, bool, error) {
-	var out store.Schedule
+func (s *Service) put(ctx context.Context, a auth.Actor, tenantID, name string, in Input, spec Spec, job []byte) (record, bool, error) {
+	var out record
 	created := false
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tenantID)
+		sc := scope{tx.Tenant(tenantID)}
 		now := s.now()
-		before, err := sc.ScheduleGet(ctx, name)
+		before, err := sc.scheduleGet(ctx, name)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			created = true
-			out = store.Schedule{ID: store.NewID("sch_"), TenantID: tenantID, Name: name, Cron: in.Cron, Timezone: in.Timezone,
+			out = record{ID: store.NewID("sch_"), TenantID: tenantID, Name: name, Cron: in.Cron, Timezone: in.Timezone,
 				Job: job, Missed: in.Missed, Paused: in.Paused, Version: 1, NextRunAt: spec.Next(now), CreatedAt: now, UpdatedAt: now}
-			if err := sc.ScheduleInsert(ctx, out); err != nil {
+			if err := sc.scheduleInsert(ctx, out); err != nil {
 				return err
 			}
 			return s.core.Audit(ctx, tx, a, tenantID, "schedule.put", "schedule", out.ID, map[string]any{
@@ -232,7 +232,7 @@ func (s *Service) put(ctx context.Context, a auth.Actor, tenantID, name string, 
 		}
 		out.UpdatedAt = now
 		out.Version++
-		if err := sc.ScheduleUpdate(ctx, out); err != nil {
+		if err := sc.scheduleUpdate(ctx, out); err != nil {
 			return err
 		}
 		return s.core.Audit(ctx, tx, a, tenantID, "schedule.put", "schedule", out.ID, map[string]any{
@@ -246,10 +246,10 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, name string) 
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return Schedule{}, err
 	}
-	var out store.Schedule
+	var out record
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = tx.Tenant(tenantID).ScheduleGet(ctx, name)
+		out, err = scope{tx.Tenant(tenantID)}.scheduleGet(ctx, name)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -266,11 +266,11 @@ func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p sto
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, "", err
 	}
-	var recs []store.Schedule
+	var recs []record
 	var next string
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		recs, next, err = tx.Tenant(tenantID).ScheduleList(ctx, p)
+		recs, next, err = scope{tx.Tenant(tenantID)}.scheduleList(ctx, p)
 		return err
 	})
 	if err != nil {
@@ -284,17 +284,18 @@ func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p sto
 }
 
 // Runs lists the newest runs of a schedule.
-func (s *Service) Runs(ctx context.Context, a auth.Actor, tenantID, name string, limit int) ([]store.ScheduleRun, error) {
+func (s *Service) Runs(ctx context.Context, a auth.Actor, tenantID, name string, limit int) ([]Run, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermRead); err != nil {
 		return nil, err
 	}
-	var out []store.ScheduleRun
+	var out []Run
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		sc, err := tx.Tenant(tenantID).ScheduleGet(ctx, name)
+		q := scope{tx.Tenant(tenantID)}
+		sc, err := q.scheduleGet(ctx, name)
 		if err != nil {
 			return err
 		}
-		out, err = tx.Tenant(tenantID).ScheduleRuns(ctx, sc.ID, limit)
+		out, err = q.scheduleRuns(ctx, sc.ID, limit)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -317,10 +318,10 @@ func (s *Service) setPaused(ctx context.Context, a auth.Actor, tenantID, name st
 	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
 		return Schedule{}, err
 	}
-	var out store.Schedule
+	var out record
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tenantID)
-		before, err := sc.ScheduleGet(ctx, name)
+		sc := scope{tx.Tenant(tenantID)}
+		before, err := sc.scheduleGet(ctx, name)
 		if err != nil {
 			return err
 		}
@@ -339,7 +340,7 @@ func (s *Service) setPaused(ctx context.Context, a auth.Actor, tenantID, name st
 			}
 			out.NextRunAt = spec.Next(now)
 		}
-		if err := sc.ScheduleUpdate(ctx, out); err != nil {
+		if err := sc.scheduleUpdate(ctx, out); err != nil {
 			return err
 		}
 		return s.core.Audit(ctx, tx, a, tenantID, action, "schedule", out.ID, map[string]any{"name": name})
@@ -359,14 +360,14 @@ func (s *Service) Delete(ctx context.Context, a auth.Actor, tenantID, name strin
 	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
 		return Schedule{}, err
 	}
-	var out store.Schedule
+	var out record
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tenantID)
+		sc := scope{tx.Tenant(tenantID)}
 		var err error
-		if out, err = sc.ScheduleGet(ctx, name); err != nil {
+		if out, err = sc.scheduleGet(ctx, name); err != nil {
 			return err
 		}
-		if err := sc.ScheduleDelete(ctx, out.ID); err != nil {
+		if err := sc.scheduleDelete(ctx, out.ID); err != nil {
 			return err
 		}
 		return s.core.Audit(ctx, tx, a, tenantID, "schedule.delete", "schedule", out.ID, map[string]any{
@@ -384,8 +385,8 @@ func (s *Service) Delete(ctx context.Context, a auth.Actor, tenantID, name strin
 }
 
 // view adds the template and the next runs to a stored schedule.
-func (s *Service) view(r store.Schedule) Schedule {
-	v := Schedule{Schedule: r, NextRuns: []time.Time{}}
+func (s *Service) view(r record) Schedule {
+	v := Schedule{record: r, NextRuns: []time.Time{}}
 	_ = json.Unmarshal(r.Job, &v.Template)
 	if r.Paused {
 		return v
