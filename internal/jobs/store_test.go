@@ -65,6 +65,7 @@ func ids(recs []record) []string {
 }
 
 func TestJobStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := MigrateRiver(ctx, db); err != nil {
@@ -337,6 +338,7 @@ func TestJobStore(t *testing.T) {
 }
 
 func TestSigningSecretStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a := newTenant(t, db, "acme")

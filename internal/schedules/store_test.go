@@ -45,6 +45,7 @@ func slots(runs []Run) []string {
 }
 
 func TestScheduleStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a, b := newTenant(t, db, "acme"), newTenant(t, db, "bravo")
@@ -311,6 +312,7 @@ func TestScheduleStore(t *testing.T) {
 
 // TestScheduleRunsPurge keeps schedule_runs bounded: by age, and by count per schedule.
 func TestScheduleRunsPurge(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		tn := newTenant(t, db, "acme")
