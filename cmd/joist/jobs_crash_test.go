@@ -255,7 +255,7 @@ func crashJobs(t *testing.T, d store.Dialect, total int) {
 		}
 		if time.Now().After(deadline) {
 			counts := map[string]int{}
-			for _, st := range jobs.States {
+			for _, st := range jobs.AllStates {
 				_, b, _ := call("GET", "/v1/jobs?limit=500&state="+st, nil)
 				var l struct{ Data []json.RawMessage }
 				_ = json.Unmarshal(b, &l)

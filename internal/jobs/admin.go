@@ -76,7 +76,7 @@ func (j Row) Badge() string {
 
 type jobsData struct {
 	Tenant             store.Tenant
-	Tabs               []admin.Tab // "all" first, then States
+	Tabs               []admin.Tab // "all" first, then AllStates
 	State, Queue, Kind string      // the filter as given
 	Queues             []string    // configured queues
 	Jobs               []Row
@@ -123,11 +123,11 @@ func (p *jobsPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) e
 		return err
 	}
 	total := 0
-	for _, st := range States {
+	for _, st := range AllStates {
 		total += counts[st]
 	}
 	d.Tabs = append(d.Tabs, admin.Tab{Name: "all", Count: total, URL: jobsURL(t.Slug, "", d.Queue, d.Kind, ""), Active: d.State == ""})
-	for _, st := range States {
+	for _, st := range AllStates {
 		d.Tabs = append(d.Tabs, admin.Tab{Name: st, Count: counts[st], URL: jobsURL(t.Slug, st, d.Queue, d.Kind, ""), Active: d.State == st})
 	}
 	d.Dead = counts["dead"]

@@ -42,7 +42,7 @@ func (s *Service) controlTx(ctx context.Context, tx *store.Tx, a auth.Actor, ten
 	if err != nil {
 		return Job{}, err
 	}
-	state := State(before.RiverState, before.DeadReason)
+	state := userState(before.RiverState, before.DeadReason)
 	switch action {
 	case "job.retry":
 		if state == "running" {
@@ -68,7 +68,7 @@ func (s *Service) controlTx(ctx context.Context, tx *store.Tx, a auth.Actor, ten
 	if err != nil {
 		return Job{}, err
 	}
-	j := Job{record: after, State: State(after.RiverState, after.DeadReason)}
+	j := Job{record: after, State: userState(after.RiverState, after.DeadReason)}
 	err = s.core.Audit(ctx, tx, a, tenantID, action, "job", id, map[string]any{"before": map[string]string{"state": state}, "after": map[string]string{"state": j.State}})
 	return j, err
 }

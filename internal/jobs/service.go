@@ -326,7 +326,7 @@ func (s *Service) CreatePreparedTx(ctx context.Context, tx *store.Tx, tenantID s
 		if err != nil {
 			return Job{}, false, err
 		}
-		return Job{record: rec, State: State(rec.RiverState, rec.DeadReason)}, false, nil
+		return Job{record: rec, State: userState(rec.RiverState, rec.DeadReason)}, false, nil
 	}
 	rec := record{ID: args.JobID, RiverID: res.Job.ID, Kind: args.Kind(), Queue: opts.Queue, URL: args.URL, Method: args.Method,
 		UniqueKey: args.UniqueKey, Schedule: p.schedule, CorrelationID: correlationID, CreatedAt: s.now()}
@@ -337,7 +337,7 @@ func (s *Service) CreatePreparedTx(ctx context.Context, tx *store.Tx, tenantID s
 	r := res.Job
 	rec.TenantID, rec.RiverState, rec.Attempt, rec.MaxAttempts, rec.Priority = tenantID, string(r.State), r.Attempt, r.MaxAttempts, r.Priority
 	rec.ScheduledAt, rec.AttemptedAt, rec.FinalizedAt = r.ScheduledAt.UTC(), r.AttemptedAt, r.FinalizedAt
-	return Job{record: rec, State: State(rec.RiverState, "")}, true, nil
+	return Job{record: rec, State: userState(rec.RiverState, "")}, true, nil
 }
 
 // EnqueueTx enqueues a built-in job kind inside tx and records it for tenantID.
@@ -395,7 +395,7 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 		if err != nil {
 			return err
 		}
-		j = Job{record: rec, State: State(rec.RiverState, rec.DeadReason)}
+		j = Job{record: rec, State: userState(rec.RiverState, rec.DeadReason)}
 		if j.Attempts, err = sc.jobAttempts(ctx, id); err != nil || rec.Kind == (PushArgs{}).Kind() {
 			return err
 		}
@@ -423,8 +423,8 @@ func (s *Service) Get(ctx context.Context, a auth.Actor, tenantID, id string) (J
 // ValidateFilter checks filter values from users.
 func ValidateFilter(f Filter) error {
 	for _, st := range f.States {
-		if !slices.Contains(States, st) {
-			return core.Invalid("invalid_state", "state %q is not one of %s", st, strings.Join(States, ", "))
+		if !slices.Contains(AllStates, st) {
+			return core.Invalid("invalid_state", "state %q is not one of %s", st, strings.Join(AllStates, ", "))
 		}
 	}
 	return nil
@@ -443,7 +443,7 @@ func (s *Service) List(ctx context.Context, a auth.Actor, tenantID string, p sto
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		recs, n, err := scope{tx.Tenant(tenantID)}.jobList(ctx, p, f)
 		for _, r := range recs {
-			out = append(out, Job{record: r, State: State(r.RiverState, r.DeadReason)})
+			out = append(out, Job{record: r, State: userState(r.RiverState, r.DeadReason)})
 		}
 		next = n
 		return err

@@ -50,8 +50,8 @@ type Attempt struct {
 	Node         string
 }
 
-// States are the states users see, mapped from River's.
-var States = []string{"scheduled", "available", "running", "retrying", "completed", "cancelled", "dead"}
+// AllStates are the states users see (userState maps River's to them).
+var AllStates = []string{"scheduled", "available", "running", "retrying", "completed", "cancelled", "dead"}
 
 // stateSQL is the condition selecting each user-visible state.
 var stateSQL = map[string]string{
@@ -64,8 +64,8 @@ var stateSQL = map[string]string{
 	"dead":      "(r.state = 'discarded' OR (r.state = 'cancelled' AND j.dead_reason <> ''))",
 }
 
-// State maps a River state (and joist's dead reason) to the user's state.
-func State(riverState, deadReason string) string {
+// userState maps a River state (and joist's dead reason) to the user's state.
+func userState(riverState, deadReason string) string {
 	switch riverState {
 	case "scheduled", "pending":
 		return "scheduled"
@@ -214,7 +214,7 @@ func (sc scope) jobCounts(ctx context.Context) (map[string]int, error) {
 	}
 	defer rows.Close()
 	out := map[string]int{}
-	for _, st := range States {
+	for _, st := range AllStates {
 		out[st] = 0
 	}
 	for rows.Next() {
@@ -228,7 +228,7 @@ func (sc scope) jobCounts(ctx context.Context) (map[string]int, error) {
 		if dead {
 			reason = "x"
 		}
-		out[State(st, reason)] += n
+		out[userState(st, reason)] += n
 	}
 	return out, rows.Err()
 }
@@ -285,7 +285,7 @@ func jobStats(ctx context.Context, tx *store.Tx, now time.Time) (map[[2]string]i
 		if dead {
 			reason = "x"
 		}
-		counts[[2]string{State(st, reason), queue}] += n
+		counts[[2]string{userState(st, reason), queue}] += n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

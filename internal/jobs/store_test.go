@@ -11,6 +11,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // The jobs system's own SQL, on both stores, against River's real tables:
@@ -129,10 +130,10 @@ func TestJobStore(t *testing.T) {
 			if j, err := sa.jobGet(ctx, "job_a05"); err != nil || j.FinalizedAt == nil || !j.FinalizedAt.Equal(minute(5)) {
 				return fmt.Errorf("completed job: %v %+v", err, j)
 			}
-			if j, err := sa.jobByRiverID(ctx, 7); err != nil || j.ID != "job_a07" || State(j.RiverState, j.DeadReason) != "dead" {
+			if j, err := sa.jobByRiverID(ctx, 7); err != nil || j.ID != "job_a07" || userState(j.RiverState, j.DeadReason) != "dead" {
 				return fmt.Errorf("jobByRiverID: %v %+v", err, j)
 			}
-			if j, err := sa.jobGet(ctx, "job_a08"); err != nil || j.DeadReason != "gone" || State(j.RiverState, j.DeadReason) != "dead" {
+			if j, err := sa.jobGet(ctx, "job_a08"); err != nil || j.DeadReason != "gone" || userState(j.RiverState, j.DeadReason) != "dead" {
 				return fmt.Errorf("dead reason: %v %+v", err, j)
 			}
 			if _, err := sb.jobGet(ctx, "job_a01"); !errors.Is(err, store.ErrNotFound) {
@@ -412,4 +413,23 @@ func TestSigningSecretStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}, Migrations())
+}
+
+// TestStoreCopyOfStates: while store keeps a copy of the state rules for
+// SQL not yet moved out of the kit, the two agree.
+func TestStoreCopyOfStates(t *testing.T) {
+	t.Parallel()
+	if !slices.Equal(store.JobStates, AllStates) {
+		t.Fatalf("store.JobStates %v, jobs.AllStates %v", store.JobStates, AllStates)
+	}
+	for _, rs := range rivertype.JobStates() {
+		for _, dead := range []string{"", "gone"} {
+			if got, want := store.JobState(string(rs), dead), userState(string(rs), dead); got != want {
+				t.Errorf("%s/%q: store says %s, jobs %s", rs, dead, got, want)
+			}
+			if !slices.Contains(AllStates, userState(string(rs), dead)) {
+				t.Errorf("%s/%q maps to %s, not a user state", rs, dead, userState(string(rs), dead))
+			}
+		}
+	}
 }
