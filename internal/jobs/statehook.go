@@ -18,7 +18,7 @@ import (
 // statesChunk bounds the ids one States query names.
 const statesChunk = 500
 
-// States answers the user-visible state (store.JobStates) of each of the
+// States answers the user-visible state (AllStates) of each of the
 // scope's tenant's jobs ids, by id; a job no longer kept (or another
 // tenant's) is absent from the answer.
 func States(ctx context.Context, sc *store.Scope, ids []string) (map[string]string, error) {
@@ -42,7 +42,7 @@ func States(ctx context.Context, sc *store.Scope, ids []string) (map[string]stri
 			return nil, err
 		}
 		for _, s := range got {
-			out[s.id] = store.JobState(s.river, s.dead)
+			out[s.id] = userState(s.river, s.dead)
 		}
 	}
 	return out, nil
@@ -56,16 +56,16 @@ func States(ctx context.Context, sc *store.Scope, ids []string) (map[string]stri
 // both stores instead of collecting every matching job first.
 func InStates(sc *store.Scope, idCol string, states []string) (string, []any, error) {
 	for _, st := range states {
-		if !slices.Contains(store.JobStates, st) {
+		if !slices.Contains(AllStates, st) {
 			return "", nil, fmt.Errorf("unknown job state %q", st)
 		}
 	}
 	// Every (River state, dead reason set) pair whose user-visible state
-	// is wanted, derived from store.JobState so the two never disagree.
+	// is wanted, derived from userState so the two never disagree.
 	var conds, plain []string
 	for _, rs := range rivertype.JobStates() {
-		live := slices.Contains(states, store.JobState(string(rs), ""))
-		dead := slices.Contains(states, store.JobState(string(rs), "dead_reason"))
+		live := slices.Contains(states, userState(string(rs), ""))
+		dead := slices.Contains(states, userState(string(rs), "dead_reason"))
 		switch {
 		case live && dead:
 			plain = append(plain, "'"+string(rs)+"'")

@@ -415,20 +415,13 @@ func TestSigningSecretStore(t *testing.T) {
 	}, Migrations())
 }
 
-// TestStoreCopyOfStates: while store keeps a copy of the state rules for
-// SQL not yet moved out of the kit, the two agree.
-func TestStoreCopyOfStates(t *testing.T) {
+// TestUserStates: every River state maps to one of the states users see.
+func TestUserStates(t *testing.T) {
 	t.Parallel()
-	if !slices.Equal(store.JobStates, AllStates) {
-		t.Fatalf("store.JobStates %v, jobs.AllStates %v", store.JobStates, AllStates)
-	}
 	for _, rs := range rivertype.JobStates() {
 		for _, dead := range []string{"", "gone"} {
-			if got, want := store.JobState(string(rs), dead), userState(string(rs), dead); got != want {
-				t.Errorf("%s/%q: store says %s, jobs %s", rs, dead, got, want)
-			}
-			if !slices.Contains(AllStates, userState(string(rs), dead)) {
-				t.Errorf("%s/%q maps to %s, not a user state", rs, dead, userState(string(rs), dead))
+			if st := userState(string(rs), dead); !slices.Contains(AllStates, st) {
+				t.Errorf("%s/%q maps to %s, not a user state", rs, dead, st)
 			}
 		}
 	}
