@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -61,7 +62,7 @@ func (rc *receiver) webhookIDs() []string {
 // mkSource creates a github source forwarding to forward ("" for none).
 func mkSource(t *testing.T, env *apptest.Env, tenantID, name, forward string) webhook.Source {
 	t.Helper()
-	src, _, err := env.App.Webhooks.PutSource(context.Background(), cli, tenantID, name, webhook.SourceInput{Provider: "github",
+	src, _, err := env.App.Webhooks.PutSource(context.Background(), admintest.CLI(), tenantID, name, webhook.SourceInput{Provider: "github",
 		Secrets: []webhook.SecretInput{{Secret: hookSecret}}, ForwardURL: forward})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, 
 	if st := deliver(t, env, tn.Slug, source, delivery, body, hookSecret); st != http.StatusOK {
 		t.Fatalf("delivery %s: status %d", delivery, st)
 	}
-	list, _, err := env.App.Webhooks.ListEvents(context.Background(), cli, tn.ID, store.Page{Limit: 10},
+	list, _, err := env.App.Webhooks.ListEvents(context.Background(), admintest.CLI(), tn.ID, store.Page{Limit: 10},
 		webhook.EventFilter{ProviderEventID: delivery})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("event of delivery %s: %v (%d found)", delivery, err, len(list))
@@ -111,7 +112,7 @@ func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) webhoo
 	var ev webhook.Event
 	testutil.Eventually(t, 30*time.Second, func() error {
 		var err error
-		if ev, err = env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id); err != nil {
+		if ev, err = env.App.Webhooks.GetEvent(context.Background(), admintest.CLI(), tenantID, id); err != nil {
 			t.Fatal(err)
 		}
 		if ev.Status != want {
@@ -124,7 +125,7 @@ func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) webhoo
 
 func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) webhook.Event {
 	t.Helper()
-	ev, err := env.App.Webhooks.GetEvent(context.Background(), cli, tenantID, id)
+	ev, err := env.App.Webhooks.GetEvent(context.Background(), admintest.CLI(), tenantID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,50 +135,50 @@ func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) webhook.Event 
 func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
+		tn := admintest.MkTenant(t, env, "acme")
 		rc := newReceiver(t, http.StatusGone)
 		src := mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
 		dead := mkEvent(t, env, tn, "github", "d-1", `{"ref":"refs/heads/main"}`, "dead")
 		if st := deliver(t, env, "acme", "github", "d-bad", `{}`, "the wrong secret"); st == http.StatusOK {
 			t.Fatal("a badly signed delivery was accepted")
 		}
-		mkOperator(t, env, "vera@example.com", auth.RoleViewer)
+		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
 
-		owner := newClient(t, env)
-		owner.loginOwner()
-		want(t, "tenant page links to webhooks", owner.get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/webhooks"`)
-		want(t, "sources", owner.get("/admin/tenants/acme/webhooks"), http.StatusOK,
+		owner := admintest.NewClient(t, env)
+		owner.LoginOwner()
+		admintest.Want(t, "tenant page links to webhooks", owner.Get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/webhooks"`)
+		admintest.Want(t, "sources", owner.Get("/admin/tenants/acme/webhooks"), http.StatusOK,
 			src.IngestURL, `data-copy="ingest-0"`, rc.URL+"/hooks", "a github...", "/admin/tenants/acme/webhooks/github/rejections")
-		want(t, "dead letters", owner.get("/admin/tenants/acme/webhooks/events?status=dead"), http.StatusOK,
+		admintest.Want(t, "dead letters", owner.Get("/admin/tenants/acme/webhooks/events?status=dead"), http.StatusOK,
 			dead.ID, `id="status-dead" aria-current="page"`, `id="replay-many"`)
-		want(t, "search by provider event id", owner.get("/admin/tenants/acme/webhooks/events?id=d-1"), http.StatusOK, dead.ID)
-		if r := owner.get("/admin/tenants/acme/webhooks/events?id=nope"); !strings.Contains(r.Body, "No event matches.") {
+		admintest.Want(t, "search by provider event id", owner.Get("/admin/tenants/acme/webhooks/events?id=d-1"), http.StatusOK, dead.ID)
+		if r := owner.Get("/admin/tenants/acme/webhooks/events?id=nope"); !strings.Contains(r.Body, "No event matches.") {
 			t.Fatalf("search for an unknown id:\n%s", r.Body)
 		}
-		want(t, "unknown status", owner.get("/admin/tenants/acme/webhooks/events?status=bogus"), http.StatusBadRequest, "is not one of")
-		want(t, "event", owner.get("/admin/tenants/acme/webhooks/events/"+dead.ID), http.StatusOK,
+		admintest.Want(t, "unknown status", owner.Get("/admin/tenants/acme/webhooks/events?status=bogus"), http.StatusBadRequest, "is not one of")
+		admintest.Want(t, "event", owner.Get("/admin/tenants/acme/webhooks/events/"+dead.ID), http.StatusOK,
 			`id="event-replay"`, "X-Github-Delivery", "refs/heads/main", "github signature verified", "receiver says Gone",
 			`href="/admin/tenants/acme/jobs/`+dead.ForwardJobID+`"`)
-		want(t, "unknown event", owner.get("/admin/tenants/acme/webhooks/events/evt_nope"), http.StatusNotFound)
-		want(t, "rejections", owner.get("/admin/tenants/acme/webhooks/github/rejections"), http.StatusOK, "d-bad", "bytes")
-		want(t, "unknown source", owner.get("/admin/tenants/acme/webhooks/nope/rejections"), http.StatusNotFound)
-		want(t, "no such page", owner.get("/admin/tenants/acme/webhooks/github/nope"), http.StatusNotFound)
+		admintest.Want(t, "unknown event", owner.Get("/admin/tenants/acme/webhooks/events/evt_nope"), http.StatusNotFound)
+		admintest.Want(t, "rejections", owner.Get("/admin/tenants/acme/webhooks/github/rejections"), http.StatusOK, "d-bad", "bytes")
+		admintest.Want(t, "unknown source", owner.Get("/admin/tenants/acme/webhooks/nope/rejections"), http.StatusNotFound)
+		admintest.Want(t, "no such page", owner.Get("/admin/tenants/acme/webhooks/github/nope"), http.StatusNotFound)
 
-		v := newClient(t, env)
-		v.login("vera@example.com", testPassword)
-		list := v.get("/admin/tenants/acme/webhooks/events?status=dead")
-		want(t, "viewer's list", list, http.StatusOK, dead.ID)
-		page := v.get("/admin/tenants/acme/webhooks/events/" + dead.ID)
-		want(t, "viewer's event page", page, http.StatusOK, "refs/heads/main", `id="attempts"`)
+		v := admintest.NewClient(t, env)
+		v.Login("vera@example.com", admintest.Password)
+		list := v.Get("/admin/tenants/acme/webhooks/events?status=dead")
+		admintest.Want(t, "viewer's list", list, http.StatusOK, dead.ID)
+		page := v.Get("/admin/tenants/acme/webhooks/events/" + dead.ID)
+		admintest.Want(t, "viewer's event page", page, http.StatusOK, "refs/heads/main", `id="attempts"`)
 		if strings.Contains(list.Body, `id="replay-many"`) || strings.Contains(page.Body, `id="event-replay"`) {
 			t.Fatal("the viewer sees a replay form")
 		}
 
 		// With a valid session and CSRF token, the server still refuses.
-		tok := v.csrf("/admin/tenants/acme/webhooks/events/" + dead.ID)
+		tok := v.CSRF("/admin/tenants/acme/webhooks/events/" + dead.ID)
 		audits, calls := env.Count(t, "audit_log"), len(rc.webhookIDs())
 		for _, path := range []string{"/webhooks/events/" + dead.ID + "/replay", "/webhooks/events/replay"} {
-			want(t, "viewer POST "+path, v.post("/admin/tenants/acme"+path, url.Values{"csrf": {tok}, "status": {"dead"}}),
+			admintest.Want(t, "viewer POST "+path, v.Post("/admin/tenants/acme"+path, url.Values{"csrf": {tok}, "status": {"dead"}}),
 				http.StatusForbidden, "jobs.write")
 		}
 		time.Sleep(100 * time.Millisecond) // a wrongly queued replay would have started by now
@@ -196,18 +197,18 @@ func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 func TestWebhooksPagesTenantScope(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		alpha := mkTenant(t, env, "alpha")
-		bravo := mkTenant(t, env, "bravo")
+		alpha := admintest.MkTenant(t, env, "alpha")
+		bravo := admintest.MkTenant(t, env, "bravo")
 		rc := newReceiver(t, http.StatusGone)
 		mkSource(t, env, alpha.ID, "github", rc.URL)
 		mkSource(t, env, bravo.ID, "github", rc.URL)
 		theirs := mkEvent(t, env, bravo, "github", "b-1", `{"secret":"bravo's"}`, "dead")
-		mkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
+		admintest.MkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
 
-		sam := newClient(t, env)
-		sam.login("sam@example.com", testPassword)
-		want(t, "own tenant's events", sam.get("/admin/tenants/alpha/webhooks/events"), http.StatusOK, "No event matches.")
-		tok := sam.csrf("/admin/tenants/alpha/webhooks/events?status=dead")
+		sam := admintest.NewClient(t, env)
+		sam.Login("sam@example.com", admintest.Password)
+		admintest.Want(t, "own tenant's events", sam.Get("/admin/tenants/alpha/webhooks/events"), http.StatusOK, "No event matches.")
+		tok := sam.CSRF("/admin/tenants/alpha/webhooks/events?status=dead")
 		for _, path := range []string{
 			"/admin/tenants/bravo/webhooks",
 			"/admin/tenants/bravo/webhooks/events",
@@ -216,8 +217,8 @@ func TestWebhooksPagesTenantScope(t *testing.T) {
 			"/admin/tenants/alpha/webhooks/events/" + theirs.ID, // own tenant in the path, other tenant's event
 			"/admin/tenants/bravo/webhooks/github/rejections",
 		} {
-			r := sam.get(path)
-			want(t, "GET "+path, r, http.StatusNotFound)
+			r := sam.Get(path)
+			admintest.Want(t, "GET "+path, r, http.StatusNotFound)
 			if strings.Contains(r.Body, "bravo's") {
 				t.Fatalf("GET %s shows the other tenant's event", path)
 			}
@@ -228,10 +229,10 @@ func TestWebhooksPagesTenantScope(t *testing.T) {
 			"/admin/tenants/alpha/webhooks/events/" + theirs.ID + "/replay",
 			"/admin/tenants/bravo/webhooks/events/replay",
 		} {
-			want(t, "POST "+path, sam.post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
+			admintest.Want(t, "POST "+path, sam.Post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
 		}
 		// Own tenant's bulk replay does not reach bravo's event.
-		r := sam.post("/admin/tenants/alpha/webhooks/events/replay", url.Values{"csrf": {tok}, "status": {"dead"}})
+		r := sam.Post("/admin/tenants/alpha/webhooks/events/replay", url.Values{"csrf": {tok}, "status": {"dead"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("own bulk replay: %d\n%s", r.Status, r.Body)
 		}
@@ -247,7 +248,7 @@ func TestWebhooksPagesTenantScope(t *testing.T) {
 func TestWebhooksReplay(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
+		tn := admintest.MkTenant(t, env, "acme")
 		rc := newReceiver(t, http.StatusGone)
 		mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
 		mkSource(t, env, tn.ID, "quiet", "") // stored only: bulk replay skips it
@@ -259,14 +260,14 @@ func TestWebhooksReplay(t *testing.T) {
 		}
 		rc.status.Store(http.StatusOK)
 
-		owner := newClient(t, env)
-		owner.loginOwner()
-		tok := owner.csrf("/admin/tenants/acme/webhooks/events/" + one.ID)
-		r := owner.post("/admin/tenants/acme/webhooks/events/"+one.ID+"/replay", url.Values{"csrf": {tok}})
+		owner := admintest.NewClient(t, env)
+		owner.LoginOwner()
+		tok := owner.CSRF("/admin/tenants/acme/webhooks/events/" + one.ID)
+		r := owner.Post("/admin/tenants/acme/webhooks/events/"+one.ID+"/replay", url.Values{"csrf": {tok}})
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/webhooks/events/"+one.ID+"?flash=webhook_replayed" {
 			t.Fatalf("replay: %d to %q\n%s", r.Status, r.Location, r.Body)
 		}
-		want(t, "after replay", owner.get(r.Location), http.StatusOK, "queued for delivery again")
+		admintest.Want(t, "after replay", owner.Get(r.Location), http.StatusOK, "queued for delivery again")
 		ev := waitEvent(t, env, tn.ID, one.ID, "delivered")
 		if ev.ForwardJobID == one.ForwardJobID {
 			t.Fatal("the replay did not create a new forward job")
@@ -274,31 +275,31 @@ func TestWebhooksReplay(t *testing.T) {
 		if ids := rc.webhookIDs(); len(ids) != 3 || ids[2] != one.ID {
 			t.Fatalf("webhook-ids %v: the replay must carry %s again", ids, one.ID)
 		}
-		if got := auditTargets(t, env, "webhook_event.replay"); !slices.Equal(got, []string{one.ID}) {
+		if got := admintest.AuditTargets(t, env, "webhook_event.replay"); !slices.Equal(got, []string{one.ID}) {
 			t.Fatalf("webhook_event.replay entries for %v, want [%s]", got, one.ID)
 		}
-		want(t, "delivered event", owner.get("/admin/tenants/acme/webhooks/events/"+one.ID), http.StatusOK,
+		admintest.Want(t, "delivered event", owner.Get("/admin/tenants/acme/webhooks/events/"+one.ID), http.StatusOK,
 			`id="event-status">delivered<`, "receiver says OK", ev.ForwardJobID)
 
 		// Replay all matching: everything; the stored-only source is skipped.
-		r = owner.post("/admin/tenants/acme/webhooks/events/replay", url.Values{"csrf": {tok}, "type": {"push"}})
+		r = owner.Post("/admin/tenants/acme/webhooks/events/replay", url.Values{"csrf": {tok}, "type": {"push"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("bulk replay: %d\n%s", r.Status, r.Body)
 		}
-		want(t, "after bulk replay", owner.get(r.Location), http.StatusOK, "2 events were queued", "1 was left alone")
+		admintest.Want(t, "after bulk replay", owner.Get(r.Location), http.StatusOK, "2 events were queued", "1 was left alone")
 		waitEvent(t, env, tn.ID, one.ID, "delivered")
 		waitEvent(t, env, tn.ID, two.ID, "delivered")
 		if ev := eventOf(t, env, tn.ID, kept.ID); ev.Status != "stored" || ev.ForwardJobID != "" {
 			t.Fatalf("the stored-only event is %s with job %q", ev.Status, ev.ForwardJobID)
 		}
-		got := auditTargets(t, env, "webhook_event.replay")
+		got := admintest.AuditTargets(t, env, "webhook_event.replay")
 		exp := []string{one.ID, one.ID, two.ID}
 		slices.Sort(exp)
 		if !slices.Equal(got, exp) {
 			t.Fatalf("webhook_event.replay entries for %v, want %v", got, exp)
 		}
 		// Replaying a stored-only event says why it cannot.
-		want(t, "replay without a forward URL", owner.post("/admin/tenants/acme/webhooks/events/"+kept.ID+"/replay",
+		admintest.Want(t, "replay without a forward URL", owner.Post("/admin/tenants/acme/webhooks/events/"+kept.ID+"/replay",
 			url.Values{"csrf": {tok}}), http.StatusBadRequest, "no forward_url")
 	})
 }
@@ -310,38 +311,38 @@ func TestWebhooksReplay(t *testing.T) {
 func TestInstancePages(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		acme := mkTenant(t, env, "acme")
+		acme := admintest.MkTenant(t, env, "acme")
 		mkSource(t, env, store.InstanceTenantID, "stripe-all", "")
-		c := newClient(t, env)
-		c.loginOwner()
-		want(t, "tenants", c.get("/admin/tenants"), 200, `href="/admin/tenants/_"`)
-		r := c.get("/admin/tenants/_")
-		want(t, "instance", r, 200, "<h1>Instance", `href="/admin/tenants/_/webhooks"`, `href="/admin/tenants/_/jobs"`)
+		c := admintest.NewClient(t, env)
+		c.LoginOwner()
+		admintest.Want(t, "tenants", c.Get("/admin/tenants"), 200, `href="/admin/tenants/_"`)
+		r := c.Get("/admin/tenants/_")
+		admintest.Want(t, "instance", r, 200, "<h1>Instance", `href="/admin/tenants/_/webhooks"`, `href="/admin/tenants/_/jobs"`)
 		if strings.Contains(r.Body, "key-create") || strings.Contains(r.Body, "contact-q") {
 			t.Fatalf("the instance page offers keys or contacts:\n%s", r.Body)
 		}
-		want(t, "instance sources", c.get("/admin/tenants/_/webhooks"), 200, "stripe-all", "/in/_/stripe-all")
-		want(t, "instance jobs", c.get("/admin/tenants/_/jobs"), 200, `id="job-counts"`)
-		want(t, "no routes", c.get("/admin/tenants/_"), 200, "No customer routed yet.")
-		if _, _, err := env.App.Billing.RouteCustomer(context.Background(), cli, "cus_routed", "acme", ""); err != nil {
+		admintest.Want(t, "instance sources", c.Get("/admin/tenants/_/webhooks"), 200, "stripe-all", "/in/_/stripe-all")
+		admintest.Want(t, "instance jobs", c.Get("/admin/tenants/_/jobs"), 200, `id="job-counts"`)
+		admintest.Want(t, "no routes", c.Get("/admin/tenants/_"), 200, "No customer routed yet.")
+		if _, _, err := env.App.Billing.RouteCustomer(context.Background(), admintest.CLI(), "cus_routed", "acme", ""); err != nil {
 			t.Fatal(err)
 		}
-		want(t, "routes", c.get("/admin/tenants/_"), 200, "<code>cus_routed</code>", `<a href="/admin/tenants/acme">acme</a>`, "<td>API</td>")
-		r = c.post("/admin/tenants/_/keys", url.Values{"csrf": {c.csrf("/admin/tenants")}, "name": {"sneaky"}})
-		want(t, "a key for the instance", r, http.StatusBadRequest, "the instance has no API keys")
+		admintest.Want(t, "routes", c.Get("/admin/tenants/_"), 200, "<code>cus_routed</code>", `<a href="/admin/tenants/acme">acme</a>`, "<td>API</td>")
+		r = c.Post("/admin/tenants/_/keys", url.Values{"csrf": {c.CSRF("/admin/tenants")}, "name": {"sneaky"}})
+		admintest.Want(t, "a key for the instance", r, http.StatusBadRequest, "the instance has no API keys")
 		if n := env.Count(t, "api_keys"); n != 0 {
 			t.Fatalf("%d keys stored", n)
 		}
 
-		mkOperator(t, env, "scoped@example.com", auth.RoleOwner, acme.ID)
-		s := newClient(t, env)
-		s.login("scoped@example.com", testPassword)
-		r = s.get("/admin/tenants")
-		want(t, "scoped tenants", r, 200, "acme")
+		admintest.MkOperator(t, env, "scoped@example.com", auth.RoleOwner, acme.ID)
+		s := admintest.NewClient(t, env)
+		s.Login("scoped@example.com", admintest.Password)
+		r = s.Get("/admin/tenants")
+		admintest.Want(t, "scoped tenants", r, 200, "acme")
 		if strings.Contains(r.Body, "/admin/tenants/_") {
 			t.Fatal("a scoped operator is shown the instance")
 		}
-		want(t, "scoped instance", s.get("/admin/tenants/_"), 404)
-		want(t, "scoped instance sources", s.get("/admin/tenants/_/webhooks"), 404)
+		admintest.Want(t, "scoped instance", s.Get("/admin/tenants/_"), 404)
+		admintest.Want(t, "scoped instance sources", s.Get("/admin/tenants/_/webhooks"), 404)
 	})
 }
