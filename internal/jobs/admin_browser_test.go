@@ -1,4 +1,4 @@
-package admin_test
+package jobs_test
 
 import (
 	"fmt"
