@@ -1,4 +1,4 @@
-package admin_test
+package schedules_test
 
 import (
 	"context"
