@@ -13,6 +13,7 @@ import (
 	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/webhook"
+	"github.com/joist-dev/joist/internal/webhook/webhooktest"
 )
 
 // TestCustomerAndWebhooksBrowser is an operator's support path in a real
@@ -35,11 +36,11 @@ func TestCustomerAndWebhooksBrowser(t *testing.T) {
 			"cancel_at_period_end":false,"metadata":{"joist_contact":"user_7"},"items":{"object":"list","data":[{"id":"si_1","quantity":1,
 			"current_period_end":%d,"price":{"id":"price_silver","nickname":"Silver Plan","product":"prod_silver"}}]}}}}`, created, created+30*86400))
 
-		rc := newReceiver(t, http.StatusGone) // the app refuses: the events die
-		mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
-		dead1 := mkEvent(t, env, tn, "github", "br-delivery-1", `{"n":1}`, "dead")
-		dead2 := mkEvent(t, env, tn, "github", "br-delivery-2", `{"n":2}`, "dead")
-		if st := deliver(t, env, "acme", "github", "br-forged", `{"n":3}`, "not the secret"); st != http.StatusUnauthorized {
+		rc := webhooktest.NewReceiver(t, http.StatusGone) // the app refuses: the events die
+		webhooktest.MkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		dead1 := webhooktest.MkEvent(t, env, tn, "github", "br-delivery-1", `{"n":1}`, "dead")
+		dead2 := webhooktest.MkEvent(t, env, tn, "github", "br-delivery-2", `{"n":2}`, "dead")
+		if st := webhooktest.Deliver(t, env, "acme", "github", "br-forged", `{"n":3}`, "not the secret"); st != http.StatusUnauthorized {
 			t.Fatalf("forged delivery: %d", st)
 		}
 
@@ -88,7 +89,7 @@ func TestCustomerAndWebhooksBrowser(t *testing.T) {
 		}
 
 		// The app is fixed: replay every dead letter at once.
-		rc.status.Store(http.StatusOK)
+		rc.Status.Store(http.StatusOK)
 		admintest.Step(t, ctx, "dead letters",
 			chromedp.Navigate(env.URL+"/admin/tenants/acme/webhooks/events?status=dead"),
 			chromedp.WaitVisible(chromedp.CSS(`#status-dead[aria-current=page]`)))
@@ -101,8 +102,8 @@ func TestCustomerAndWebhooksBrowser(t *testing.T) {
 		if got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.flash"))); err != nil || !strings.Contains(got, "2 events were queued") {
 			t.Fatalf("flash after the bulk replay: %q (%v)", got, err)
 		}
-		waitEvent(t, env, tn.ID, dead1.ID, "delivered")
-		waitEvent(t, env, tn.ID, dead2.ID, "delivered")
+		webhooktest.WaitEvent(t, env, tn.ID, dead1.ID, "delivered")
+		webhooktest.WaitEvent(t, env, tn.ID, dead2.ID, "delivered")
 		admintest.Step(t, ctx, "dead letters again",
 			chromedp.Navigate(env.URL+"/admin/tenants/acme/webhooks/events?status=dead"),
 			chromedp.WaitVisible(chromedp.ID("events")))

@@ -11,5 +11,7 @@
 // NewBrowser, Step, LoginAs, Shot, Text, AcceptDialogs).
 //
 // It imports no system: a helper one system's tests share with another's
-// belongs to a test package of the system it is about.
+// belongs to a test package of the system it is about (webhook sources
+// and events, which billing's tests use too, are in
+// internal/webhook/webhooktest).
 package admintest

@@ -1,18 +1,11 @@
-package admin_test
+package webhook_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,108 +13,9 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
-	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
+	"github.com/joist-dev/joist/internal/webhook/webhooktest"
 )
-
-const hookSecret = "a github secret for the admin tests"
-
-// receiver is the app's endpoint that events are forwarded to: it answers
-// with the status last set and keeps the webhook-id of every request.
-type receiver struct {
-	URL    string
-	status atomic.Int32
-	mu     sync.Mutex
-	ids    []string
-}
-
-func newReceiver(t *testing.T, status int) *receiver {
-	t.Helper()
-	rc := &receiver{}
-	rc.status.Store(int32(status))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc.mu.Lock()
-		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
-		rc.mu.Unlock()
-		st := int(rc.status.Load())
-		w.WriteHeader(st)
-		_, _ = w.Write([]byte("receiver says " + http.StatusText(st)))
-	}))
-	t.Cleanup(srv.Close)
-	rc.URL = srv.URL
-	return rc
-}
-
-// webhookIDs are the webhook-ids the receiver got, in order.
-func (rc *receiver) webhookIDs() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return slices.Clone(rc.ids)
-}
-
-// mkSource creates a github source forwarding to forward ("" for none).
-func mkSource(t *testing.T, env *apptest.Env, tenantID, name, forward string) webhook.Source {
-	t.Helper()
-	src, _, err := env.App.Webhooks.PutSource(context.Background(), admintest.CLI(), tenantID, name, webhook.SourceInput{Provider: "github",
-		Secrets: []webhook.SecretInput{{Secret: hookSecret}}, ForwardURL: forward})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return src
-}
-
-// deliver posts a GitHub delivery signed with secret and returns the status.
-func deliver(t *testing.T, env *apptest.Env, slug, source, delivery, body, secret string) int {
-	t.Helper()
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(body))
-	req, err := http.NewRequest(http.MethodPost, env.URL+"/in/"+slug+"/"+source, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Delivery", delivery)
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
-}
-
-// mkEvent delivers a signed event and waits (bounded) until its status is
-// want; it returns the stored event.
-func mkEvent(t *testing.T, env *apptest.Env, tn store.Tenant, source, delivery, body, want string) webhook.Event {
-	t.Helper()
-	if st := deliver(t, env, tn.Slug, source, delivery, body, hookSecret); st != http.StatusOK {
-		t.Fatalf("delivery %s: status %d", delivery, st)
-	}
-	list, _, err := env.App.Webhooks.ListEvents(context.Background(), admintest.CLI(), tn.ID, store.Page{Limit: 10},
-		webhook.EventFilter{ProviderEventID: delivery})
-	if err != nil || len(list) != 1 {
-		t.Fatalf("event of delivery %s: %v (%d found)", delivery, err, len(list))
-	}
-	return waitEvent(t, env, tn.ID, list[0].ID, want)
-}
-
-// waitEvent polls an event until its status is want, for at most 30 seconds.
-func waitEvent(t *testing.T, env *apptest.Env, tenantID, id, want string) webhook.Event {
-	t.Helper()
-	var ev webhook.Event
-	testutil.Eventually(t, 30*time.Second, func() error {
-		var err error
-		if ev, err = env.App.Webhooks.GetEvent(context.Background(), admintest.CLI(), tenantID, id); err != nil {
-			t.Fatal(err)
-		}
-		if ev.Status != want {
-			return fmt.Errorf("event %s is %s, want %s", id, ev.Status, want)
-		}
-		return nil
-	})
-	return ev
-}
 
 func eventOf(t *testing.T, env *apptest.Env, tenantID, id string) webhook.Event {
 	t.Helper()
@@ -136,10 +30,10 @@ func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := admintest.MkTenant(t, env, "acme")
-		rc := newReceiver(t, http.StatusGone)
-		src := mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
-		dead := mkEvent(t, env, tn, "github", "d-1", `{"ref":"refs/heads/main"}`, "dead")
-		if st := deliver(t, env, "acme", "github", "d-bad", `{}`, "the wrong secret"); st == http.StatusOK {
+		rc := webhooktest.NewReceiver(t, http.StatusGone)
+		src := webhooktest.MkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		dead := webhooktest.MkEvent(t, env, tn, "github", "d-1", `{"ref":"refs/heads/main"}`, "dead")
+		if st := webhooktest.Deliver(t, env, "acme", "github", "d-bad", `{}`, "the wrong secret"); st == http.StatusOK {
 			t.Fatal("a badly signed delivery was accepted")
 		}
 		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
@@ -176,7 +70,7 @@ func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 
 		// With a valid session and CSRF token, the server still refuses.
 		tok := v.CSRF("/admin/tenants/acme/webhooks/events/" + dead.ID)
-		audits, calls := env.Count(t, "audit_log"), len(rc.webhookIDs())
+		audits, calls := env.Count(t, "audit_log"), len(rc.WebhookIDs())
 		for _, path := range []string{"/webhooks/events/" + dead.ID + "/replay", "/webhooks/events/replay"} {
 			admintest.Want(t, "viewer POST "+path, v.Post("/admin/tenants/acme"+path, url.Values{"csrf": {tok}, "status": {"dead"}}),
 				http.StatusForbidden, "jobs.write")
@@ -188,7 +82,7 @@ func TestWebhooksPagesViewerSeesButCannotReplay(t *testing.T) {
 		if n := env.Count(t, "audit_log"); n != audits {
 			t.Fatalf("audit_log %d -> %d after refused posts", audits, n)
 		}
-		if n := len(rc.webhookIDs()); n != calls {
+		if n := len(rc.WebhookIDs()); n != calls {
 			t.Fatalf("receiver called %d times, want %d", n, calls)
 		}
 	})
@@ -199,10 +93,10 @@ func TestWebhooksPagesTenantScope(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		alpha := admintest.MkTenant(t, env, "alpha")
 		bravo := admintest.MkTenant(t, env, "bravo")
-		rc := newReceiver(t, http.StatusGone)
-		mkSource(t, env, alpha.ID, "github", rc.URL)
-		mkSource(t, env, bravo.ID, "github", rc.URL)
-		theirs := mkEvent(t, env, bravo, "github", "b-1", `{"secret":"bravo's"}`, "dead")
+		rc := webhooktest.NewReceiver(t, http.StatusGone)
+		webhooktest.MkSource(t, env, alpha.ID, "github", rc.URL)
+		webhooktest.MkSource(t, env, bravo.ID, "github", rc.URL)
+		theirs := webhooktest.MkEvent(t, env, bravo, "github", "b-1", `{"secret":"bravo's"}`, "dead")
 		admintest.MkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
 
 		sam := admintest.NewClient(t, env)
@@ -249,16 +143,16 @@ func TestWebhooksReplay(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := admintest.MkTenant(t, env, "acme")
-		rc := newReceiver(t, http.StatusGone)
-		mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
-		mkSource(t, env, tn.ID, "quiet", "") // stored only: bulk replay skips it
-		one := mkEvent(t, env, tn, "github", "r-1", `{"n":1}`, "dead")
-		two := mkEvent(t, env, tn, "github", "r-2", `{"n":2}`, "dead")
-		kept := mkEvent(t, env, tn, "quiet", "q-1", `{"n":3}`, "stored")
-		if ids := rc.webhookIDs(); len(ids) != 2 || ids[0] != one.ID || ids[1] != two.ID {
+		rc := webhooktest.NewReceiver(t, http.StatusGone)
+		webhooktest.MkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		webhooktest.MkSource(t, env, tn.ID, "quiet", "") // stored only: bulk replay skips it
+		one := webhooktest.MkEvent(t, env, tn, "github", "r-1", `{"n":1}`, "dead")
+		two := webhooktest.MkEvent(t, env, tn, "github", "r-2", `{"n":2}`, "dead")
+		kept := webhooktest.MkEvent(t, env, tn, "quiet", "q-1", `{"n":3}`, "stored")
+		if ids := rc.WebhookIDs(); len(ids) != 2 || ids[0] != one.ID || ids[1] != two.ID {
 			t.Fatalf("first deliveries carried webhook-ids %v, want [%s %s]", ids, one.ID, two.ID)
 		}
-		rc.status.Store(http.StatusOK)
+		rc.Status.Store(http.StatusOK)
 
 		owner := admintest.NewClient(t, env)
 		owner.LoginOwner()
@@ -268,11 +162,11 @@ func TestWebhooksReplay(t *testing.T) {
 			t.Fatalf("replay: %d to %q\n%s", r.Status, r.Location, r.Body)
 		}
 		admintest.Want(t, "after replay", owner.Get(r.Location), http.StatusOK, "queued for delivery again")
-		ev := waitEvent(t, env, tn.ID, one.ID, "delivered")
+		ev := webhooktest.WaitEvent(t, env, tn.ID, one.ID, "delivered")
 		if ev.ForwardJobID == one.ForwardJobID {
 			t.Fatal("the replay did not create a new forward job")
 		}
-		if ids := rc.webhookIDs(); len(ids) != 3 || ids[2] != one.ID {
+		if ids := rc.WebhookIDs(); len(ids) != 3 || ids[2] != one.ID {
 			t.Fatalf("webhook-ids %v: the replay must carry %s again", ids, one.ID)
 		}
 		if got := admintest.AuditTargets(t, env, "webhook_event.replay"); !slices.Equal(got, []string{one.ID}) {
@@ -287,8 +181,8 @@ func TestWebhooksReplay(t *testing.T) {
 			t.Fatalf("bulk replay: %d\n%s", r.Status, r.Body)
 		}
 		admintest.Want(t, "after bulk replay", owner.Get(r.Location), http.StatusOK, "2 events were queued", "1 was left alone")
-		waitEvent(t, env, tn.ID, one.ID, "delivered")
-		waitEvent(t, env, tn.ID, two.ID, "delivered")
+		webhooktest.WaitEvent(t, env, tn.ID, one.ID, "delivered")
+		webhooktest.WaitEvent(t, env, tn.ID, two.ID, "delivered")
 		if ev := eventOf(t, env, tn.ID, kept.ID); ev.Status != "stored" || ev.ForwardJobID != "" {
 			t.Fatalf("the stored-only event is %s with job %q", ev.Status, ev.ForwardJobID)
 		}
@@ -312,7 +206,7 @@ func TestInstancePages(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		acme := admintest.MkTenant(t, env, "acme")
-		mkSource(t, env, store.InstanceTenantID, "stripe-all", "")
+		webhooktest.MkSource(t, env, store.InstanceTenantID, "stripe-all", "")
 		c := admintest.NewClient(t, env)
 		c.LoginOwner()
 		admintest.Want(t, "tenants", c.Get("/admin/tenants"), 200, `href="/admin/tenants/_"`)

@@ -1,4 +1,4 @@
-package admin_test
+package webhook_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/testutil"
+	"github.com/joist-dev/joist/internal/webhook/webhooktest"
 )
 
 // TestWebhooksBrowser is the inbound webhooks path in a real browser: the
@@ -23,9 +24,9 @@ func TestWebhooksBrowser(t *testing.T) {
 	browser := admintest.NewBrowser(t, admintest.Chromium(t))
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		tn := admintest.MkTenant(t, env, "acme")
-		rc := newReceiver(t, http.StatusGone) // the app refuses it: the event dies
-		src := mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
-		dead := mkEvent(t, env, tn, "github", "browser-1", `{"ref":"refs/heads/main","pusher":"grace"}`, "dead")
+		rc := webhooktest.NewReceiver(t, http.StatusGone) // the app refuses it: the event dies
+		src := webhooktest.MkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		dead := webhooktest.MkEvent(t, env, tn, "github", "browser-1", `{"ref":"refs/heads/main","pusher":"grace"}`, "dead")
 
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		defer cancel()
@@ -69,7 +70,7 @@ func TestWebhooksBrowser(t *testing.T) {
 		}
 
 		// The app is fixed; replay, and reload until the event is delivered.
-		rc.status.Store(http.StatusOK)
+		rc.Status.Store(http.StatusOK)
 		admintest.Step(t, ctx, "replay",
 			chromedp.Click(chromedp.ID("event-replay")),
 			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
@@ -84,7 +85,7 @@ func TestWebhooksBrowser(t *testing.T) {
 		if got := admintest.Text(t, ctx, "attempts"); !strings.Contains(got, "200") || !strings.Contains(got, "receiver says OK") {
 			t.Fatalf("attempts after the replay:\n%s", got)
 		}
-		if ids := rc.webhookIDs(); len(ids) != 2 || ids[0] != dead.ID || ids[1] != dead.ID {
+		if ids := rc.WebhookIDs(); len(ids) != 2 || ids[0] != dead.ID || ids[1] != dead.ID {
 			t.Fatalf("webhook-ids received %v, want the event id twice", ids)
 		}
 
