@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/joist-dev/joist/internal/admin"
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -76,33 +77,33 @@ func TestAddSection(t *testing.T) {
 		}
 	}
 
-	c := newClientAt(t, env, srv.URL)
-	r := c.get("/admin/jobs")
+	c := admintest.NewClientAt(t, env, srv.URL)
+	r := c.Get("/admin/jobs")
 	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/admin/login?next=") {
 		t.Fatalf("section page without session: %d %q", r.Status, r.Location)
 	}
-	c.loginOwner()
-	r = c.get("/admin/jobs")
-	want(t, "section page", r, http.StatusOK, "3 jobs for "+env.OwnerEmail, `href="/admin/keys-only"`)
+	c.LoginOwner()
+	r = c.Get("/admin/jobs")
+	admintest.Want(t, "section page", r, http.StatusOK, "3 jobs for "+env.OwnerEmail, `href="/admin/keys-only"`)
 	if i, j, k := strings.Index(r.Body, ">Tenants<"), strings.Index(r.Body, ">Jobs<"), strings.Index(r.Body, ">Operators<"); i < 0 || !(i < j && j < k) {
 		t.Fatalf("nav order: Tenants %d, Jobs %d, Operators %d", i, j, k)
 	}
 	if !strings.Contains(r.Body, `href="/admin/jobs" class="active"`) {
 		t.Fatal("the section's nav item is not marked active on its page")
 	}
-	want(t, "section post without token", c.post("/admin/jobs/retry", nil), http.StatusForbidden)
+	admintest.Want(t, "section post without token", c.Post("/admin/jobs/retry", nil), http.StatusForbidden)
 	if retried.Load() != 0 {
 		t.Fatal("a post without CSRF token reached the handler")
 	}
-	r = c.post("/admin/jobs/retry", url.Values{"csrf": {c.csrf("/admin/jobs")}})
+	r = c.Post("/admin/jobs/retry", url.Values{"csrf": {c.CSRF("/admin/jobs")}})
 	if r.Status != http.StatusSeeOther || retried.Load() != 1 {
 		t.Fatalf("section post: %d, handler ran %d times", r.Status, retried.Load())
 	}
 
-	mkOperator(t, env, "vic@example.com", auth.RoleViewer)
-	v := newClientAt(t, env, srv.URL)
-	v.login("vic@example.com", testPassword)
-	if strings.Contains(v.get("/admin/jobs").Body, "/admin/keys-only") {
+	admintest.MkOperator(t, env, "vic@example.com", auth.RoleViewer)
+	v := admintest.NewClientAt(t, env, srv.URL)
+	v.Login("vic@example.com", admintest.Password)
+	if strings.Contains(v.Get("/admin/jobs").Body, "/admin/keys-only") {
 		t.Fatal("a nav item needing keys.manage is shown to a viewer")
 	}
 }
@@ -118,9 +119,9 @@ func TestSecureCookies(t *testing.T) {
 	adm.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	c := newClientAt(t, env, srv.URL)
-	page := c.get("/admin/login")
-	tok := regexpFind(t, `name="csrf" value="([^"]+)"`, page.Body)
+	c := admintest.NewClientAt(t, env, srv.URL)
+	page := c.Get("/admin/login")
+	tok := admintest.RegexpFind(t, `name="csrf" value="([^"]+)"`, page.Body)
 	var loginCookie string
 	for _, sc := range page.Header.Values("Set-Cookie") {
 		if strings.HasPrefix(sc, "joist_login_csrf=") {
@@ -131,7 +132,7 @@ func TestSecureCookies(t *testing.T) {
 		t.Fatalf("login cookie %q: want Secure and HttpOnly", loginCookie)
 	}
 	// The jar keeps Secure cookies away from http URLs, so send it by hand.
-	r := c.post("/admin/login", url.Values{"csrf": {tok}, "email": {env.OwnerEmail}, "password": {env.OwnerPassword}},
+	r := c.Post("/admin/login", url.Values{"csrf": {tok}, "email": {env.OwnerEmail}, "password": {env.OwnerPassword}},
 		"Cookie", "joist_login_csrf="+tok)
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("login: %d\n%s", r.Status, r.Body)
@@ -154,9 +155,9 @@ func TestSecureCookies(t *testing.T) {
 // page (hidden where its Data says nil) and a flash message of its own.
 func TestSectionPanelsLinksFlashes(t *testing.T) {
 	env := apptest.Start(t, "sqlite")
-	tn := mkTenant(t, env, "acme")
-	mkContact(t, env, tn.ID, "u1", "ann@example.com", "Ann")
-	mkContact(t, env, tn.ID, "u2", "bob@example.com", "Bob")
+	tn := admintest.MkTenant(t, env, "acme")
+	admintest.MkContact(t, env, tn.ID, "u1", "ann@example.com", "Ann")
+	admintest.MkContact(t, env, tn.ID, "u2", "bob@example.com", "Bob")
 	section := func(a *admin.Admin) admin.Section {
 		return admin.Section{Name: "gears",
 			Partials: fstest.MapFS{"gear.html": {Data: []byte(`{{define "gear"}}<b class="gear">{{.}}</b>{{end}}`)}},
@@ -187,16 +188,16 @@ func TestSectionPanelsLinksFlashes(t *testing.T) {
 	adm.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	c := newClientAt(t, env, srv.URL)
-	c.loginOwner()
-	want(t, "tenant page link", c.get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/gears" id="tenant-gears">Gears</a>`)
-	want(t, "section page with partial and flash", c.get("/admin/tenants/acme/gears?flash=gear_turned"), http.StatusOK,
+	c := admintest.NewClientAt(t, env, srv.URL)
+	c.LoginOwner()
+	admintest.Want(t, "tenant page link", c.Get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/gears" id="tenant-gears">Gears</a>`)
+	admintest.Want(t, "section page with partial and flash", c.Get("/admin/tenants/acme/gears?flash=gear_turned"), http.StatusOK,
 		`<b class="gear">page</b>`, "The gear turned.")
-	want(t, "panel", c.get("/admin/tenants/acme/contacts/u1"), http.StatusOK, `<section id="gear-panel"><b class="gear">gear of Ann in acme</b></section>`)
-	if r := c.get("/admin/tenants/acme/contacts/u2"); r.Status != http.StatusOK || strings.Contains(r.Body, "gear-panel") {
+	admintest.Want(t, "panel", c.Get("/admin/tenants/acme/contacts/u1"), http.StatusOK, `<section id="gear-panel"><b class="gear">gear of Ann in acme</b></section>`)
+	if r := c.Get("/admin/tenants/acme/contacts/u2"); r.Status != http.StatusOK || strings.Contains(r.Body, "gear-panel") {
 		t.Fatalf("a panel whose Data is nil is shown: %d", r.Status)
 	}
-	if r := c.get("/admin/tenants/_"); strings.Contains(r.Body, "tenant-gears") {
+	if r := c.Get("/admin/tenants/_"); strings.Contains(r.Body, "tenant-gears") {
 		t.Fatal("a link not marked Instance is shown on the instance's page")
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/store"
 )
 
 func loginFailures(t *testing.T, env *apptest.Env) float64 {
@@ -28,19 +30,19 @@ func loginFailures(t *testing.T, env *apptest.Env) float64 {
 func TestLoginFailsAndIsRateLimited(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		c := newClient(t, env)
+		c := admintest.NewClient(t, env)
 		sessions := env.Count(t, "sessions")
 		for i := range 5 {
-			r := c.tryLogin(env.OwnerEmail, "wrong password number "+string(rune('a'+i)))
-			want(t, "wrong password", r, http.StatusUnauthorized, "Email or password is wrong.")
+			r := c.TryLogin(env.OwnerEmail, "wrong password number "+string(rune('a'+i)))
+			admintest.Want(t, "wrong password", r, http.StatusUnauthorized, "Email or password is wrong.")
 		}
 		if n := loginFailures(t, env); n != 5 {
 			t.Fatalf("login failures metric = %v, want 5", n)
 		}
 		// The sixth attempt is refused before the password is checked, even
 		// the right one.
-		r := c.tryLogin(env.OwnerEmail, env.OwnerPassword)
-		want(t, "sixth attempt", r, http.StatusTooManyRequests, "Too many failed logins")
+		r := c.TryLogin(env.OwnerEmail, env.OwnerPassword)
+		admintest.Want(t, "sixth attempt", r, http.StatusTooManyRequests, "Too many failed logins")
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("429 without Retry-After")
 		}
@@ -48,8 +50,8 @@ func TestLoginFailsAndIsRateLimited(t *testing.T) {
 			t.Fatalf("sessions %d -> %d: a rate-limited login opened a session", sessions, n)
 		}
 		// Another email from the same address is blocked too (keyed by IP).
-		mkOperator(t, env, "ann@example.com", auth.RoleAdmin)
-		want(t, "same IP, other email", newClient(t, env).tryLogin("ann@example.com", testPassword), http.StatusTooManyRequests)
+		admintest.MkOperator(t, env, "ann@example.com", auth.RoleAdmin)
+		admintest.Want(t, "same IP, other email", admintest.NewClient(t, env).TryLogin("ann@example.com", admintest.Password), http.StatusTooManyRequests)
 		if n := loginFailures(t, env); n != 7 {
 			t.Fatalf("login failures metric = %v, want 7 (5 failed + 2 refused)", n)
 		}
@@ -59,19 +61,19 @@ func TestLoginFailsAndIsRateLimited(t *testing.T) {
 func TestLoginForm(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		c := newClient(t, env)
+		c := admintest.NewClient(t, env)
 		// An unauthenticated page sends the browser to the login page, and
 		// back after logging in.
-		r := c.get("/admin/tenants?cursor=x")
+		r := c.Get("/admin/tenants?cursor=x")
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/login?next="+url.QueryEscape("/admin/tenants?cursor=x") {
 			t.Fatalf("unauthenticated GET: %d %q", r.Status, r.Location)
 		}
-		tok := c.csrf("/admin/login")
+		tok := c.CSRF("/admin/login")
 		// The login form needs its double-submit token.
-		r = c.post("/admin/login", url.Values{"email": {env.OwnerEmail}, "password": {env.OwnerPassword}})
-		want(t, "login without token", r, http.StatusForbidden)
-		r = c.post("/admin/login", url.Values{"csrf": {tok + "x"}, "email": {env.OwnerEmail}, "password": {env.OwnerPassword}})
-		want(t, "login with wrong token", r, http.StatusForbidden)
+		r = c.Post("/admin/login", url.Values{"email": {env.OwnerEmail}, "password": {env.OwnerPassword}})
+		admintest.Want(t, "login without token", r, http.StatusForbidden)
+		r = c.Post("/admin/login", url.Values{"csrf": {tok + "x"}, "email": {env.OwnerEmail}, "password": {env.OwnerPassword}})
+		admintest.Want(t, "login with wrong token", r, http.StatusForbidden)
 		// next may only point inside the dashboard.
 		for next, to := range map[string]string{
 			"/admin/tenants":        "/admin/tenants",
@@ -80,14 +82,14 @@ func TestLoginForm(t *testing.T) {
 			"/\\evil.example":       "/admin/",
 			"/v1/tenants":           "/admin/",
 		} {
-			c := newClient(t, env)
-			r := c.post("/admin/login", url.Values{"csrf": {c.csrf("/admin/login")}, "email": {env.OwnerEmail},
+			c := admintest.NewClient(t, env)
+			r := c.Post("/admin/login", url.Values{"csrf": {c.CSRF("/admin/login")}, "email": {env.OwnerEmail},
 				"password": {env.OwnerPassword}, "next": {next}})
 			if r.Status != http.StatusSeeOther || r.Location != to {
 				t.Fatalf("next=%q: %d %q, want redirect to %q", next, r.Status, r.Location, to)
 			}
 		}
-		r = c.post("/admin/login", url.Values{"csrf": {tok}, "email": {" " + strings.ToUpper(env.OwnerEmail)}, "password": {env.OwnerPassword}})
+		r = c.Post("/admin/login", url.Values{"csrf": {tok}, "email": {" " + strings.ToUpper(env.OwnerEmail)}, "password": {env.OwnerPassword}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("login: %d\n%s", r.Status, r.Body)
 		}
@@ -100,17 +102,17 @@ func TestLoginForm(t *testing.T) {
 		if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/admin" || session.Secure {
 			t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/admin, not Secure over http", session)
 		}
-		want(t, "home", c.get("/admin/tenants"), http.StatusOK, env.OwnerEmail, ">owner<")
+		admintest.Want(t, "home", c.Get("/admin/tenants"), http.StatusOK, env.OwnerEmail, ">owner<")
 	})
 }
 
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, "sqlite")
-	c := newClient(t, env)
-	c.loginOwner()
+	c := admintest.NewClient(t, env)
+	c.LoginOwner()
 	for _, path := range []string{"/admin/login", "/admin/tenants", "/admin/nope"} {
-		r := c.get(path)
+		r := c.Get(path)
 		for h, v := range map[string]string{
 			"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
 			"X-Content-Type-Options":  "nosniff",
@@ -122,8 +124,8 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 		}
 	}
-	want(t, "unknown page", c.get("/admin/nope"), http.StatusNotFound, "Not found")
-	r := c.get("/admin/static/admin.css")
+	admintest.Want(t, "unknown page", c.Get("/admin/nope"), http.StatusNotFound, "Not found")
+	r := c.Get("/admin/static/admin.css")
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
 		t.Fatalf("static css: %d %q", r.Status, r.Header.Get("Content-Type"))
 	}
@@ -131,7 +133,7 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Fatal("static asset without nosniff")
 	}
 	for _, page := range []string{"/admin/tenants", "/admin/login"} {
-		body := newClient(t, env).get(page).Body
+		body := admintest.NewClient(t, env).Get(page).Body
 		if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "<style") {
 			t.Fatalf("%s has inline script or style, which the CSP blocks", page)
 		}
@@ -141,31 +143,31 @@ func TestSecurityHeaders(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		mkTenant(t, env, "acme")
-		c := newClient(t, env)
-		c.loginOwner()
-		tok := c.csrf("/admin/tenants/acme")
+		admintest.MkTenant(t, env, "acme")
+		c := admintest.NewClient(t, env)
+		c.LoginOwner()
+		tok := c.CSRF("/admin/tenants/acme")
 		wrong := tok[:len(tok)-1] + "A"
 		if wrong == tok {
 			wrong = tok[:len(tok)-1] + "B"
 		}
 		keys := env.Count(t, "api_keys")
-		for what, r := range map[string]response{
-			"no token":      c.post("/admin/tenants/acme/keys", url.Values{"name": {"k"}}),
-			"wrong token":   c.post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {wrong}}),
-			"foreign site":  c.post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Origin", "https://evil.example"),
-			"cross-site":    c.post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Sec-Fetch-Site", "cross-site"),
-			"null origin":   c.post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Origin", "null"),
-			"logout no tok": c.post("/admin/logout", nil),
+		for what, r := range map[string]admintest.Response{
+			"no token":      c.Post("/admin/tenants/acme/keys", url.Values{"name": {"k"}}),
+			"wrong token":   c.Post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {wrong}}),
+			"foreign site":  c.Post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Origin", "https://evil.example"),
+			"cross-site":    c.Post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Sec-Fetch-Site", "cross-site"),
+			"null origin":   c.Post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Origin", "null"),
+			"logout no tok": c.Post("/admin/logout", nil),
 		} {
-			want(t, what, r, http.StatusForbidden)
+			admintest.Want(t, what, r, http.StatusForbidden)
 		}
 		if n := env.Count(t, "api_keys"); n != keys {
 			t.Fatalf("api_keys %d -> %d after refused posts", keys, n)
 		}
 		// The real form, sent from this site, works.
-		r := c.post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Origin", env.URL)
-		want(t, "create key", r, http.StatusOK, "jk_")
+		r := c.Post("/admin/tenants/acme/keys", url.Values{"name": {"k"}, "csrf": {tok}}, "Origin", env.URL)
+		admintest.Want(t, "create key", r, http.StatusOK, "jk_")
 		if n := env.Count(t, "api_keys"); n != keys+1 {
 			t.Fatalf("api_keys %d -> %d after one create", keys, n)
 		}
@@ -175,33 +177,33 @@ func TestCSRF(t *testing.T) {
 func TestViewerCannotWrite(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
-		owner := newClient(t, env)
-		owner.loginOwner()
-		r := owner.post("/admin/tenants/acme/keys", url.Values{"name": {"kept"}, "csrf": {owner.csrf("/admin/tenants/acme")}})
-		want(t, "owner creates key", r, http.StatusOK)
-		keyID := regexpFind(t, `<code>(key_[0-9A-Za-z]+)</code>`, r.Body)
+		tn := admintest.MkTenant(t, env, "acme")
+		owner := admintest.NewClient(t, env)
+		owner.LoginOwner()
+		r := owner.Post("/admin/tenants/acme/keys", url.Values{"name": {"kept"}, "csrf": {owner.CSRF("/admin/tenants/acme")}})
+		admintest.Want(t, "owner creates key", r, http.StatusOK)
+		keyID := admintest.RegexpFind(t, `<code>(key_[0-9A-Za-z]+)</code>`, r.Body)
 
-		mkOperator(t, env, "vera@example.com", auth.RoleViewer)
-		v := newClient(t, env)
-		v.login("vera@example.com", testPassword)
-		page := v.get("/admin/tenants/acme")
-		want(t, "viewer sees tenant", page, http.StatusOK, "kept")
+		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
+		v := admintest.NewClient(t, env)
+		v.Login("vera@example.com", admintest.Password)
+		page := v.Get("/admin/tenants/acme")
+		admintest.Want(t, "viewer sees tenant", page, http.StatusOK, "kept")
 		for _, hidden := range []string{`id="key-create"`, ">Revoke<", `id="tenant-create"`} {
-			if strings.Contains(page.Body+v.get("/admin/tenants").Body, hidden) {
+			if strings.Contains(page.Body+v.Get("/admin/tenants").Body, hidden) {
 				t.Fatalf("viewer is shown %s", hidden)
 			}
 		}
-		tok := v.csrf("/admin/tenants/acme")
+		tok := v.CSRF("/admin/tenants/acme")
 		keys, tenants := env.Count(t, "api_keys"), env.Count(t, "tenants")
-		want(t, "viewer creates key", v.post("/admin/tenants/acme/keys", url.Values{"name": {"x"}, "csrf": {tok}}), http.StatusForbidden, "keys.manage")
-		want(t, "viewer revokes key", v.post("/admin/tenants/acme/keys/"+keyID+"/revoke", url.Values{"csrf": {tok}}), http.StatusForbidden)
-		want(t, "viewer creates tenant", v.post("/admin/tenants", url.Values{"slug": {"x"}, "csrf": {tok}}), http.StatusForbidden)
-		want(t, "viewer invites", v.post("/admin/operators", url.Values{"email": {"x@example.com"}, "role": {"owner"}, "scope": {"all"}, "csrf": {tok}}), http.StatusForbidden)
+		admintest.Want(t, "viewer creates key", v.Post("/admin/tenants/acme/keys", url.Values{"name": {"x"}, "csrf": {tok}}), http.StatusForbidden, "keys.manage")
+		admintest.Want(t, "viewer revokes key", v.Post("/admin/tenants/acme/keys/"+keyID+"/revoke", url.Values{"csrf": {tok}}), http.StatusForbidden)
+		admintest.Want(t, "viewer creates tenant", v.Post("/admin/tenants", url.Values{"slug": {"x"}, "csrf": {tok}}), http.StatusForbidden)
+		admintest.Want(t, "viewer invites", v.Post("/admin/operators", url.Values{"email": {"x@example.com"}, "role": {"owner"}, "scope": {"all"}, "csrf": {tok}}), http.StatusForbidden)
 		if k, t2 := env.Count(t, "api_keys"), env.Count(t, "tenants"); k != keys || t2 != tenants {
 			t.Fatalf("viewer posts stored something: api_keys %d -> %d, tenants %d -> %d", keys, k, tenants, t2)
 		}
-		ks, _, err := env.App.Core.KeyList(t.Context(), cli, tn.ID, storePage())
+		ks, _, err := env.App.Core.KeyList(t.Context(), admintest.CLI(), tn.ID, storePage())
 		if err != nil || len(ks) != 1 || ks[0].RevokedAt != nil {
 			t.Fatalf("key after viewer's revoke: %+v %v", ks, err)
 		}
@@ -211,37 +213,37 @@ func TestViewerCannotWrite(t *testing.T) {
 func TestTenantScope(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		a, b := mkTenant(t, env, "alpha"), mkTenant(t, env, "bravo")
-		mkContact(t, env, a.ID, "u-a", "ann@alpha.example", "Ann Alpha")
-		mkContact(t, env, b.ID, "u-b", "bob@bravo.example", "Bob Bravo")
-		mkOperator(t, env, "sue@example.com", auth.RoleSupport, a.ID)
-		c := newClient(t, env)
-		c.login("sue@example.com", testPassword)
-		want(t, "own contact", c.get("/admin/tenants/alpha/contacts/u-a"), http.StatusOK, "Ann Alpha", "contact.created")
+		a, b := admintest.MkTenant(t, env, "alpha"), admintest.MkTenant(t, env, "bravo")
+		admintest.MkContact(t, env, a.ID, "u-a", "ann@alpha.example", "Ann Alpha")
+		admintest.MkContact(t, env, b.ID, "u-b", "bob@bravo.example", "Bob Bravo")
+		admintest.MkOperator(t, env, "sue@example.com", auth.RoleSupport, a.ID)
+		c := admintest.NewClient(t, env)
+		c.Login("sue@example.com", admintest.Password)
+		admintest.Want(t, "own contact", c.Get("/admin/tenants/alpha/contacts/u-a"), http.StatusOK, "Ann Alpha", "contact.created")
 		for _, path := range []string{
 			"/admin/tenants/bravo", "/admin/tenants/" + b.ID,
 			"/admin/tenants/bravo/contacts/u-b", "/admin/tenants/" + b.ID + "/contacts/u-b",
 			"/admin/tenants/bravo/contacts?q=bob",
 			"/admin/tenants/alpha/contacts/u-b", // right tenant in the URL, other tenant's contact
 		} {
-			r := c.get(path)
-			want(t, "GET "+path, r, http.StatusNotFound)
+			r := c.Get(path)
+			admintest.Want(t, "GET "+path, r, http.StatusNotFound)
 			if strings.Contains(r.Body, "Bob") || strings.Contains(r.Body, "bravo.example") {
 				t.Fatalf("GET %s leaks the other tenant:\n%s", path, r.Body)
 			}
 		}
-		list := c.get("/admin/tenants")
-		want(t, "tenant list", list, http.StatusOK, "/admin/tenants/alpha")
+		list := c.Get("/admin/tenants")
+		admintest.Want(t, "tenant list", list, http.StatusOK, "/admin/tenants/alpha")
 		if strings.Contains(list.Body, "bravo") {
 			t.Fatal("tenant list shows a tenant out of scope")
 		}
-		search := c.get("/admin/tenants/alpha/contacts?q=b")
+		search := c.Get("/admin/tenants/alpha/contacts?q=b")
 		if strings.Contains(search.Body, "Bob") {
 			t.Fatal("search in alpha finds bravo's contact")
 		}
-		audit := c.get("/admin/audit?tenant=bravo")
-		want(t, "audit of other tenant", audit, http.StatusOK, "No entry matches.")
-		if strings.Contains(c.get("/admin/audit").Body, b.ID) {
+		audit := c.Get("/admin/audit?tenant=bravo")
+		admintest.Want(t, "audit of other tenant", audit, http.StatusOK, "No entry matches.")
+		if strings.Contains(c.Get("/admin/audit").Body, b.ID) {
 			t.Fatal("audit log shows the other tenant's entries")
 		}
 	})
@@ -250,11 +252,11 @@ func TestTenantScope(t *testing.T) {
 func TestLogoutRevokesSession(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		c := newClient(t, env)
-		c.loginOwner()
+		c := admintest.NewClient(t, env)
+		c.LoginOwner()
 		u, _ := url.Parse(env.URL + "/admin/")
 		var session *http.Cookie
-		for _, ck := range c.c.Jar.Cookies(u) {
+		for _, ck := range c.Jar().Cookies(u) {
 			if ck.Name == "joist_session" {
 				session = ck
 			}
@@ -262,15 +264,17 @@ func TestLogoutRevokesSession(t *testing.T) {
 		if session == nil {
 			t.Fatal("no session cookie after login")
 		}
-		r := c.post("/admin/logout", url.Values{"csrf": {c.csrf("/admin/tenants")}})
+		r := c.Post("/admin/logout", url.Values{"csrf": {c.CSRF("/admin/tenants")}})
 		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/admin/login") {
 			t.Fatalf("logout: %d %q", r.Status, r.Location)
 		}
 		// The old cookie, sent again, no longer opens anything.
-		c.c.Jar.SetCookies(u, []*http.Cookie{{Name: "joist_session", Value: session.Value, Path: "/admin"}})
-		r = c.get("/admin/tenants")
+		c.Jar().SetCookies(u, []*http.Cookie{{Name: "joist_session", Value: session.Value, Path: "/admin"}})
+		r = c.Get("/admin/tenants")
 		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/admin/login") {
 			t.Fatalf("old session after logout: %d %q", r.Status, r.Location)
 		}
 	})
 }
+
+func storePage() store.Page { return store.Page{Limit: 100} }

@@ -1,4 +1,4 @@
-package admin_test
+package billing_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/jobs"
@@ -42,7 +43,7 @@ func deliverStripe(t *testing.T, env *apptest.Env, tn store.Tenant, source, body
 		t.Fatalf("stripe delivery: status %d", res.StatusCode)
 	}
 	testutil.Eventually(t, 30*time.Second, func() error {
-		list, _, err := env.App.Jobs.List(context.Background(), cli, tn.ID, store.Page{Limit: 500}, jobs.Filter{Kind: "stripe_event"})
+		list, _, err := env.App.Jobs.List(context.Background(), admintest.CLI(), tn.ID, store.Page{Limit: 500}, jobs.Filter{Kind: "stripe_event"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,10 +66,10 @@ func deliverStripe(t *testing.T, env *apptest.Env, tn store.Tenant, source, body
 func TestContactPageSubscriptions(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		acme := mkTenant(t, env, "acme")
-		other := mkTenant(t, env, "other")
-		mkContact(t, env, acme.ID, "user_1", "ann@example.com", "Ann")
-		if _, _, err := env.App.Webhooks.PutSource(context.Background(), cli, acme.ID, "stripe", webhook.SourceInput{Provider: "stripe",
+		acme := admintest.MkTenant(t, env, "acme")
+		other := admintest.MkTenant(t, env, "other")
+		admintest.MkContact(t, env, acme.ID, "user_1", "ann@example.com", "Ann")
+		if _, _, err := env.App.Webhooks.PutSource(context.Background(), admintest.CLI(), acme.ID, "stripe", webhook.SourceInput{Provider: "stripe",
 			Secrets: []webhook.SecretInput{{Secret: stripeSecret}}}); err != nil {
 			t.Fatal(err)
 		}
@@ -84,10 +85,10 @@ func TestContactPageSubscriptions(t *testing.T) {
 		deliverStripe(t, env, acme, "stripe", fmt.Sprintf(`{"id":"evt_adm_2","object":"event","created":%d,"livemode":true,"type":"invoice.paid",
 			"data":{"object":{"id":"in_adm","object":"invoice","customer":"cus_adm","subscription":"sub_adm","status":"paid"}}}`, created+60))
 
-		owner := newClient(t, env)
-		owner.loginOwner()
-		r := owner.get("/admin/tenants/acme/contacts/user_1")
-		want(t, "contact page", r, http.StatusOK, `id="subscriptions"`, "sub_adm", `<span class="badge ok">trialing</span>`,
+		owner := admintest.NewClient(t, env)
+		owner.LoginOwner()
+		r := owner.Get("/admin/tenants/acme/contacts/user_1")
+		admintest.Want(t, "contact page", r, http.StatusOK, `id="subscriptions"`, "sub_adm", `<span class="badge ok">trialing</span>`,
 			"Gold Plan", "price_gold", "cus_adm", time.Unix(periodEnd, 0).UTC().Format("2006-01-02 15:04:05 UTC"),
 			time.Unix(trialEnd, 0).UTC().Format("2006-01-02 15:04:05 UTC"), "evt_adm_1", "customer.subscription.created")
 		card := r.Body[strings.Index(r.Body, `id="subscriptions"`):]
@@ -97,29 +98,29 @@ func TestContactPageSubscriptions(t *testing.T) {
 			}
 		}
 
-		want(t, "tenant page", owner.get("/admin/tenants/acme"), http.StatusOK, `id="subscriptions"`, "1 live Stripe subscription",
+		admintest.Want(t, "tenant page", owner.Get("/admin/tenants/acme"), http.StatusOK, `id="subscriptions"`, "1 live Stripe subscription",
 			`<span class="badge ok">trialing</span> 1`)
 		// A failed key creation shows the tenant page again, without the summary.
-		tok := owner.csrf("/admin/tenants/acme")
-		r = owner.post("/admin/tenants/acme/keys", url.Values{"csrf": {tok}, "name": {strings.Repeat("x", 500)}})
-		want(t, "key form error", r, http.StatusBadRequest, "the limit is 100")
+		tok := owner.CSRF("/admin/tenants/acme")
+		r = owner.Post("/admin/tenants/acme/keys", url.Values{"csrf": {tok}, "name": {strings.Repeat("x", 500)}})
+		admintest.Want(t, "key form error", r, http.StatusBadRequest, "the limit is 100")
 		if strings.Contains(r.Body, `id="subscriptions"`) {
 			t.Fatalf("key form error page shows the summary:\n%s", r.Body)
 		}
 
 		// A contact with no subscription says so.
-		mkContact(t, env, acme.ID, "user_2", "bob@example.com", "Bob")
-		want(t, "contact without subscription", owner.get("/admin/tenants/acme/contacts/user_2"), http.StatusOK,
+		admintest.MkContact(t, env, acme.ID, "user_2", "bob@example.com", "Bob")
+		admintest.Want(t, "contact without subscription", owner.Get("/admin/tenants/acme/contacts/user_2"), http.StatusOK,
 			"No Stripe subscription is linked to this contact.")
 
 		// An operator of another tenant does not see the contact.
-		mkOperator(t, env, "olga@example.com", auth.RoleSupport, other.ID)
-		olga := newClient(t, env)
-		olga.login("olga@example.com", testPassword)
+		admintest.MkOperator(t, env, "olga@example.com", auth.RoleSupport, other.ID)
+		olga := admintest.NewClient(t, env)
+		olga.Login("olga@example.com", admintest.Password)
 		for _, path := range []string{"/admin/tenants/acme/contacts/user_1", "/admin/tenants/" + acme.ID + "/contacts/user_1",
 			"/admin/tenants/other/contacts/user_1"} {
-			r := olga.get(path)
-			want(t, "GET "+path, r, http.StatusNotFound)
+			r := olga.Get(path)
+			admintest.Want(t, "GET "+path, r, http.StatusNotFound)
 			if strings.Contains(r.Body, "sub_adm") || strings.Contains(r.Body, "Gold Plan") {
 				t.Fatalf("GET %s shows the other tenant's subscription", path)
 			}

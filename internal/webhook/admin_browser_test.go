@@ -1,4 +1,4 @@
-package admin_test
+package webhook_test
 
 import (
 	"fmt"
@@ -9,8 +9,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/testutil"
+	"github.com/joist-dev/joist/internal/webhook/webhooktest"
 )
 
 // TestWebhooksBrowser is the inbound webhooks path in a real browser: the
@@ -19,22 +21,22 @@ import (
 // the audit entry. One Chromium serves both stores, each in its own
 // browser context.
 func TestWebhooksBrowser(t *testing.T) {
-	browser := newBrowser(t, chromium(t))
+	browser := admintest.NewBrowser(t, admintest.Chromium(t))
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
-		rc := newReceiver(t, http.StatusGone) // the app refuses it: the event dies
-		src := mkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
-		dead := mkEvent(t, env, tn, "github", "browser-1", `{"ref":"refs/heads/main","pusher":"grace"}`, "dead")
+		tn := admintest.MkTenant(t, env, "acme")
+		rc := webhooktest.NewReceiver(t, http.StatusGone) // the app refuses it: the event dies
+		src := webhooktest.MkSource(t, env, tn.ID, "github", rc.URL+"/hooks")
+		dead := webhooktest.MkEvent(t, env, tn, "github", "browser-1", `{"ref":"refs/heads/main","pusher":"grace"}`, "dead")
 
 		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 		defer cancel()
-		loginAs(t, ctx, env, "/admin/tenants/acme", "tenant-webhooks")
+		admintest.LoginAs(t, ctx, env, "/admin/tenants/acme", "tenant-webhooks")
 
 		// The sources: the ingest URL as text, with a copy button.
-		step(t, ctx, "webhooks",
+		admintest.Step(t, ctx, "webhooks",
 			chromedp.Click(chromedp.ID("tenant-webhooks")),
 			chromedp.WaitVisible(chromedp.ID("sources")))
-		if got := strings.TrimSpace(text(t, ctx, "ingest-0")); got != src.IngestURL {
+		if got := strings.TrimSpace(admintest.Text(t, ctx, "ingest-0")); got != src.IngestURL {
 			t.Fatalf("ingest URL shown %q, want %q", got, src.IngestURL)
 		}
 		if got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#sources button[data-copy="ingest-0"]`))); err != nil || got != "Copy" {
@@ -42,56 +44,56 @@ func TestWebhooksBrowser(t *testing.T) {
 		}
 
 		// The dead letters list the event; open it.
-		step(t, ctx, "dead letters",
+		admintest.Step(t, ctx, "dead letters",
 			chromedp.Click(chromedp.ID("webhook-dead")),
 			chromedp.WaitVisible(chromedp.CSS(`#status-dead[aria-current=page]`)))
-		if got := text(t, ctx, "events"); !strings.Contains(got, dead.ID) || !strings.Contains(got, "browser-1") {
+		if got := admintest.Text(t, ctx, "events"); !strings.Contains(got, dead.ID) || !strings.Contains(got, "browser-1") {
 			t.Fatalf("dead letters:\n%s", got)
 		}
-		step(t, ctx, "dead event",
+		admintest.Step(t, ctx, "dead event",
 			chromedp.Click(chromedp.CSS(`#events a[href$="/webhooks/events/`+dead.ID+`"]`)),
 			chromedp.WaitVisible(chromedp.ID("event-body")))
-		if got := text(t, ctx, "event-status"); got != "dead" {
+		if got := admintest.Text(t, ctx, "event-status"); got != "dead" {
 			t.Fatalf("event page shows status %q, want dead", got)
 		}
-		if got := text(t, ctx, "event-headers"); !strings.Contains(got, "X-Github-Delivery") || !strings.Contains(got, "browser-1") {
+		if got := admintest.Text(t, ctx, "event-headers"); !strings.Contains(got, "X-Github-Delivery") || !strings.Contains(got, "browser-1") {
 			t.Fatalf("headers:\n%s", got)
 		}
-		if got := text(t, ctx, "event-body"); !strings.Contains(got, `"pusher":"grace"`) {
+		if got := admintest.Text(t, ctx, "event-body"); !strings.Contains(got, `"pusher":"grace"`) {
 			t.Fatalf("body:\n%s", got)
 		}
-		if got := text(t, ctx, "event-verification"); !strings.Contains(got, "verified") {
+		if got := admintest.Text(t, ctx, "event-verification"); !strings.Contains(got, "verified") {
 			t.Fatalf("verification: %q", got)
 		}
-		if got := text(t, ctx, "attempts"); !strings.Contains(got, "410") || !strings.Contains(got, "receiver says Gone") {
+		if got := admintest.Text(t, ctx, "attempts"); !strings.Contains(got, "410") || !strings.Contains(got, "receiver says Gone") {
 			t.Fatalf("attempts of the dead event:\n%s", got)
 		}
 
 		// The app is fixed; replay, and reload until the event is delivered.
-		rc.status.Store(http.StatusOK)
-		step(t, ctx, "replay",
+		rc.Status.Store(http.StatusOK)
+		admintest.Step(t, ctx, "replay",
 			chromedp.Click(chromedp.ID("event-replay")),
 			chromedp.WaitVisible(chromedp.CSS(`p.flash`)))
 		testutil.Eventually(t, 20*time.Second, func() error {
-			if got := text(t, ctx, "event-status"); got != "delivered" {
-				step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("event-status")))
+			if got := admintest.Text(t, ctx, "event-status"); got != "delivered" {
+				admintest.Step(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("event-status")))
 				return fmt.Errorf("event page shows %q after the replay", got)
 			}
 			return nil
 		})
-		shot(t, ctx, "delivered")
-		if got := text(t, ctx, "attempts"); !strings.Contains(got, "200") || !strings.Contains(got, "receiver says OK") {
+		admintest.Shot(t, ctx, "delivered")
+		if got := admintest.Text(t, ctx, "attempts"); !strings.Contains(got, "200") || !strings.Contains(got, "receiver says OK") {
 			t.Fatalf("attempts after the replay:\n%s", got)
 		}
-		if ids := rc.webhookIDs(); len(ids) != 2 || ids[0] != dead.ID || ids[1] != dead.ID {
+		if ids := rc.WebhookIDs(); len(ids) != 2 || ids[0] != dead.ID || ids[1] != dead.ID {
 			t.Fatalf("webhook-ids received %v, want the event id twice", ids)
 		}
 
 		// The audit log has the replay, by the owner.
-		step(t, ctx, "audit",
+		admintest.Step(t, ctx, "audit",
 			chromedp.Click(chromedp.ID("event-audit")),
 			chromedp.WaitVisible(chromedp.ID("audit")))
-		if got := text(t, ctx, "audit"); !strings.Contains(got, "webhook_event.replay") || !strings.Contains(got, env.OwnerEmail) || !strings.Contains(got, dead.ID) {
+		if got := admintest.Text(t, ctx, "audit"); !strings.Contains(got, "webhook_event.replay") || !strings.Contains(got, env.OwnerEmail) || !strings.Contains(got, dead.ID) {
 			t.Fatalf("audit log of the event:\n%s", got)
 		}
 	})

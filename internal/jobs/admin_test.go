@@ -1,55 +1,30 @@
-package admin_test
+package jobs_test
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/jobs"
-	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/testutil"
 )
 
-// target is the app's endpoint that HTTP-push jobs call: it answers every
-// request with the status last set (200 until set).
-type target struct {
-	URL    string
-	status atomic.Int32
-	calls  atomic.Int32
-}
-
-func newTarget(t *testing.T) *target {
-	t.Helper()
-	tg := &target{}
-	tg.status.Store(http.StatusOK)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.calls.Add(1)
-		st := int(tg.status.Load())
-		w.WriteHeader(st)
-		_, _ = w.Write([]byte("app says " + http.StatusText(st)))
-	}))
-	t.Cleanup(srv.Close)
-	tg.URL = srv.URL
-	return tg
-}
-
 // mkJob enqueues an HTTP-push job to tg and waits (bounded) until it is in
 // state want.
-func mkJob(t *testing.T, env *apptest.Env, tenantID string, tg *target, in jobs.PushInput, want string) jobs.Job {
+func mkJob(t *testing.T, env *apptest.Env, tenantID string, tg *admintest.Target, in jobs.PushInput, want string) jobs.Job {
 	t.Helper()
 	if in.URL == "" {
 		in.URL = tg.URL + "/work"
 	}
-	j, created, err := env.App.Jobs.Create(context.Background(), cli, tenantID, in)
+	j, created, err := env.App.Jobs.Create(context.Background(), admintest.CLI(), tenantID, in)
 	if err != nil || !created {
 		t.Fatalf("create job: %v (created %v)", err, created)
 	}
@@ -62,7 +37,7 @@ func waitJob(t *testing.T, env *apptest.Env, tenantID, id, want string) jobs.Job
 	var j jobs.Job
 	testutil.Eventually(t, 30*time.Second, func() error {
 		var err error
-		if j, err = env.App.Jobs.Get(context.Background(), cli, tenantID, id); err != nil {
+		if j, err = env.App.Jobs.Get(context.Background(), admintest.CLI(), tenantID, id); err != nil {
 			t.Fatal(err)
 		}
 		if j.State != want {
@@ -76,73 +51,58 @@ func waitJob(t *testing.T, env *apptest.Env, tenantID, id, want string) jobs.Job
 // jobState is a job's state now.
 func jobState(t *testing.T, env *apptest.Env, tenantID, id string) string {
 	t.Helper()
-	j, err := env.App.Jobs.Get(context.Background(), cli, tenantID, id)
+	j, err := env.App.Jobs.Get(context.Background(), admintest.CLI(), tenantID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return j.State
 }
 
-// auditTargets lists the target ids of the audit entries with action.
-func auditTargets(t *testing.T, env *apptest.Env, action string) []string {
-	t.Helper()
-	entries, _, err := env.App.Core.AuditList(context.Background(), cli, store.Page{Limit: 500}, store.AuditFilter{Action: action})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, e := range entries {
-		ids = append(ids, e.TargetID)
-	}
-	slices.Sort(ids)
-	return ids
-}
-
 // deadJob makes a job die for real: the target answers 500 and the job has
 // a single attempt.
-func deadJob(t *testing.T, env *apptest.Env, tenantID string, tg *target) jobs.Job {
+func deadJob(t *testing.T, env *apptest.Env, tenantID string, tg *admintest.Target) jobs.Job {
 	t.Helper()
-	tg.status.Store(http.StatusInternalServerError)
-	defer tg.status.Store(http.StatusOK)
+	tg.Status.Store(http.StatusInternalServerError)
+	defer tg.Status.Store(http.StatusOK)
 	return mkJob(t, env, tenantID, tg, jobs.PushInput{MaxAttempts: 1}, "dead")
 }
 
 func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
-		tg := newTarget(t)
+		tn := admintest.MkTenant(t, env, "acme")
+		tg := admintest.NewTarget(t)
 		dead := deadJob(t, env, tn.ID, tg)
-		mkOperator(t, env, "vera@example.com", auth.RoleViewer)
+		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
 
-		owner := newClient(t, env)
-		owner.loginOwner()
-		want(t, "tenant page links to jobs", owner.get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/jobs"`)
-		want(t, "owner's list", owner.get("/admin/tenants/acme/jobs?state=dead"), http.StatusOK,
+		owner := admintest.NewClient(t, env)
+		owner.LoginOwner()
+		admintest.Want(t, "tenant page links to jobs", owner.Get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/jobs"`)
+		admintest.Want(t, "owner's list", owner.Get("/admin/tenants/acme/jobs?state=dead"), http.StatusOK,
 			dead.ID, `id="state-dead" aria-current="page">1<`, `id="retry-dead"`)
-		want(t, "owner's job page", owner.get("/admin/tenants/acme/jobs/"+dead.ID), http.StatusOK,
+		admintest.Want(t, "owner's job page", owner.Get("/admin/tenants/acme/jobs/"+dead.ID), http.StatusOK,
 			`id="job-retry"`, "app says Internal Server Error", "target answered 500")
-		want(t, "unknown state", owner.get("/admin/tenants/acme/jobs?state=bogus"), http.StatusBadRequest, "is not one of")
-		want(t, "unknown job", owner.get("/admin/tenants/acme/jobs/job_nope"), http.StatusNotFound)
+		admintest.Want(t, "unknown state", owner.Get("/admin/tenants/acme/jobs?state=bogus"), http.StatusBadRequest, "is not one of")
+		admintest.Want(t, "unknown job", owner.Get("/admin/tenants/acme/jobs/job_nope"), http.StatusNotFound)
 
-		v := newClient(t, env)
-		v.login("vera@example.com", testPassword)
-		list := v.get("/admin/tenants/acme/jobs?state=dead")
-		want(t, "viewer's list", list, http.StatusOK, dead.ID)
+		v := admintest.NewClient(t, env)
+		v.Login("vera@example.com", admintest.Password)
+		list := v.Get("/admin/tenants/acme/jobs?state=dead")
+		admintest.Want(t, "viewer's list", list, http.StatusOK, dead.ID)
 		if strings.Contains(list.Body, `id="retry-dead"`) {
 			t.Fatal("the viewer sees the bulk retry form")
 		}
-		page := v.get("/admin/tenants/acme/jobs/" + dead.ID)
-		want(t, "viewer's job page", page, http.StatusOK, "target answered 500", `id="attempts"`)
+		page := v.Get("/admin/tenants/acme/jobs/" + dead.ID)
+		admintest.Want(t, "viewer's job page", page, http.StatusOK, "target answered 500", `id="attempts"`)
 		if strings.Contains(page.Body, `id="job-retry"`) || strings.Contains(page.Body, `id="job-cancel"`) {
 			t.Fatal("the viewer sees the retry or cancel button")
 		}
 
 		// With a valid session and CSRF token, the server still refuses.
-		tok := v.csrf("/admin/tenants/acme/jobs/" + dead.ID)
+		tok := v.CSRF("/admin/tenants/acme/jobs/" + dead.ID)
 		audits := env.Count(t, "audit_log")
 		for _, path := range []string{"/jobs/" + dead.ID + "/retry", "/jobs/" + dead.ID + "/cancel", "/jobs/retry-dead"} {
-			want(t, "viewer POST "+path, v.post("/admin/tenants/acme"+path, url.Values{"csrf": {tok}}), http.StatusForbidden, "jobs.write")
+			admintest.Want(t, "viewer POST "+path, v.Post("/admin/tenants/acme"+path, url.Values{"csrf": {tok}}), http.StatusForbidden, "jobs.write")
 		}
 		time.Sleep(100 * time.Millisecond) // a wrongly queued retry would have started by now
 		if st := jobState(t, env, tn.ID, dead.ID); st != "dead" {
@@ -151,7 +111,7 @@ func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
 		if n := env.Count(t, "audit_log"); n != audits {
 			t.Fatalf("audit_log %d -> %d after refused posts", audits, n)
 		}
-		if n := tg.calls.Load(); n != 1 {
+		if n := tg.Calls.Load(); n != 1 {
 			t.Fatalf("target called %d times, want 1 (the failed attempt)", n)
 		}
 	})
@@ -160,18 +120,18 @@ func TestJobsPagesViewerSeesButCannotAct(t *testing.T) {
 func TestJobsPagesTenantScope(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		alpha := mkTenant(t, env, "alpha")
-		bravo := mkTenant(t, env, "bravo")
-		tg := newTarget(t)
+		alpha := admintest.MkTenant(t, env, "alpha")
+		bravo := admintest.MkTenant(t, env, "bravo")
+		tg := admintest.NewTarget(t)
 		theirs := deadJob(t, env, bravo.ID, tg)
 		waiting := mkJob(t, env, bravo.ID, tg, jobs.PushInput{Delay: "1h"}, "scheduled")
-		mkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
+		admintest.MkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
 
-		sam := newClient(t, env)
-		sam.login("sam@example.com", testPassword)
-		list := sam.get("/admin/tenants/alpha/jobs")
-		want(t, "own tenant's jobs", list, http.StatusOK, "No job matches.")
-		tok := sam.csrf("/admin/tenants/alpha/jobs")
+		sam := admintest.NewClient(t, env)
+		sam.Login("sam@example.com", admintest.Password)
+		list := sam.Get("/admin/tenants/alpha/jobs")
+		admintest.Want(t, "own tenant's jobs", list, http.StatusOK, "No job matches.")
+		tok := sam.CSRF("/admin/tenants/alpha/jobs")
 		for _, path := range []string{
 			"/admin/tenants/bravo/jobs",
 			"/admin/tenants/bravo/jobs?state=dead",
@@ -179,8 +139,8 @@ func TestJobsPagesTenantScope(t *testing.T) {
 			"/admin/tenants/" + bravo.ID + "/jobs/" + theirs.ID,
 			"/admin/tenants/alpha/jobs/" + theirs.ID, // own tenant in the path, other tenant's job
 		} {
-			r := sam.get(path)
-			want(t, "GET "+path, r, http.StatusNotFound)
+			r := sam.Get(path)
+			admintest.Want(t, "GET "+path, r, http.StatusNotFound)
 			if strings.Contains(r.Body, "app says") {
 				t.Fatalf("GET %s shows the other tenant's job", path)
 			}
@@ -193,7 +153,7 @@ func TestJobsPagesTenantScope(t *testing.T) {
 			"/admin/tenants/bravo/jobs/" + waiting.ID + "/cancel",
 			"/admin/tenants/bravo/jobs/retry-dead",
 		} {
-			want(t, "POST "+path, sam.post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
+			admintest.Want(t, "POST "+path, sam.Post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
 		}
 		if st := jobState(t, env, bravo.ID, theirs.ID); st != "dead" {
 			t.Fatalf("bravo's dead job is %s after refused posts", st)
@@ -210,57 +170,57 @@ func TestJobsPagesTenantScope(t *testing.T) {
 func TestJobsBulkRetryDead(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		acme := mkTenant(t, env, "acme")
-		other := mkTenant(t, env, "other")
-		tg := newTarget(t)
+		acme := admintest.MkTenant(t, env, "acme")
+		other := admintest.MkTenant(t, env, "other")
+		tg := admintest.NewTarget(t)
 		dead1 := deadJob(t, env, acme.ID, tg)
 		dead2 := deadJob(t, env, acme.ID, tg)
-		tg.status.Store(http.StatusGone) // 410: dead at once, however many attempts are left
+		tg.Status.Store(http.StatusGone) // 410: dead at once, however many attempts are left
 		gone := mkJob(t, env, acme.ID, tg, jobs.PushInput{MaxAttempts: 5}, "dead")
-		tg.status.Store(http.StatusOK)
+		tg.Status.Store(http.StatusOK)
 		if gone.DeadReason != "gone" {
 			t.Fatalf("410 job's dead reason %q", gone.DeadReason)
 		}
 		done := mkJob(t, env, acme.ID, tg, jobs.PushInput{}, "completed")
 		later := mkJob(t, env, acme.ID, tg, jobs.PushInput{Delay: "1h"}, "scheduled")
 		cancelled := mkJob(t, env, acme.ID, tg, jobs.PushInput{Delay: "1h"}, "scheduled")
-		if _, err := env.App.Jobs.Cancel(context.Background(), cli, acme.ID, cancelled.ID); err != nil {
+		if _, err := env.App.Jobs.Cancel(context.Background(), admintest.CLI(), acme.ID, cancelled.ID); err != nil {
 			t.Fatal(err)
 		}
 		otherDead := deadJob(t, env, other.ID, tg)
-		calls := tg.calls.Load()
+		calls := tg.Calls.Load()
 
-		c := newClient(t, env)
-		c.loginOwner()
-		list := c.get("/admin/tenants/acme/jobs?state=dead")
-		want(t, "dead list", list, http.StatusOK, dead1.ID, dead2.ID, gone.ID, `id="state-dead" aria-current="page">3<`,
+		c := admintest.NewClient(t, env)
+		c.LoginOwner()
+		list := c.Get("/admin/tenants/acme/jobs?state=dead")
+		admintest.Want(t, "dead list", list, http.StatusOK, dead1.ID, dead2.ID, gone.ID, `id="state-dead" aria-current="page">3<`,
 			`id="state-completed">1<`, `id="state-scheduled">1<`, `id="state-cancelled">1<`, `id="state-all">6<`, "Retry all dead jobs")
 		for _, id := range []string{done.ID, later.ID, cancelled.ID, otherDead.ID} {
 			if strings.Contains(list.Body, id) {
 				t.Fatalf("the dead list shows job %s", id)
 			}
 		}
-		tok := c.csrf("/admin/tenants/acme/jobs")
+		tok := c.CSRF("/admin/tenants/acme/jobs")
 
 		// A filter that matches no dead job retries nothing.
-		r := c.post("/admin/tenants/acme/jobs/retry-dead", url.Values{"csrf": {tok}, "kind": {"noop"}})
+		r := c.Post("/admin/tenants/acme/jobs/retry-dead", url.Values{"csrf": {tok}, "kind": {"noop"}})
 		if r.Status != http.StatusSeeOther || !strings.Contains(r.Location, "state=dead") {
 			t.Fatalf("bulk retry (kind noop): %d %q\n%s", r.Status, r.Location, r.Body)
 		}
-		want(t, "after empty bulk", c.get(r.Location), http.StatusOK, "0 dead jobs were queued to run again.")
-		if got := auditTargets(t, env, "job.retry"); len(got) != 0 {
+		admintest.Want(t, "after empty bulk", c.Get(r.Location), http.StatusOK, "0 dead jobs were queued to run again.")
+		if got := admintest.AuditTargets(t, env, "job.retry"); len(got) != 0 {
 			t.Fatalf("bulk retry of kind noop audited %v", got)
 		}
 
 		// The dead ones of the default queue, exactly.
-		r = c.post("/admin/tenants/acme/jobs/retry-dead", url.Values{"csrf": {tok}, "queue": {"default"}, "kind": {"http_push"}})
+		r = c.Post("/admin/tenants/acme/jobs/retry-dead", url.Values{"csrf": {tok}, "queue": {"default"}, "kind": {"http_push"}})
 		if r.Status != http.StatusSeeOther {
 			t.Fatalf("bulk retry: %d\n%s", r.Status, r.Body)
 		}
-		want(t, "after bulk", c.get(r.Location), http.StatusOK, "3 dead jobs were queued to run again.")
+		admintest.Want(t, "after bulk", c.Get(r.Location), http.StatusOK, "3 dead jobs were queued to run again.")
 		wantIDs := []string{dead1.ID, dead2.ID, gone.ID}
 		slices.Sort(wantIDs)
-		if got := auditTargets(t, env, "job.retry"); !slices.Equal(got, wantIDs) {
+		if got := admintest.AuditTargets(t, env, "job.retry"); !slices.Equal(got, wantIDs) {
 			t.Fatalf("job.retry audited for %v, want %v", got, wantIDs)
 		}
 		for _, id := range wantIDs {
@@ -268,7 +228,7 @@ func TestJobsBulkRetryDead(t *testing.T) {
 				t.Fatalf("retried job %s: dead reason %q, attempts %+v", id, j.DeadReason, j.Attempts)
 			}
 		}
-		if n := tg.calls.Load() - calls; n != 3 {
+		if n := tg.Calls.Load() - calls; n != 3 {
 			t.Fatalf("target called %d more times, want 3", n)
 		}
 		for id, st := range map[string]string{done.ID: "completed", later.ID: "scheduled", cancelled.ID: "cancelled"} {
@@ -279,20 +239,20 @@ func TestJobsBulkRetryDead(t *testing.T) {
 		if got := jobState(t, env, other.ID, otherDead.ID); got != "dead" {
 			t.Fatalf("the other tenant's dead job is %s after acme's bulk retry", got)
 		}
-		want(t, "audit log", c.get("/admin/audit?action=job.retry&tenant=acme"), http.StatusOK, dead1.ID, dead2.ID, gone.ID)
+		admintest.Want(t, "audit log", c.Get("/admin/audit?action=job.retry&tenant=acme"), http.StatusOK, dead1.ID, dead2.ID, gone.ID)
 
 		// One job: cancel the scheduled one; a finished job cannot be
 		// cancelled, and the page says why.
-		want(t, "scheduled job page", c.get("/admin/tenants/acme/jobs/"+later.ID), http.StatusOK, `id="job-cancel"`, "Run now")
-		r = c.post("/admin/tenants/acme/jobs/"+later.ID+"/cancel", url.Values{"csrf": {tok}})
+		admintest.Want(t, "scheduled job page", c.Get("/admin/tenants/acme/jobs/"+later.ID), http.StatusOK, `id="job-cancel"`, "Run now")
+		r = c.Post("/admin/tenants/acme/jobs/"+later.ID+"/cancel", url.Values{"csrf": {tok}})
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/jobs/"+later.ID+"?flash=job_cancelled" {
 			t.Fatalf("cancel: %d %q\n%s", r.Status, r.Location, r.Body)
 		}
-		want(t, "after cancel", c.get(r.Location), http.StatusOK, "The job was cancelled.", `id="job-state">cancelled<`)
-		if got := auditTargets(t, env, "job.cancel"); !slices.Contains(got, later.ID) {
+		admintest.Want(t, "after cancel", c.Get(r.Location), http.StatusOK, "The job was cancelled.", `id="job-state">cancelled<`)
+		if got := admintest.AuditTargets(t, env, "job.cancel"); !slices.Contains(got, later.ID) {
 			t.Fatalf("job.cancel audited for %v", got)
 		}
-		want(t, "cancel a completed job", c.post("/admin/tenants/acme/jobs/"+done.ID+"/cancel", url.Values{"csrf": {tok}}),
+		admintest.Want(t, "cancel a completed job", c.Post("/admin/tenants/acme/jobs/"+done.ID+"/cancel", url.Values{"csrf": {tok}}),
 			http.StatusConflict, "is already completed", `id="attempts"`)
 	})
 }

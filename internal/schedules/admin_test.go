@@ -1,4 +1,4 @@
-package admin_test
+package schedules_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Paris on machines without a zoneinfo database
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
@@ -22,7 +23,7 @@ import (
 // mkSchedule creates a schedule as the API would.
 func mkSchedule(t *testing.T, env *apptest.Env, tenantID, name string, in schedules.Input) schedules.Schedule {
 	t.Helper()
-	s, created, err := env.App.Schedules.Put(context.Background(), cli, tenantID, name, in)
+	s, created, err := env.App.Schedules.Put(context.Background(), admintest.CLI(), tenantID, name, in)
 	if err != nil || !created {
 		t.Fatalf("put schedule %s: %v (created %v)", name, err, created)
 	}
@@ -32,7 +33,7 @@ func mkSchedule(t *testing.T, env *apptest.Env, tenantID, name string, in schedu
 // getSchedule is the schedule now; ok is false once it is gone.
 func getSchedule(t *testing.T, env *apptest.Env, tenantID, name string) (schedules.Schedule, bool) {
 	t.Helper()
-	s, err := env.App.Schedules.Get(context.Background(), cli, tenantID, name)
+	s, err := env.App.Schedules.Get(context.Background(), admintest.CLI(), tenantID, name)
 	if err != nil {
 		if errors.Is(err, core.ErrNotFound) {
 			return s, false
@@ -47,47 +48,47 @@ func utc(ts time.Time) string { return ts.UTC().Format("2006-01-02 15:04:05 UTC"
 func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
-		tg := newTarget(t)
+		tn := admintest.MkTenant(t, env, "acme")
+		tg := admintest.NewTarget(t)
 		nightly := mkSchedule(t, env, tn.ID, "nightly-report", schedules.Input{Cron: "0 3 * * *", Timezone: "Europe/Paris",
 			Missed: schedules.MissedRunOnce, Job: schedules.Template{URL: tg.URL + "/report",
 				Headers: map[string]string{"Authorization": "Bearer s3cret-token"}, Body: []byte(`{"kind":"nightly"}`)}})
 		if len(nightly.NextRuns) != 5 {
 			t.Fatalf("next runs %v", nightly.NextRuns)
 		}
-		mkOperator(t, env, "vera@example.com", auth.RoleViewer)
+		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
 
-		owner := newClient(t, env)
-		owner.loginOwner()
-		want(t, "tenant page links to schedules", owner.get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/schedules"`)
-		list := owner.get("/admin/tenants/acme/schedules")
-		want(t, "owner's list", list, http.StatusOK, "nightly-report", "0 3 * * *", "Europe/Paris", "run_once",
+		owner := admintest.NewClient(t, env)
+		owner.LoginOwner()
+		admintest.Want(t, "tenant page links to schedules", owner.Get("/admin/tenants/acme"), http.StatusOK, `href="/admin/tenants/acme/schedules"`)
+		list := owner.Get("/admin/tenants/acme/schedules")
+		admintest.Want(t, "owner's list", list, http.StatusOK, "nightly-report", "0 3 * * *", "Europe/Paris", "run_once",
 			tg.URL+"/report", `id="pause-nightly-report"`, `id="delete-nightly-report"`, "03:00:00 CE", "never")
 		for i, at := range nightly.NextRuns {
 			if got := strings.Contains(list.Body, utc(at)); got != (i < 3) {
 				t.Fatalf("list shows next run %d (%s): %v, want %v", i, utc(at), got, i < 3)
 			}
 		}
-		page := owner.get("/admin/tenants/acme/schedules/nightly-report")
-		want(t, "owner's schedule page", page, http.StatusOK, `id="schedule-pause"`, `id="next-runs"`, "Authorization",
+		page := owner.Get("/admin/tenants/acme/schedules/nightly-report")
+		admintest.Want(t, "owner's schedule page", page, http.StatusOK, `id="schedule-pause"`, `id="next-runs"`, "Authorization",
 			"(values not shown)", "&#34;kind&#34;: &#34;nightly&#34;", "It has not run yet.")
 		for _, at := range nightly.NextRuns {
-			want(t, "next run on the page", page, http.StatusOK, utc(at))
+			admintest.Want(t, "next run on the page", page, http.StatusOK, utc(at))
 		}
-		for _, r := range []response{list, page} {
+		for _, r := range []admintest.Response{list, page} {
 			if strings.Contains(r.Body, "s3cret-token") {
 				t.Fatal("a header value of the job template is shown")
 			}
 		}
-		want(t, "unknown schedule", owner.get("/admin/tenants/acme/schedules/nope"), http.StatusNotFound)
+		admintest.Want(t, "unknown schedule", owner.Get("/admin/tenants/acme/schedules/nope"), http.StatusNotFound)
 
-		v := newClient(t, env)
-		v.login("vera@example.com", testPassword)
-		list = v.get("/admin/tenants/acme/schedules")
-		want(t, "viewer's list", list, http.StatusOK, "nightly-report", utc(nightly.NextRuns[0]))
-		page = v.get("/admin/tenants/acme/schedules/nightly-report")
-		want(t, "viewer's schedule page", page, http.StatusOK, utc(nightly.NextRuns[4]))
-		for _, r := range []response{list, page} {
+		v := admintest.NewClient(t, env)
+		v.Login("vera@example.com", admintest.Password)
+		list = v.Get("/admin/tenants/acme/schedules")
+		admintest.Want(t, "viewer's list", list, http.StatusOK, "nightly-report", utc(nightly.NextRuns[0]))
+		page = v.Get("/admin/tenants/acme/schedules/nightly-report")
+		admintest.Want(t, "viewer's schedule page", page, http.StatusOK, utc(nightly.NextRuns[4]))
+		for _, r := range []admintest.Response{list, page} {
 			for _, btn := range []string{"pause-nightly-report", "delete-nightly-report", "schedule-pause", "schedule-delete", "/pause", "/delete"} {
 				if strings.Contains(r.Body, btn) {
 					t.Fatalf("the viewer sees %q", btn)
@@ -96,10 +97,10 @@ func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
 		}
 
 		// With a valid session and CSRF token, the server still refuses.
-		tok := v.csrf("/admin/tenants/acme/schedules")
+		tok := v.CSRF("/admin/tenants/acme/schedules")
 		audits := env.Count(t, "audit_log")
 		for _, act := range []string{"pause", "resume", "delete"} {
-			want(t, "viewer POST "+act, v.post("/admin/tenants/acme/schedules/nightly-report/"+act, url.Values{"csrf": {tok}}),
+			admintest.Want(t, "viewer POST "+act, v.Post("/admin/tenants/acme/schedules/nightly-report/"+act, url.Values{"csrf": {tok}}),
 				http.StatusForbidden, "jobs.write")
 		}
 		if s, ok := getSchedule(t, env, tn.ID, "nightly-report"); !ok || s.Paused || s.Version != nightly.Version {
@@ -114,24 +115,24 @@ func TestSchedulesPagesViewerSeesButCannotAct(t *testing.T) {
 func TestSchedulesPagesTenantScope(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		alpha := mkTenant(t, env, "alpha")
-		bravo := mkTenant(t, env, "bravo")
-		tg := newTarget(t)
+		alpha := admintest.MkTenant(t, env, "alpha")
+		bravo := admintest.MkTenant(t, env, "bravo")
+		tg := admintest.NewTarget(t)
 		theirs := mkSchedule(t, env, bravo.ID, "billing", schedules.Input{Cron: "@hourly", Job: schedules.Template{URL: tg.URL + "/bravo-billing"}})
-		mkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
+		admintest.MkOperator(t, env, "sam@example.com", auth.RoleSupport, alpha.ID)
 
-		sam := newClient(t, env)
-		sam.login("sam@example.com", testPassword)
-		want(t, "own tenant's schedules", sam.get("/admin/tenants/alpha/schedules"), http.StatusOK, "No schedule yet.")
-		tok := sam.csrf("/admin/tenants/alpha/schedules")
+		sam := admintest.NewClient(t, env)
+		sam.Login("sam@example.com", admintest.Password)
+		admintest.Want(t, "own tenant's schedules", sam.Get("/admin/tenants/alpha/schedules"), http.StatusOK, "No schedule yet.")
+		tok := sam.CSRF("/admin/tenants/alpha/schedules")
 		for _, path := range []string{
 			"/admin/tenants/bravo/schedules",
 			"/admin/tenants/bravo/schedules/billing",
 			"/admin/tenants/" + bravo.ID + "/schedules/billing",
 			"/admin/tenants/alpha/schedules/billing", // own tenant in the path, other tenant's schedule
 		} {
-			r := sam.get(path)
-			want(t, "GET "+path, r, http.StatusNotFound)
+			r := sam.Get(path)
+			admintest.Want(t, "GET "+path, r, http.StatusNotFound)
 			if strings.Contains(r.Body, "bravo-billing") {
 				t.Fatalf("GET %s shows the other tenant's schedule", path)
 			}
@@ -140,7 +141,7 @@ func TestSchedulesPagesTenantScope(t *testing.T) {
 		for _, tenant := range []string{"bravo", bravo.ID, "alpha"} {
 			for _, act := range []string{"pause", "resume", "delete"} {
 				path := "/admin/tenants/" + tenant + "/schedules/billing/" + act
-				want(t, "POST "+path, sam.post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
+				admintest.Want(t, "POST "+path, sam.Post(path, url.Values{"csrf": {tok}}), http.StatusNotFound)
 			}
 		}
 		if s, ok := getSchedule(t, env, bravo.ID, "billing"); !ok || s.Paused || s.Version != theirs.Version {
@@ -155,15 +156,15 @@ func TestSchedulesPagesTenantScope(t *testing.T) {
 func TestSchedulesPauseResumeDelete(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
-		tn := mkTenant(t, env, "acme")
-		tg := newTarget(t)
+		tn := admintest.MkTenant(t, env, "acme")
+		tg := admintest.NewTarget(t)
 		tick := mkSchedule(t, env, tn.ID, "tick", schedules.Input{Cron: "@every 1s", Job: schedules.Template{URL: tg.URL + "/tick"}})
-		mkOperator(t, env, "ada@example.com", auth.RoleAdmin)
+		admintest.MkOperator(t, env, "ada@example.com", auth.RoleAdmin)
 
 		// Let it fire once, so that its runs have a job to link to.
 		var runs []string
 		testutil.Eventually(t, 30*time.Second, func() error {
-			rs, err := env.App.Schedules.Runs(context.Background(), cli, tn.ID, "tick", 10)
+			rs, err := env.App.Schedules.Runs(context.Background(), admintest.CLI(), tn.ID, "tick", 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,29 +179,29 @@ func TestSchedulesPauseResumeDelete(t *testing.T) {
 			return nil
 		})
 
-		c := newClient(t, env)
-		c.login("ada@example.com", testPassword)
-		want(t, "page with a run", c.get("/admin/tenants/acme/schedules/tick"), http.StatusOK,
+		c := admintest.NewClient(t, env)
+		c.Login("ada@example.com", admintest.Password)
+		admintest.Want(t, "page with a run", c.Get("/admin/tenants/acme/schedules/tick"), http.StatusOK,
 			`href="/admin/tenants/acme/jobs/`+runs[0]+`"`, `id="schedule-pause"`)
-		tok := c.csrf("/admin/tenants/acme/schedules")
+		tok := c.CSRF("/admin/tenants/acme/schedules")
 
 		// Pause from the list: back to the list.
-		r := c.post("/admin/tenants/acme/schedules/tick/pause", url.Values{"csrf": {tok}, "back": {"list"}})
+		r := c.Post("/admin/tenants/acme/schedules/tick/pause", url.Values{"csrf": {tok}, "back": {"list"}})
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/schedules?flash=schedule_paused" {
 			t.Fatalf("pause: %d %q\n%s", r.Status, r.Location, r.Body)
 		}
-		want(t, "after pause", c.get(r.Location), http.StatusOK, "The schedule was paused", `id="resume-tick"`, "none while paused")
+		admintest.Want(t, "after pause", c.Get(r.Location), http.StatusOK, "The schedule was paused", `id="resume-tick"`, "none while paused")
 		if s, _ := getSchedule(t, env, tn.ID, "tick"); !s.Paused {
 			t.Fatal("the schedule is not paused")
 		}
-		if got := auditTargets(t, env, "schedule.pause"); !slices.Equal(got, []string{tick.ID}) {
+		if got := admintest.AuditTargets(t, env, "schedule.pause"); !slices.Equal(got, []string{tick.ID}) {
 			t.Fatalf("schedule.pause audited for %v", got)
 		}
-		want(t, "paused page", c.get("/admin/tenants/acme/schedules/tick"), http.StatusOK,
+		admintest.Want(t, "paused page", c.Get("/admin/tenants/acme/schedules/tick"), http.StatusOK,
 			`id="schedule-state">paused<`, `id="schedule-resume"`, "None while paused")
 
 		// Resume from its page: back to the page, with next runs again.
-		r = c.post("/admin/tenants/acme/schedules/tick/resume", url.Values{"csrf": {tok}})
+		r = c.Post("/admin/tenants/acme/schedules/tick/resume", url.Values{"csrf": {tok}})
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/schedules/tick?flash=schedule_resumed" {
 			t.Fatalf("resume: %d %q\n%s", r.Status, r.Location, r.Body)
 		}
@@ -208,24 +209,24 @@ func TestSchedulesPauseResumeDelete(t *testing.T) {
 		if s.Paused || len(s.NextRuns) == 0 {
 			t.Fatalf("after resume: paused %v, next runs %v", s.Paused, s.NextRuns)
 		}
-		want(t, "after resume", c.get(r.Location), http.StatusOK, "The schedule was resumed", `id="schedule-state">active<`, `id="schedule-pause"`)
-		if got := auditTargets(t, env, "schedule.resume"); !slices.Equal(got, []string{tick.ID}) {
+		admintest.Want(t, "after resume", c.Get(r.Location), http.StatusOK, "The schedule was resumed", `id="schedule-state">active<`, `id="schedule-pause"`)
+		if got := admintest.AuditTargets(t, env, "schedule.resume"); !slices.Equal(got, []string{tick.ID}) {
 			t.Fatalf("schedule.resume audited for %v", got)
 		}
-		want(t, "audit log", c.get("/admin/audit?target="+tick.ID), http.StatusOK, "schedule.pause", "schedule.resume")
+		admintest.Want(t, "audit log", c.Get("/admin/audit?target="+tick.ID), http.StatusOK, "schedule.pause", "schedule.resume")
 
 		// Delete: back to the list, where it is gone.
-		r = c.post("/admin/tenants/acme/schedules/tick/delete", url.Values{"csrf": {tok}})
+		r = c.Post("/admin/tenants/acme/schedules/tick/delete", url.Values{"csrf": {tok}})
 		if r.Status != http.StatusSeeOther || r.Location != "/admin/tenants/acme/schedules?flash=schedule_deleted" {
 			t.Fatalf("delete: %d %q\n%s", r.Status, r.Location, r.Body)
 		}
-		want(t, "after delete", c.get(r.Location), http.StatusOK, "The schedule was deleted", "No schedule yet.")
+		admintest.Want(t, "after delete", c.Get(r.Location), http.StatusOK, "The schedule was deleted", "No schedule yet.")
 		if _, ok := getSchedule(t, env, tn.ID, "tick"); ok {
 			t.Fatal("the schedule is still there")
 		}
-		if got := auditTargets(t, env, "schedule.delete"); !slices.Equal(got, []string{tick.ID}) {
+		if got := admintest.AuditTargets(t, env, "schedule.delete"); !slices.Equal(got, []string{tick.ID}) {
 			t.Fatalf("schedule.delete audited for %v", got)
 		}
-		want(t, "pause a deleted schedule", c.post("/admin/tenants/acme/schedules/tick/pause", url.Values{"csrf": {tok}}), http.StatusNotFound)
+		admintest.Want(t, "pause a deleted schedule", c.Post("/admin/tenants/acme/schedules/tick/pause", url.Values{"csrf": {tok}}), http.StatusNotFound)
 	})
 }
