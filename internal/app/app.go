@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Admin.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = mux
-	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"webhook": a.Webhooks})}
+	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks})}
 	return a, nil
 }
 

@@ -290,3 +290,68 @@ func TestAllowedHosts(t *testing.T) {
 		t.Fatalf("redirect out of the allowed hosts: %+v", dead.Attempts)
 	}
 }
+
+// TestMaintainFollowsRiverRetention: once River has deleted a finished job
+// (its retention), Maintain deletes joist's row and attempts of it; a job
+// River still keeps, or one enqueued within the last hour, stays.
+func TestMaintainFollowsRiverRetention(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv := newReceiver(t)
+		svc := env.App.Jobs
+		mk := func() jobs.Job {
+			j, _, err := svc.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL + "/hook"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return waitState(t, svc, tn.ID, j.ID, "completed")
+		}
+		gone, kept, recent := mk(), mk(), mk()
+		err = env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			// What River's retention does to a finished job, and time passing.
+			for _, id := range []string{gone.ID, recent.ID} {
+				if _, err := tx.Exec(ctx, "DELETE FROM river_job WHERE id = (SELECT river_id FROM jobs WHERE id = ?)", id); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, "UPDATE jobs SET created_at = ? WHERE id IN (?, ?)", time.Now().Add(-2*time.Hour).UTC(), gone.ID, kept.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := func(id string) int {
+			var n int
+			if err := env.App.DB.Read(ctx, func(tx *store.Tx) error {
+				return tx.QueryRow(ctx, "SELECT count(*) FROM jobs WHERE id = ?", id).Scan(&n)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := env.Count(t, "job_attempts")
+		if rows(gone.ID) != 1 {
+			t.Fatal("setup: the job's row is not there before Maintain")
+		}
+		if err := svc.Maintain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rows(gone.ID) != 0 {
+			t.Fatal("the row of a job River deleted is still there")
+		}
+		if n := env.Count(t, "job_attempts"); n != before-1 {
+			t.Fatalf("attempts %d -> %d, want the deleted job's one attempt gone", before, n)
+		}
+		if _, err := svc.Get(ctx, root, tn.ID, kept.ID); err != nil {
+			t.Fatalf("a job River keeps was deleted: %v", err)
+		}
+		if rows(recent.ID) != 1 {
+			t.Fatal("a job enqueued within the hour was deleted")
+		}
+	})
+}
