@@ -21,15 +21,6 @@ var base = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func minute(n int) time.Time { return base.Add(time.Duration(n) * time.Minute) }
 
-func newTenant(t *testing.T, db *store.DB, slug string) string {
-	t.Helper()
-	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: slug, Name: slug, CreatedAt: base, UpdatedAt: base}
-	if err := db.Write(context.Background(), func(tx *store.Tx) error { return tx.TenantInsert(context.Background(), tn) }); err != nil {
-		t.Fatal(err)
-	}
-	return tn.ID
-}
-
 // riverRow inserts River's row for a job in state, scheduled at.
 func riverRow(ctx context.Context, tx *store.Tx, id int64, kind, queue, state string, at time.Time) error {
 	var finalized any
@@ -72,7 +63,7 @@ func TestJobStore(t *testing.T) {
 		if err := MigrateRiver(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		a, b := newTenant(t, db, "acme"), newTenant(t, db, "bravo")
+		a, b := storetest.Tenant(t, db, "acme").ID, storetest.Tenant(t, db, "bravo").ID
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			sa := scope{tx.Tenant(a)}
 			for i, f := range fixture {
@@ -342,7 +333,7 @@ func TestSigningSecretStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a := newTenant(t, db, "acme")
+		a := storetest.Tenant(t, db, "acme").ID
 		t1, t2 := minute(10), minute(40)
 		live := func(tenantID string, now time.Time) []string {
 			t.Helper()

@@ -19,15 +19,6 @@ var base = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func hour(n int) time.Time { return base.Add(time.Duration(n) * time.Hour) }
 
-func newTenant(t *testing.T, db *store.DB, slug string) string {
-	t.Helper()
-	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: slug, Name: slug, CreatedAt: base, UpdatedAt: base}
-	if err := db.Write(context.Background(), func(tx *store.Tx) error { return tx.TenantInsert(context.Background(), tn) }); err != nil {
-		t.Fatal(err)
-	}
-	return tn.ID
-}
-
 func names(recs []record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
@@ -48,7 +39,7 @@ func TestScheduleStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, b := newTenant(t, db, "acme"), newTenant(t, db, "bravo")
+		a, b := storetest.Tenant(t, db, "acme").ID, storetest.Tenant(t, db, "bravo").ID
 		mk := func(tenantID, name string, next time.Time, paused bool) record {
 			return record{ID: "sch_" + name + "_" + tenantID, TenantID: tenantID, Name: name, Cron: "@hourly", Timezone: "UTC",
 				Job: json.RawMessage(`{"url":"http://127.0.0.1:9/` + name + `"}`), Missed: "skip", Paused: paused, Version: 1,
@@ -315,7 +306,7 @@ func TestScheduleRunsPurge(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		tn := newTenant(t, db, "acme")
+		tn := storetest.Tenant(t, db, "acme").ID
 		now := time.Date(2030, 1, 10, 0, 0, 0, 0, time.UTC)
 		// a: 10 runs, 8 of them older than 7 days; b: 3 recent runs; c: 2 old runs.
 		claims := map[string][]time.Time{}

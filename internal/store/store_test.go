@@ -15,21 +15,12 @@ import (
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-func mustTenant(t *testing.T, db *store.DB, slug string) store.Tenant {
-	t.Helper()
-	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: slug, Name: slug, CreatedAt: now(), UpdatedAt: now()}
-	if err := db.Write(context.Background(), func(tx *store.Tx) error { return tx.TenantInsert(context.Background(), tn) }); err != nil {
-		t.Fatal(err)
-	}
-	return tn
-}
-
 func TestTenantsAndContacts(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a := mustTenant(t, db, "clinic-a")
-		b := mustTenant(t, db, "clinic-b")
+		a := storetest.Tenant(t, db, "clinic-a")
+		b := storetest.Tenant(t, db, "clinic-b")
 
 		// Duplicate slug is a conflict and stores nothing.
 		err := db.Write(ctx, func(tx *store.Tx) error {
@@ -90,7 +81,7 @@ func TestPagination(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a := mustTenant(t, db, "a")
+		a := storetest.Tenant(t, db, "a")
 		for i := range 7 {
 			c := store.Contact{ID: store.NewID(store.PrefixContact), ExternalID: fmt.Sprint("u", i), CreatedAt: now(), UpdatedAt: now()}
 			if err := db.Write(ctx, func(tx *store.Tx) error { return tx.Tenant(a.ID).ContactInsert(ctx, c) }); err != nil {
@@ -142,7 +133,7 @@ func TestConcurrentWritesShareCommits(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a := mustTenant(t, db, "a")
+		a := storetest.Tenant(t, db, "a")
 		var wg sync.WaitGroup
 		errs := make(chan error, 200)
 		for i := range 200 {

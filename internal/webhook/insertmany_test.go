@@ -21,7 +21,7 @@ func TestEventInsertMany(t *testing.T) {
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		tn := testTenant(t, db, "acme")
+		tn := storetest.Tenant(t, db, "acme")
 		var gh, shop SourceRecord
 		err := db.Write(ctx, func(tx *store.Tx) error {
 			sc := tx.Tenant(tn.ID)

@@ -14,17 +14,6 @@ import (
 	"github.com/joist-dev/joist/internal/store/storetest"
 )
 
-// testTenant stores a tenant for a store-level test.
-func testTenant(t *testing.T, db *store.DB, slug string) store.Tenant {
-	t.Helper()
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: slug, Name: slug, CreatedAt: now, UpdatedAt: now}
-	if err := db.Write(context.Background(), func(tx *store.Tx) error { return tx.TenantInsert(context.Background(), tn) }); err != nil {
-		t.Fatal(err)
-	}
-	return tn
-}
-
 // testJob stores a job of tenantID as the jobs system keeps one (River's
 // row in riverState, joist's row with deadReason) and returns its id: the
 // fixture of the forward jobs whose states make events' statuses.
@@ -73,7 +62,7 @@ func TestStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-		acme, other := testTenant(t, db, "acme"), testTenant(t, db, "other")
+		acme, other := storetest.Tenant(t, db, "acme"), storetest.Tenant(t, db, "other")
 		write := func(f func(sc *store.Scope) error) {
 			t.Helper()
 			if err := db.Write(ctx, func(tx *store.Tx) error { return f(tx.Tenant(acme.ID)) }); err != nil {

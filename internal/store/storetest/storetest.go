@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -176,4 +177,15 @@ func Unchanged(t testing.TB, before, after map[string]int) {
 			t.Errorf("table %s disappeared", tb)
 		}
 	}
+}
+
+// Tenant stores a tenant with slug (and that name) for a store-level test.
+func Tenant(t testing.TB, db *store.DB, slug string) store.Tenant {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	tn := store.Tenant{ID: store.NewID(store.PrefixTenant), Slug: slug, Name: slug, CreatedAt: now, UpdatedAt: now}
+	if err := db.Write(context.Background(), func(tx *store.Tx) error { return tx.TenantInsert(context.Background(), tn) }); err != nil {
+		t.Fatalf("store tenant %s: %v", slug, err)
+	}
+	return tn
 }
