@@ -151,11 +151,3 @@ func (s *Service) KeyList(ctx context.Context, a auth.Actor, tenantID string, p 
 	})
 	return out, next, err
 }
-
-// tenantAccess checks reach (404 outside it) and then permission (403).
-func (s *Service) tenantAccess(a auth.Actor, tenantID string, p auth.Permission) error {
-	if tenantID == "" || !a.SeesTenant(tenantID) {
-		return notFound("tenant not found")
-	}
-	return need(a, p)
-}
