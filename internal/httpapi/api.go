@@ -327,14 +327,14 @@ func (a *API) resolveTenant(r *Request, rt Route) error {
 	t, err := a.core.TenantGet(r.Context(), r.Actor, ref)
 	// The instance's own tenant exists only for instance-level webhook routes.
 	if err != nil || (t.ID == store.InstanceTenantID && !rt.Instance) {
-		return NewProblem(http.StatusNotFound, "tenant_not_found", "tenant "+Quote(ref)+" not found")
+		return NewProblem(http.StatusNotFound, "tenant_not_found", "tenant "+quote(ref)+" not found")
 	}
 	r.Tenant = t
 	return nil
 }
 
-// Quote quotes s for a message, cut at 80 bytes.
-func Quote(s string) string {
+// quote quotes s for a message, cut at 80 bytes.
+func quote(s string) string {
 	if len(s) > 80 {
 		s = s[:80] + "..."
 	}

@@ -136,7 +136,7 @@ func (a *API) auditList(w http.ResponseWriter, r *Request) error {
 	if ref := r.Header.Get("Joist-Tenant"); ref != "" {
 		t, err := a.core.TenantGet(r.Context(), r.Actor, ref)
 		if err != nil {
-			return NewProblem(http.StatusNotFound, "tenant_not_found", "tenant "+Quote(ref)+" not found")
+			return NewProblem(http.StatusNotFound, "tenant_not_found", "tenant "+quote(ref)+" not found")
 		}
 		f.TenantIDs = []string{t.ID}
 	}
