@@ -150,14 +150,6 @@ func (a *Admin) routes() (http.Handler, error) {
 		"GET /admin/{$}":     func(w http.ResponseWriter, r *http.Request, op *Op) error { return Redirect(w, r, "/admin/tenants") },
 		"POST /admin/logout": a.logout,
 
-		"GET /admin/tenants":                             a.tenantsPage,
-		"POST /admin/tenants":                            a.tenantCreate,
-		"GET /admin/tenants/{tenant}":                    a.tenantOverviewPage,
-		"POST /admin/tenants/{tenant}/keys":              a.keyCreate,
-		"POST /admin/tenants/{tenant}/keys/{key}/revoke": a.keyRevoke,
-		"GET /admin/tenants/{tenant}/contacts":           a.contactSearch,
-		"GET /admin/tenants/{tenant}/contacts/{contact}": a.contactPage,
-
 		"GET /admin/operators":       a.operatorsPage,
 		"POST /admin/operators":      a.operatorInvite,
 		"GET /admin/operators/{id}":  a.operatorPage,
@@ -169,7 +161,6 @@ func (a *Admin) routes() (http.Handler, error) {
 		return nil, err
 	}
 	for _, n := range []NavItem{
-		{Label: "Tenants", Path: "/admin/tenants", Order: 10},
 		{Label: "Operators", Path: "/admin/operators", Order: 80},
 		{Label: "Audit log", Path: "/admin/audit", Perm: auth.PermAuditRead, Order: 90},
 	} {

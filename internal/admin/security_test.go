@@ -203,7 +203,7 @@ func TestViewerCannotWrite(t *testing.T) {
 		if k, t2 := env.Count(t, "api_keys"), env.Count(t, "tenants"); k != keys || t2 != tenants {
 			t.Fatalf("viewer posts stored something: api_keys %d -> %d, tenants %d -> %d", keys, k, tenants, t2)
 		}
-		ks, _, err := env.App.Core.KeyList(t.Context(), admintest.CLI(), tn.ID, storePage())
+		ks, _, err := env.App.Tenants.KeyList(t.Context(), admintest.CLI(), tn.ID, storePage())
 		if err != nil || len(ks) != 1 || ks[0].RevokedAt != nil {
 			t.Fatalf("key after viewer's revoke: %+v %v", ks, err)
 		}

@@ -10,9 +10,15 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 func nowFunc() time.Time { return time.Now() }
+
+// tenantsOf is the tenants service over the core service's store.
+func tenantsOf(s *core.Service) *tenants.Service {
+	return tenants.New(core.Deps{DB: s.DB(), Now: s.Now}, s)
+}
 
 func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
 	if len(args) == 0 || args[0] != "create" {
@@ -30,7 +36,7 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		name = pos[1]
 	}
 	return withCore(ctx, cfg, func(s *core.Service) error {
-		t, err := s.TenantCreate(ctx, hostActor(), core.TenantInput{Slug: pos[0], Name: name})
+		t, err := tenantsOf(s).Create(ctx, hostActor(), tenants.Input{Slug: pos[0], Name: name})
 		if err != nil {
 			return err
 		}
@@ -60,7 +66,7 @@ func keyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		if err != nil {
 			return err
 		}
-		k, plain, err := s.KeyCreate(ctx, a, t.ID, name)
+		k, plain, err := tenantsOf(s).KeyCreate(ctx, a, t.ID, name)
 		if err != nil {
 			return err
 		}

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
@@ -30,28 +32,29 @@ func TestRolesAndScopes(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		s, _ := newService(t, db)
-		a, err := s.TenantCreate(ctx, root, core.TenantInput{Slug: "a"})
+		s, c := newService(t, db)
+		ts, cs := tenants.New(core.Deps{DB: db, Now: c.now}, s), contacts.New(core.Deps{DB: db, Now: c.now}, s)
+		a, err := ts.Create(ctx, root, tenants.Input{Slug: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := s.TenantCreate(ctx, root, core.TenantInput{Slug: "b"})
+		b, _ := ts.Create(ctx, root, tenants.Input{Slug: "b"})
 		op := func(role auth.Role, all bool, tenants ...string) auth.Actor {
 			return auth.Actor{Type: auth.ActorOperator, ID: "op_" + string(role), Role: role, AllTenants: all, TenantIDs: tenants}
 		}
 		viewer, support := op(auth.RoleViewer, true), op(auth.RoleSupport, false, a.ID)
 		adminA, owner := op(auth.RoleAdmin, false, a.ID), op(auth.RoleOwner, true)
 
-		if _, _, err := s.KeyCreate(ctx, viewer, a.ID, "x"); !is(err, core.ErrForbidden) {
+		if _, _, err := ts.KeyCreate(ctx, viewer, a.ID, "x"); !is(err, core.ErrForbidden) {
 			t.Errorf("viewer created a key: %v", err)
 		}
-		if _, _, err := s.ContactUpsert(ctx, viewer, a.ID, "c1", core.ContactInput{}); !is(err, core.ErrForbidden) {
+		if _, _, err := cs.Upsert(ctx, viewer, a.ID, "c1", contacts.Input{}); !is(err, core.ErrForbidden) {
 			t.Errorf("viewer wrote a contact: %v", err)
 		}
-		if _, _, err := s.ContactUpsert(ctx, support, a.ID, "c1", core.ContactInput{}); err != nil {
+		if _, _, err := cs.Upsert(ctx, support, a.ID, "c1", contacts.Input{}); err != nil {
 			t.Errorf("support could not write a contact: %v", err)
 		}
-		if _, _, err := s.ContactUpsert(ctx, support, b.ID, "c1", core.ContactInput{}); !is(err, core.ErrNotFound) {
+		if _, _, err := cs.Upsert(ctx, support, b.ID, "c1", contacts.Input{}); !is(err, core.ErrNotFound) {
 			t.Errorf("support scoped to a reached b: %v", err)
 		}
 		if _, err := s.TenantGet(ctx, adminA, "b"); !is(err, core.ErrNotFound) {
@@ -60,7 +63,7 @@ func TestRolesAndScopes(t *testing.T) {
 		if l, _, _ := s.TenantList(ctx, adminA, store.Page{}); len(l) != 1 || l[0].ID != a.ID {
 			t.Errorf("scoped admin lists %v", l)
 		}
-		if _, err := s.TenantCreate(ctx, adminA, core.TenantInput{Slug: "c"}); !is(err, core.ErrForbidden) {
+		if _, err := ts.Create(ctx, adminA, tenants.Input{Slug: "c"}); !is(err, core.ErrForbidden) {
 			t.Errorf("scoped admin created a tenant: %v", err)
 		}
 		if _, _, err := s.OperatorInvite(ctx, adminA, core.OperatorInput{Email: "o@x.io", Role: "owner", AllTenants: false, TenantIDs: []string{a.ID}}); !is(err, core.ErrForbidden) {

@@ -11,8 +11,10 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 // Password is the password of every operator MkOperator creates.
@@ -27,7 +29,7 @@ func CLI() auth.Actor {
 // MkTenant creates a tenant with slug, named after it.
 func MkTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {
 	t.Helper()
-	tn, err := env.App.Core.TenantCreate(context.Background(), CLI(), core.TenantInput{Slug: slug, Name: strings.ToUpper(slug[:1]) + slug[1:]})
+	tn, err := env.App.Tenants.Create(context.Background(), CLI(), tenants.Input{Slug: slug, Name: strings.ToUpper(slug[:1]) + slug[1:]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +39,8 @@ func MkTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {
 // MkContact creates (or updates) the tenant's contact externalID.
 func MkContact(t *testing.T, env *apptest.Env, tenantID, externalID, email, name string) store.Contact {
 	t.Helper()
-	c, _, err := env.App.Core.ContactUpsert(context.Background(), CLI(), tenantID, externalID,
-		core.ContactInput{Email: &email, Name: &name})
+	c, _, err := env.App.Contacts.Upsert(context.Background(), CLI(), tenantID, externalID,
+		contacts.Input{Email: &email, Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
