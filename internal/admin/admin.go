@@ -112,6 +112,10 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) 
 // permission checks, audit).
 func (a *Admin) Core() *core.Service { return a.core }
 
+// BaseURL is the dashboard's public URL (for links sent outside it, such
+// as invites), without a trailing slash; empty when not configured.
+func (a *Admin) BaseURL() string { return a.opts.BaseURL }
+
 // Register adds the dashboard's routes under /admin to mux.
 func (a *Admin) Register(mux *http.ServeMux) {
 	mux.Handle("/admin/", a.handler)
@@ -150,18 +154,12 @@ func (a *Admin) routes() (http.Handler, error) {
 		"GET /admin/{$}":     func(w http.ResponseWriter, r *http.Request, op *Op) error { return Redirect(w, r, "/admin/tenants") },
 		"POST /admin/logout": a.logout,
 
-		"GET /admin/operators":       a.operatorsPage,
-		"POST /admin/operators":      a.operatorInvite,
-		"GET /admin/operators/{id}":  a.operatorPage,
-		"POST /admin/operators/{id}": a.operatorUpdate,
-
 		"GET /admin/audit": a.auditPage,
 	}})
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range []NavItem{
-		{Label: "Operators", Path: "/admin/operators", Order: 80},
 		{Label: "Audit log", Path: "/admin/audit", Perm: auth.PermAuditRead, Order: 90},
 	} {
 		a.AddNav(n)

@@ -23,7 +23,7 @@ func TestAddSection(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, "sqlite")
 	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler),
-		admin.Options{Sections: []admin.SectionFunc{env.App.Tenants.AdminSection()}})
+		admin.Options{Sections: []admin.SectionFunc{env.App.Tenants.AdminSection(), env.App.Operators.AdminSection()}})
 	if err != nil {
 		t.Fatal(err)
 	}

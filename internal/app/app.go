@@ -22,6 +22,7 @@ import (
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/operators"
 	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
@@ -42,7 +43,9 @@ type App struct {
 	Tenants *tenants.Service
 	// Contacts writes and searches contacts and reads their timelines.
 	Contacts *contacts.Service
-	Jobs     *jobs.Service
+	// Operators invites and changes the dashboard's operators.
+	Operators *operators.Service
+	Jobs      *jobs.Service
 	// Webhooks receives providers' webhooks.
 	Webhooks *webhook.Service
 	// Billing keeps subscription state from Stripe events.
@@ -105,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry}
 	a.Tenants = tenants.New(a.Deps, a.Core)
 	a.Contacts = contacts.New(a.Deps, a.Core)
+	a.Operators = operators.New(a.Deps, a.Core, operators.Options{})
 	engine := jobs.NewEngine(a.Deps, jobs.EngineOptions{
 		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout,
 		CompletedRetention: cfg.CompletedJobRetention, DeadRetention: cfg.DeadJobRetention,
@@ -137,7 +141,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.Admin, err = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP,
-		Sections: []admin.SectionFunc{a.Tenants.AdminSection(), a.Contacts.AdminSection(), a.Jobs.AdminSection(), a.Schedules.AdminSection(), a.Webhooks.AdminSection(), a.Billing.AdminSection()},
+		Sections: []admin.SectionFunc{a.Tenants.AdminSection(), a.Contacts.AdminSection(), a.Jobs.AdminSection(), a.Schedules.AdminSection(),
+			a.Webhooks.AdminSection(), a.Billing.AdminSection(), a.Operators.AdminSection()},
 	})
 	if err != nil {
 		db.Close()

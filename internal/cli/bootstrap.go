@@ -10,6 +10,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/operators"
 	"github.com/joist-dev/joist/internal/tenants"
 )
 
@@ -18,6 +19,11 @@ func nowFunc() time.Time { return time.Now() }
 // tenantsOf is the tenants service over the core service's store.
 func tenantsOf(s *core.Service) *tenants.Service {
 	return tenants.New(core.Deps{DB: s.DB(), Now: s.Now}, s)
+}
+
+// operatorsOf is the operators service over the core service's store.
+func operatorsOf(s *core.Service) *operators.Service {
+	return operators.New(core.Deps{DB: s.DB(), Now: s.Now}, s, operators.Options{})
 }
 
 func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
@@ -95,7 +101,7 @@ func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		pw, generated := newPassword(env)
 		return withCore(ctx, cfg, func(s *core.Service) error {
 			a := hostActor()
-			in := core.OperatorInput{Email: pos[0], Name: name, Role: pos[1], AllTenants: tenants == ""}
+			in := operators.Input{Email: pos[0], Name: name, Role: pos[1], AllTenants: tenants == ""}
 			for _, ref := range strings.Split(tenants, ",") {
 				if ref = strings.TrimSpace(ref); ref != "" {
 					t, err := s.TenantGet(ctx, a, ref)
@@ -105,7 +111,7 @@ func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 					in.TenantIDs = append(in.TenantIDs, t.ID)
 				}
 			}
-			o, err := s.OperatorCreate(ctx, a, in, pw)
+			o, err := operatorsOf(s).Create(ctx, a, in, pw)
 			if err != nil {
 				return err
 			}
@@ -125,7 +131,7 @@ func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		}
 		pw, generated := newPassword(env)
 		return withCore(ctx, cfg, func(s *core.Service) error {
-			o, err := s.OperatorResetPassword(ctx, hostActor(), pos[0], pw)
+			o, err := operatorsOf(s).ResetPassword(ctx, hostActor(), pos[0], pw)
 			if err != nil {
 				return err
 			}
