@@ -240,6 +240,9 @@ func (a *API) wrap(rt Route) http.Handler {
 }
 
 func (a *API) serve(w http.ResponseWriter, r *Request, rt Route) error {
+	if err := checkRequestText(r.Request, rt.Pattern); err != nil {
+		return err
+	}
 	if !rt.Public {
 		bearer, ok := bearerToken(r.Request)
 		if !ok {
