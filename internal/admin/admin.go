@@ -16,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/store"
 )
 
 //go:embed web
@@ -174,7 +175,25 @@ func (a *Admin) routes() (http.Handler, error) {
 		a.errorPage(w, r, nil, http.StatusForbidden, "Forbidden",
 			"This form was sent from another site, so it was refused. Open the dashboard directly and try again.")
 	}))
-	return securityHeaders(httpapi.Correlation(cop.Handler(a.mux))), nil
+	return securityHeaders(httpapi.Correlation(cop.Handler(a.textGuard(a.mux)))), nil
+}
+
+// textGuard refuses a path or query string holding NUL or invalid UTF-8
+// (the API's rule for text, httpapi.CheckValues) with a 400 page, before
+// any handler looks it up; forms are checked where they are parsed.
+func (a *Admin) textGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := httpapi.CheckValues("query.", r.URL.Query())
+		if !store.ValidText(r.URL.Path) {
+			err = core.InvalidText("path")
+		}
+		if err != nil {
+			op, _ := a.signedIn(r)
+			a.fail(w, r, op, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // originOf is the scheme://host[:port] of a URL, or "".
