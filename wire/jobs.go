@@ -59,7 +59,8 @@ type JobCreate struct {
 	Body        json.RawMessage `json:"body,omitempty"`
 	ContentType string          `json:"content_type,omitempty"`
 	Queue       string          `json:"queue,omitempty"`
-	// Priority is 1 (highest) to 4; 0 means the default (2).
+	// Priority is 1 (highest) to 4; left out (0 here, omitted), the
+	// default 2. Sent explicitly as 0, it is refused.
 	Priority int        `json:"priority,omitempty"`
 	RunAt    *time.Time `json:"run_at,omitempty"`
 	// Delay is a Go duration such as "90s"; not with RunAt.

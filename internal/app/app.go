@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API.Register(mux)
 	a.Admin.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
-	a.handler = mux
+	a.handler = httpapi.LimitHeaders(mux)
 	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks})}
 	return a, nil
 }
@@ -197,6 +197,7 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 	a.server = &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    httpapi.ServerMaxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}

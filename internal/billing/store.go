@@ -100,7 +100,7 @@ func routeList(ctx context.Context, sc *store.Scope, p store.Page) ([]Route, str
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(x Route) string { return x.StripeCustomer })
+	items, next := store.PageOf(items, p, func(x Route) string { return x.StripeCustomer })
 	return items, next, nil
 }
 
@@ -238,7 +238,7 @@ func subscriptionList(ctx context.Context, sc *store.Scope, p store.Page, f subs
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(x Subscription) string { return x.ID })
+	items, next := store.PageOf(items, p, func(x Subscription) string { return x.ID })
 	return items, next, nil
 }
 

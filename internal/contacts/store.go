@@ -42,7 +42,7 @@ func contactList(ctx context.Context, s *store.Scope, p store.Page, q string) ([
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(c store.Contact) string { return c.ID })
+	items, next := store.PageOf(items, p, func(c store.Contact) string { return c.ID })
 	return items, next, nil
 }
 
@@ -69,6 +69,6 @@ func timelineList(ctx context.Context, s *store.Scope, contactID string, p store
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(e store.TimelineEntry) string { return e.ID })
+	items, next := store.PageOf(items, p, func(e store.TimelineEntry) string { return e.ID })
 	return items, next, nil
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
@@ -156,10 +157,29 @@ func (a *API) Register(mux *http.ServeMux) {
 			mux.Handle(rt.Pattern, a.wrap(rt))
 		}
 	}
-	// Anything else under /v1 is a problem+json 404, not the mux's text one.
+	// Anything else under /v1 is a problem+json: 405 with Allow when the
+	// path is a route's with another method, else 404 (not the mux's text).
 	mux.Handle("/v1/", a.wrap(Route{Pattern: "/v1/", Public: true, Handler: func(w http.ResponseWriter, r *Request) error {
+		if allow := allowed(mux, r.Request); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return NewProblem(http.StatusMethodNotAllowed, "method_not_allowed",
+				r.Method+" is not allowed on "+r.URL.Path+"; allowed: "+strings.Join(allow, ", "))
+		}
 		return NewProblem(http.StatusNotFound, "route_not_found", r.Method+" "+r.URL.Path+" is not an API route; see /openapi.json")
 	}}))
+}
+
+// allowed lists the methods some route of mux serves at r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 var correlationRE = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,128}$`)
@@ -171,6 +191,17 @@ const correlationKey ctxKey = 1
 // CorrelationID returns the request's correlation id.
 func CorrelationID(ctx context.Context) string {
 	s, _ := ctx.Value(correlationKey).(string)
+	return s
+}
+
+type routeKeyT struct{}
+
+// routeKey holds the request's route ("GET /v1/contacts") in its context:
+// the list a page cursor belongs to (ParsePage).
+var routeKey routeKeyT
+
+func routeOf(ctx context.Context) string {
+	s, _ := ctx.Value(routeKey).(string)
 	return s
 }
 
@@ -218,6 +249,7 @@ func (a *API) wrap(rt Route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		corr := CorrelationID(r.Context())
 		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
+		r = r.WithContext(context.WithValue(r.Context(), routeKey, label))
 		req := &Request{Request: r, CorrelationID: corr, ClientIP: a.opts.ClientIP(r)}
 		err := a.serve(sw, req, rt)
 		switch {

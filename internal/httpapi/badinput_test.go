@@ -20,6 +20,13 @@ func TestBadInputStoresNothing(t *testing.T) {
 		s := newSetup(t, env)
 		root, a := env.RootKey, s.keyA.Key
 		big := `{"metadata":{"x":"` + strings.Repeat("a", 2<<20) + `"}}`
+		var page struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		if r := s.raw(t, "GET", "/v1/tenants?limit=1", root, "", ""); json.Unmarshal([]byte(r.body), &page) != nil || page.NextCursor == "" {
+			t.Fatalf("a tenants page with a next cursor: %s", r.body)
+		}
+		tenantsCursor := page.NextCursor
 		cases := []struct {
 			name, method, path, key, tenant, body string
 			hdr                                   []string
@@ -59,7 +66,13 @@ func TestBadInputStoresNothing(t *testing.T) {
 			{"key name too long", "POST", "/v1/tenants/clinic-a/keys", root, "", `{"name":"` + strings.Repeat("n", 101) + `"}`, nil, 400, "invalid_name", "100"},
 			{"idempotency key too long", "POST", "/v1/tenants", root, "", `{"slug":"ok-slug"}`, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 400, "invalid_idempotency_key", "255"},
 			{"unknown route", "GET", "/v1/nope", root, "", "", nil, 404, "route_not_found", "openapi"},
-			{"wrong method", "PATCH", "/v1/contacts/u1", a, "", `{}`, nil, 404, "route_not_found", "PATCH"},
+			{"wrong method", "PATCH", "/v1/contacts/u1", a, "", `{}`, nil, 405, "method_not_allowed", "PATCH is not allowed on /v1/contacts/u1; allowed: GET, HEAD, PUT"},
+			{"content type with a line break", "POST", "/v1/jobs", a, "", `{"url":"http://127.0.0.1:9/x","body":"x","content_type":"text/plain\r\nX-Evil: 1"}`, nil, 400, "invalid_content_type", "line break"},
+			{"priority given as 0", "POST", "/v1/jobs", a, "", `{"url":"http://127.0.0.1:9/x","priority":0}`, nil, 400, "invalid_priority", "leave it out"},
+			{"max_attempts given as 0", "POST", "/v1/jobs", a, "", `{"url":"http://127.0.0.1:9/x","max_attempts":0}`, nil, 400, "invalid_max_attempts", "1 to 100"},
+			{"schedule priority given as 0", "PUT", "/v1/schedules/nightly", a, "", `{"cron":"@hourly","job":{"url":"http://127.0.0.1:9/x","priority":0}}`, nil, 400, "invalid_priority", "leave it out"},
+			{"cursor of another list", "GET", "/v1/contacts?cursor=" + tenantsCursor, a, "", "", nil, 400, "invalid_cursor", "next_cursor"},
+			{"header block over the limit", "GET", "/v1/contacts", a, "", "", []string{"X-Big", strings.Repeat("b", 40<<10)}, 431, "headers_too_large", "limit is 32768"},
 			{"unknown key to revoke", "DELETE", "/v1/tenants/clinic-a/keys/key_nope", root, "", "", nil, 404, "not_found", ""},
 			{"unknown contact", "GET", "/v1/contacts/nobody", a, "", "", nil, 404, "not_found", "nobody"},
 		}
@@ -92,6 +105,13 @@ func TestBadInputStoresNothing(t *testing.T) {
 			})
 		}
 		storetest.Unchanged(t, before, env.Snapshot(t))
+		if r := s.raw(t, "PATCH", "/v1/contacts/u1", a, "", `{}`); r.header.Get("Allow") != "GET, HEAD, PUT" {
+			t.Fatalf("405 Allow = %q, want \"GET, HEAD, PUT\"", r.header.Get("Allow"))
+		}
+		// The tenants cursor still works on its own list.
+		if r := s.raw(t, "GET", "/v1/tenants?limit=1&cursor="+tenantsCursor, root, "", ""); r.status != http.StatusOK {
+			t.Fatalf("a cursor on its own list: %d %s", r.status, r.body)
+		}
 		// A body over the limit is refused before it is read whole.
 		if r := s.raw(t, "POST", "/v1/tenants", root, "", big); r.status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("oversized: %d", r.status)

@@ -123,7 +123,7 @@ const MaxLimit = 500
 
 // ParsePage reads ?limit= (default 50, at most MaxLimit) and ?cursor=.
 func ParsePage(r *http.Request) (store.Page, error) {
-	p := store.Page{Limit: 50, Cursor: r.URL.Query().Get("cursor")}
+	p := store.Page{Limit: 50, Cursor: r.URL.Query().Get("cursor"), List: routeOf(r.Context())}
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxLimit {

@@ -30,8 +30,9 @@ type System struct {
 }
 
 // MergeOpenAPI builds the document served at /openapi.json: the kit's own
-// (operations, tenants, contacts, audit, the shared parameters, responses
-// and problem shapes) with each system's fragment merged in. A path,
+// (operations, audit, the shared parameters, responses and problem shapes)
+// with each system's fragment merged in, and the answers every operation
+// may give (431 headers_too_large) added to each. A path,
 // component or tag defined twice, an unknown top-level member, or a $ref
 // that resolves nowhere is an error, so a system cannot shadow another's
 // description by accident.
@@ -90,6 +91,17 @@ func MergeOpenAPI(systems []System) ([]byte, error) {
 		}
 	}
 	doc["tags"] = tags
+	for _, item := range paths {
+		for method, op := range item.(map[string]any) {
+			if !slices.Contains([]string{"get", "put", "post", "delete", "patch", "head", "options"}, method) {
+				continue
+			}
+			rs, _ := op.(map[string]any)["responses"].(map[string]any)
+			if rs != nil && rs["431"] == nil {
+				rs["431"] = map[string]any{"$ref": "#/components/responses/HeadersTooLarge"}
+			}
+		}
+	}
 	if missing := unresolvedRefs(doc, comps); len(missing) > 0 {
 		return nil, fmt.Errorf("openapi: $ref to undefined components: %s", strings.Join(missing, ", "))
 	}

@@ -26,13 +26,18 @@ func TestMergeOpenAPI(t *testing.T) {
 	if err := json.Unmarshal(doc, &d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Paths["/v1/gears"] == nil || d.Paths["/v1/tenants"] == nil || d.Components.Schemas["Gear"] == nil ||
+	if d.Paths["/v1/gears"] == nil || d.Paths["/v1/audit"] == nil || d.Components.Schemas["Gear"] == nil ||
 		d.Components.Schemas["Problem"] == nil || d.Tags[len(d.Tags)-1].Name != "gears" {
 		t.Fatalf("merged document lacks the kit's or the fragment's parts: %s", doc[:200])
 	}
+	// Every operation may answer 431: the merge says so on each.
+	gears, _ := d.Paths["/v1/gears"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any)["431"].(map[string]any)
+	if gears["$ref"] != "#/components/responses/HeadersTooLarge" {
+		t.Fatal("the fragment's operation lacks the 431 every operation may answer")
+	}
 
 	for _, c := range []struct{ name, frag, want string }{
-		{"path twice", `{"paths": {"/v1/tenants": {}}}`, "gears describes path /v1/tenants, which is already described"},
+		{"path twice", `{"paths": {"/v1/audit": {}}}`, "gears describes path /v1/audit, which is already described"},
 		{"component twice", `{"components": {"schemas": {"Problem": {}}}}`, "components/schemas/Problem, which is already defined"},
 		{"tag twice", `{"tags": [{"name": "jobs"}, {"name": "jobs"}]}`, `tag "jobs", which is already defined`},
 		{"dangling ref", `{"paths": {"/v1/x": {"get": {"responses": {"200": {"$ref": "#/components/responses/Nope"}}}}}}`, "#/components/responses/Nope"},

@@ -21,14 +21,31 @@ func jobView(j Job) wire.Job {
 	return v
 }
 
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
 func (a *api) jobCreate(w http.ResponseWriter, r *httpapi.Request) error {
-	var in wire.JobCreate
+	var in struct {
+		wire.JobCreate
+		// Present or not: an explicit 0 is refused (CheckGiven).
+		Priority    *int `json:"priority,omitempty"`
+		MaxAttempts *int `json:"max_attempts,omitempty"`
+	}
 	if err := httpapi.Decode(r.Request, &in); err != nil {
 		return err
 	}
-	j, created, err := a.svc.Create(r.Context(), r.Actor, r.Tenant.ID, PushInput{URL: in.URL, Method: in.Method, Headers: in.Headers,
-		Body: in.Body, ContentType: in.ContentType, Queue: in.Queue, Priority: in.Priority, RunAt: in.RunAt, Delay: in.Delay,
-		MaxAttempts: in.MaxAttempts, Timeout: in.Timeout, UniqueKey: in.UniqueKey})
+	if err := CheckGiven(in.Priority, in.MaxAttempts); err != nil {
+		return err
+	}
+	in.JobCreate.Priority, in.JobCreate.MaxAttempts = deref(in.Priority), deref(in.MaxAttempts)
+	c := in.JobCreate
+	j, created, err := a.svc.Create(r.Context(), r.Actor, r.Tenant.ID, PushInput{URL: c.URL, Method: c.Method, Headers: c.Headers,
+		Body: c.Body, ContentType: c.ContentType, Queue: c.Queue, Priority: c.Priority, RunAt: c.RunAt, Delay: c.Delay,
+		MaxAttempts: c.MaxAttempts, Timeout: c.Timeout, UniqueKey: c.UniqueKey})
 	if err != nil {
 		return err
 	}

@@ -202,6 +202,9 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 		}
 		opts.ScheduledAt = s.now().Add(d)
 	}
+	if !validContentType(in.ContentType) {
+		return zero, nil, core.Invalid("invalid_content_type", "content_type %q holds a line break or a control character, so it could never be sent as a header; give a media type such as \"text/csv\"", in.ContentType)
+	}
 	body, ctype, err := pushBody(in.Body, in.ContentType)
 	if err != nil {
 		return zero, nil, err
@@ -247,6 +250,30 @@ func validHeaderName(k string) bool {
 
 // pushBody: a JSON string is the body as is (with the given content type),
 // any other JSON value is sent as JSON.
+// validContentType reports whether ctype can be sent as a header value:
+// no CR, LF or other control character (a tab is allowed).
+func validContentType(ctype string) bool {
+	for _, c := range []byte(ctype) {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckGiven refuses a priority or max_attempts given explicitly as 0 (a
+// JSON field present with 0): the ranges start at 1, and only a field left
+// out takes the default. nil means the field was left out.
+func CheckGiven(priority, maxAttempts *int) error {
+	if priority != nil && *priority == 0 {
+		return core.Invalid("invalid_priority", "priority 0 is out of range: give 1 (highest) to 4, or leave it out for the default 2")
+	}
+	if maxAttempts != nil && *maxAttempts == 0 {
+		return core.Invalid("invalid_max_attempts", "max_attempts 0 is out of range: give 1 to 100, or leave it out for the default")
+	}
+	return nil
+}
+
 func pushBody(raw json.RawMessage, ctype string) (string, string, error) {
 	t := strings.TrimSpace(string(raw))
 	if t == "" || t == "null" {

@@ -201,7 +201,7 @@ func (sc scope) jobList(ctx context.Context, p store.Page, f Filter) ([]record, 
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(j record) string { return j.ID })
+	items, next := store.PageOf(items, p, func(j record) string { return j.ID })
 	return items, next, nil
 }
 

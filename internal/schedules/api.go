@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/wire"
 )
 
@@ -23,11 +24,28 @@ func scheduleView(s Schedule) wire.Schedule {
 }
 
 func (a *api) schedulePut(w http.ResponseWriter, r *httpapi.Request) error {
-	var in wire.SchedulePut
+	var in struct {
+		wire.SchedulePut
+		Job struct {
+			wire.ScheduleJob
+			// Present or not: an explicit 0 is refused (jobs.CheckGiven).
+			Priority    *int `json:"priority,omitempty"`
+			MaxAttempts *int `json:"max_attempts,omitempty"`
+		} `json:"job"`
+	}
 	if err := httpapi.Decode(r.Request, &in); err != nil {
 		return err
 	}
-	j := in.Job
+	if err := jobs.CheckGiven(in.Job.Priority, in.Job.MaxAttempts); err != nil {
+		return err
+	}
+	j := in.Job.ScheduleJob
+	if in.Job.Priority != nil {
+		j.Priority = *in.Job.Priority
+	}
+	if in.Job.MaxAttempts != nil {
+		j.MaxAttempts = *in.Job.MaxAttempts
+	}
 	s, created, err := a.svc.Put(r.Context(), r.Actor, r.Tenant.ID, r.PathValue("name"), Input{
 		Cron: in.Cron, Timezone: in.Timezone, Missed: in.Missed, Paused: in.Paused,
 		Job: Template{URL: j.URL, Method: j.Method, Headers: j.Headers, Body: j.Body, ContentType: j.ContentType,

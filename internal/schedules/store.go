@@ -111,7 +111,7 @@ func (q scope) scheduleList(ctx context.Context, p store.Page) ([]record, string
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(sc record) string { return sc.Name })
+	items, next := store.PageOf(items, p, func(sc record) string { return sc.Name })
 	return items, next, nil
 }
 

@@ -104,6 +104,6 @@ func (tx *Tx) AuditList(ctx context.Context, p Page, f AuditFilter) ([]AuditEntr
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := PageOf(items, p.Size(), func(e AuditEntry) string { return e.ID })
+	items, next := PageOf(items, p, func(e AuditEntry) string { return e.ID })
 	return items, next, nil
 }

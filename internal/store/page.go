@@ -12,6 +12,11 @@ type Page struct {
 	Limit int
 	// Cursor is the opaque next_cursor of the previous page.
 	Cursor string
+	// List names the list the page is of (the HTTP kit sets the route,
+	// "GET /v1/contacts"). A cursor carries the name of its list, and a
+	// cursor of another list is refused (ErrBadCursor) instead of being
+	// read as a position in this one.
+	List string
 }
 
 // ErrBadCursor is returned for a cursor this store did not issue.
@@ -26,28 +31,34 @@ func (p Page) Size() int {
 	return p.Limit
 }
 
-// After decodes the cursor into the id the page starts after.
+// After decodes the cursor into the id the page starts after; a cursor
+// of another list, or one that is not joist's, is ErrBadCursor.
 func (p Page) After() (string, error) {
 	if p.Cursor == "" {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
-	if err != nil || !strings.HasPrefix(string(b), "c1:") {
+	if err != nil {
 		return "", ErrBadCursor
 	}
-	return string(b[3:]), nil
+	list, id, ok := strings.Cut(string(b), "\n")
+	if !ok || list != "c2:"+p.List {
+		return "", ErrBadCursor
+	}
+	return id, nil
 }
 
-// EncodeCursor makes the opaque cursor for a page ending at id.
-func EncodeCursor(id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("c1:" + id))
+// EncodeCursor makes the opaque cursor of list for a page ending at id.
+func EncodeCursor(list, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("c2:" + list + "\n" + id))
 }
 
-// PageOf trims a result fetched with limit+1 rows and returns the next cursor.
-func PageOf[T any](items []T, limit int, id func(T) string) ([]T, string) {
-	if len(items) > limit {
+// PageOf trims a result fetched with p.Size()+1 rows and returns the next
+// cursor (of p's list).
+func PageOf[T any](items []T, p Page, id func(T) string) ([]T, string) {
+	if limit := p.Size(); len(items) > limit {
 		items = items[:limit]
-		return items, EncodeCursor(id(items[len(items)-1]))
+		return items, EncodeCursor(p.List, id(items[len(items)-1]))
 	}
 	return items, ""
 }

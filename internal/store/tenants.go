@@ -71,7 +71,7 @@ func (tx *Tx) TenantList(ctx context.Context, p Page, ids []string) ([]Tenant, s
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := PageOf(items, p.Size(), func(t Tenant) string { return t.ID })
+	items, next := PageOf(items, p, func(t Tenant) string { return t.ID })
 	return items, next, nil
 }
 

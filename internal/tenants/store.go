@@ -39,6 +39,6 @@ func keyList(ctx context.Context, s *store.Scope, p store.Page) ([]store.APIKey,
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(k store.APIKey) string { return k.ID })
+	items, next := store.PageOf(items, p, func(k store.APIKey) string { return k.ID })
 	return items, next, nil
 }

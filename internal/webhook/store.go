@@ -363,7 +363,7 @@ func eventList(ctx context.Context, sc *store.Scope, p store.Page, f EventFilter
 	if err != nil {
 		return nil, "", err
 	}
-	items, next := store.PageOf(items, p.Size(), func(e Event) string { return e.ID })
+	items, next := store.PageOf(items, p, func(e Event) string { return e.ID })
 	if err := withStatus(ctx, sc, items); err != nil {
 		return nil, "", err
 	}

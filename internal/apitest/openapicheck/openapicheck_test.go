@@ -143,7 +143,7 @@ func TestRealJoist(t *testing.T) {
 	c.want(404, "GET", "/v1/contacts", root, "", "Joist-Tenant", "nope")
 	c.want(415, "PUT", "/v1/contacts/user_42", key.Key, "", "Content-Type", "text/plain")
 	c.want(413, "PUT", "/v1/contacts/user_42", key.Key, `{"name":"`+strings.Repeat("x", 2<<20)+`"}`)
-	c.want(404, "DELETE", "/v1/contacts/user_42", key.Key, "") // not an operation: refused, not reported
+	c.want(405, "DELETE", "/v1/contacts/user_42", key.Key, "") // not an operation: refused with Allow, not reported
 
 	// Jobs: a push job to a target that answers 410 (dead), retry, cancel, bulk, dedup.
 	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusGone) }))
