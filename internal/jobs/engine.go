@@ -163,6 +163,7 @@ func (e *Engine) build() error {
 		CancelledJobRetentionPeriod: e.opts.DeadRetention,
 		DiscardedJobRetentionPeriod: e.opts.DeadRetention,
 		MaxAttempts:                 25,
+		ErrorHandler:                deadReasons{db: e.db, log: e.log},
 	}
 	switch e.db.Dialect() {
 	case store.Postgres:
