@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/joist-dev/joist/client"
+	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
 	"github.com/joist-dev/joist/internal/testutil"
 )
@@ -88,5 +92,40 @@ func TestHelpAndVersion(t *testing.T) {
 	out, err = run(t, nil, "version")
 	if err != nil || !strings.HasPrefix(out, "joist ") || !strings.Contains(out, "module github.com/joist-dev/joist") || !strings.Contains(out, "commit ") {
 		t.Fatalf("version: %v %s", err, out)
+	}
+}
+
+// TestLogsNameJoistsJobIDs: River's lines about a job that failed name it
+// by the id the API and the admin show (job_...), not River's number.
+func TestLogsNameJoistsJobIDs(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "app is down", http.StatusInternalServerError)
+	}))
+	defer target.Close()
+	env := append(storeEnv(t, store.SQLite), "JOIST_ROOT_KEY=root-key-for-the-log-test-0123456789abcdef", "JOIST_LOG_LEVEL=info")
+	n := startNode(t, env)
+	ctx := context.Background()
+	root := client.New(n.url, "root-key-for-the-log-test-0123456789abcdef")
+	if _, err := root.CreateTenant(ctx, client.TenantCreate{Slug: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	c := root.Tenant("acme")
+	j, _, err := c.CreateJob(ctx, client.JobCreate{URL: target.URL + "/work", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, func() error {
+		got, err := c.GetJob(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != "dead" || !strings.Contains(n.stderr.String(), "Job errored") {
+			return fmt.Errorf("job is %s; log:\n%s", got.State, n.stderr)
+		}
+		return nil
+	})
+	log := n.stderr.String()
+	if !regexp.MustCompile(`Job errored.* job_id=` + j.ID + ` river_job_id=\d+`).MatchString(log) || regexp.MustCompile(` job_id=\d`).MatchString(log) {
+		t.Fatalf("River's line about %s does not name it:\n%s", j.ID, log)
 	}
 }
