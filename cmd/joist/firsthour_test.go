@@ -125,7 +125,7 @@ func TestLogsNameJoistsJobIDs(t *testing.T) {
 		return nil
 	})
 	log := n.stderr.String()
-	if !regexp.MustCompile(`Job errored.* job_id=` + j.ID + ` river_job_id=\d+`).MatchString(log) || regexp.MustCompile(` job_id=\d`).MatchString(log) {
+	if !regexp.MustCompile(`Job errored.* job_id=`+j.ID+` river_job_id=\d+`).MatchString(log) || regexp.MustCompile(` job_id=\d`).MatchString(log) {
 		t.Fatalf("River's line about %s does not name it:\n%s", j.ID, log)
 	}
 }
