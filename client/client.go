@@ -1,7 +1,8 @@
 // Package client is the Go client for joist's HTTP API. It freezes the
-// contract of DESIGN section 4: bearer keys, the Joist-Tenant header,
+// API's conventions (docs/api.md): bearer keys, the Joist-Tenant header,
 // Idempotency-Key, Joist-Correlation-Id, list envelopes with cursors and
-// RFC 9457 problems (returned as *Error).
+// RFC 9457 problems (returned as *Error). VerifyPush checks the signature of
+// the requests joist pushes to an app (HTTP-push jobs, forwarded webhooks).
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("JOIST_ROOT_KEY"))
 //	t, err := c.CreateTenant(ctx, client.TenantCreate{Slug: "acme"})

@@ -415,7 +415,7 @@ func runRaw(e *env, o jobs.EngineOptions) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
-		db.SetMaxOpenConns(1) // River on SQLite wants one connection (DESIGN section 1)
+		db.SetMaxOpenConns(1) // River on SQLite wants one connection (docs/architecture.md)
 		db.SetMaxIdleConns(1)
 		db.SetConnMaxLifetime(0)
 		e.closers = append(e.closers, func() { db.Close() })

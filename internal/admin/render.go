@@ -51,7 +51,10 @@ var funcs = template.FuncMap{
 		}
 		return buf.String()
 	},
-	"path": url.PathEscape,
+	"path":    url.PathEscape,
+	"id":      idCell,
+	"url":     urlCell,
+	"details": detailsCell,
 }
 
 // Render writes page (a template name from a Section's Templates) inside the

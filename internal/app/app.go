@@ -97,12 +97,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		log.Info("migrated database", "applied", res.Applied, "dialect", db.Dialect())
 	}
 	a.Core = core.New(db, time.Now, log.With("service", "core"), core.Options{SessionTTL: cfg.SessionTTL})
-	a.Bootstrap, err = a.Core.Bootstrap(ctx, core.BootstrapInput{
-		RootKeyConfigured: cfg.RootKey != "", OwnerEmail: cfg.OwnerEmail, OwnerPassword: cfg.OwnerPassword})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("bootstrap: %w", err)
-	}
 	// Every system gets the same store, clock (the core's: UTC, to the
 	// microsecond, as stored), logger and metrics registry.
 	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry}
@@ -154,6 +148,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = httpapi.LimitHeaders(mux)
 	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks})}
+	// Credentials are created last, once nothing else in New can fail, so
+	// that a failed New never creates credentials no one is shown.
+	a.Bootstrap, err = a.Core.Bootstrap(ctx, core.BootstrapInput{
+		RootKeyConfigured: cfg.RootKey != "", OwnerEmail: cfg.OwnerEmail, OwnerPassword: cfg.OwnerPassword})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
 	return a, nil
 }
 

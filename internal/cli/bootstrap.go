@@ -26,7 +26,41 @@ func operatorsOf(s *core.Service) *operators.Service {
 	return operators.New(core.Deps{DB: s.DB(), Now: s.Now}, s, operators.Options{})
 }
 
+// Usage of each bootstrap command group, printed by 'joist GROUP --help'.
+const (
+	tenantUsage = `Usage:
+  joist tenant create SLUG [NAME]     create a tenant
+
+Every command also takes the settings flags ('joist serve -h' lists them).
+`
+	keyUsage = `Usage:
+  joist key create TENANT [NAME]      create an API key for a tenant (slug or id);
+                                      the key is printed once
+
+Every command also takes the settings flags ('joist serve -h' lists them).
+`
+	operatorUsage = `Usage:
+  joist operator create EMAIL ROLE [--tenants a,b] [--name N]
+                                      create an operator (role: owner, admin,
+                                      support or viewer); the password is read
+                                      from JOIST_NEW_PASSWORD or generated and printed
+  joist operator reset-password EMAIL set a new password (from JOIST_NEW_PASSWORD, or
+                                      generated and printed) and end their sessions
+
+Every command also takes the settings flags ('joist serve -h' lists them).
+`
+)
+
+// isHelp says whether a command group was asked for its usage.
+func isHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help")
+}
+
 func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
+	if isHelp(args) {
+		fmt.Fprint(stdout, tenantUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return fmt.Errorf("usage: joist tenant create SLUG [NAME]")
 	}
@@ -52,6 +86,10 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 }
 
 func keyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
+	if isHelp(args) {
+		fmt.Fprint(stdout, keyUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return fmt.Errorf("usage: joist key create TENANT [NAME]")
 	}
@@ -82,6 +120,10 @@ func keyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 }
 
 func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
+	if isHelp(args) {
+		fmt.Fprint(stdout, operatorUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("usage: joist operator create EMAIL ROLE | joist operator reset-password EMAIL")
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -56,7 +57,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		err = migrate(ctx, rest, stdout, stderr, env)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "joist", version())
+		bi, _ := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionLine(bi))
 	case "tenant":
 		err = tenantCmd(ctx, rest, stdout, stderr, env)
 	case "key":
@@ -87,6 +89,68 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// commit is the VCS revision Go embedded at build time (12 characters, with
+// "+modified" for a build from uncommitted changes), or "".
+func commit() string {
+	bi, _ := debug.ReadBuildInfo()
+	return commitOf(bi)
+}
+
+func commitOf(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return ""
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+modified"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev[:min(len(rev), 12)] + modified
+}
+
+// versionLine is what 'joist version' prints: the version, the module, the
+// commit and time it was built from, and the Go release, from the build
+// information Go embeds in the binary (bi may be nil).
+func versionLine(bi *debug.BuildInfo) string {
+	v := Version
+	var parts []string
+	if bi != nil {
+		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		if bi.Main.Path != "" {
+			parts = append(parts, "module "+bi.Main.Path)
+		}
+	}
+	if c := commitOf(bi); c != "" {
+		c = "commit " + c
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				c += " of " + s.Value
+			}
+		}
+		parts = append(parts, c)
+	} else {
+		parts = append(parts, "commit unknown (built without VCS information)")
+	}
+	if bi != nil && bi.GoVersion != "" {
+		parts = append(parts, bi.GoVersion)
+	}
+	if v == "" {
+		v = "dev"
+	}
+	return "joist " + v + " (" + strings.Join(parts, ", ") + ")"
 }
 
 // loadConfig parses the settings flags of a command (and its own flags,
@@ -132,30 +196,45 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	if len(pos) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", pos)
 	}
+	// The port is taken before anything is created: a first start that
+	// cannot listen (8080 is often in use) must not create credentials it
+	// will never show.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("JOIST_ADDR: cannot listen on %s: %w\n"+
+			"  nothing was created; choose another address with --addr 127.0.0.1:8081 or JOIST_ADDR=127.0.0.1:8081", cfg.Addr, err)
+	}
 	log := newLogger(cfg, stderr)
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
+		ln.Close()
 		return err
 	}
-	if err := a.Start(ctx, nil); err != nil {
+	if err := a.Start(ctx, ln); err != nil {
 		a.Stop()
+		// The credentials exist now: show them even though joist did not start.
+		printCredentials(stdout, a, "joist did not start (see below), but these credentials were created.\n  They are shown ONCE and stored only hashed:")
 		return err
 	}
-	printWelcome(stdout, a)
-	log.Info("joist started", "addr", a.Addr(), "store", a.DB.Dialect(), "admin", cfg.BaseURL()+"/admin/", "version", version())
+	if !printCredentials(stdout, a, "joist is ready. These credentials are shown ONCE and stored only hashed:") {
+		printRecovery(ctx, stdout, a)
+	}
+	log.Info("joist started", "addr", a.Addr(), "store", a.DB.Dialect(), "admin", cfg.BaseURL()+"/admin/", "version", version(), "commit", commit())
 	<-ctx.Done()
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	a.Stop()
 	return nil
 }
 
-func printWelcome(w io.Writer, a *app.App) {
+// printCredentials prints the credentials generated on this start, under
+// title, and says whether there were any.
+func printCredentials(w io.Writer, a *app.App, title string) bool {
 	b := a.Bootstrap
 	if b.RootKey == "" && b.OwnerEmail == "" {
-		return
+		return false
 	}
 	var sb strings.Builder
-	sb.WriteString("\n  joist is ready. These credentials are shown ONCE and stored only hashed:\n\n")
+	sb.WriteString("\n  " + title + "\n\n")
 	if b.RootKey != "" {
 		fmt.Fprintf(&sb, "    root API key:    %s\n", b.RootKey)
 	}
@@ -169,6 +248,37 @@ func printWelcome(w io.Writer, a *app.App) {
 		}
 	}
 	sb.WriteString("\n  Lost them? 'joist operator reset-password EMAIL' sets a new password;\n  set JOIST_ROOT_KEY to use a root key of your own.\n\n")
+	fmt.Fprint(w, sb.String())
+	return true
+}
+
+// printRecovery tells, on a start with no credentials to show, where to log
+// in and how to get back in without the credentials of the first start.
+func printRecovery(ctx context.Context, w io.Writer, a *app.App) {
+	var owners []string
+	if ops, err := a.Core.OperatorList(ctx, cliActor); err == nil {
+		for _, o := range ops {
+			if o.Role == string(auth.RoleOwner) && o.DisabledAt == nil {
+				owners = append(owners, o.Email)
+			}
+		}
+	}
+	email := "EMAIL"
+	if len(owners) > 0 {
+		email = owners[0]
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n  joist is ready. Admin: %s/admin/login", a.Config.BaseURL())
+	if len(owners) > 0 {
+		fmt.Fprintf(&sb, " (owner: %s)", strings.Join(owners, ", "))
+	}
+	sb.WriteString("\n  Credentials are shown only on the first start. Lost them? Run these next to this server (same settings):\n")
+	fmt.Fprintf(&sb, "    joist operator reset-password %s   new owner password, printed once\n", email)
+	sb.WriteString("    joist key create TENANT                  a new API key for a tenant, printed once\n")
+	if a.Config.RootKey == "" {
+		sb.WriteString("  or start joist with JOIST_ROOT_KEY set to a secret of 32+ characters to use a root key of your own.\n")
+	}
+	sb.WriteString("\n")
 	fmt.Fprint(w, sb.String())
 }
 

@@ -112,17 +112,21 @@ func Default() Config {
 // Flags registers one flag per setting on fs, plus --config, and returns a
 // function that applies, after parsing, the settings in order of precedence.
 func Flags(fs *flag.FlagSet) func(env func(string) string) (Config, error) {
-	configPath := fs.String("config", "", "optional TOML config file (also JOIST_CONFIG)")
-	raw := map[string]*string{}
+	configPath := fs.String("config", "", "optional TOML config `file` (also JOIST_CONFIG)")
+	raw := map[string]*settingFlag{}
 	t := reflect.TypeOf(Config{})
+	def := reflect.ValueOf(Default())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := f.Tag.Get("flag")
 		if name == "" {
 			continue
 		}
-		raw[name] = fs.String(name, "", f.Tag.Get("help")+" ("+f.Tag.Get("env")+")")
+		sf := &settingFlag{def: formatSetting(def.Field(i)), kind: typeName(f.Type)}
+		raw[name] = sf
+		fs.Var(sf, name, f.Tag.Get("help")+" ("+f.Tag.Get("env")+")")
 	}
+	fs.Usage = func() { printUsage(fs) }
 	return func(env func(string) string) (Config, error) {
 		cfg := Default()
 		path := *configPath
@@ -153,13 +157,91 @@ func Flags(fs *flag.FlagSet) func(env func(string) string) (Config, error) {
 				}
 			}
 			if set[name] {
-				if err := setField(v.Field(i), *raw[name]); err != nil {
+				if err := setField(v.Field(i), raw[name].raw); err != nil {
 					return cfg, fmt.Errorf("--%s: %w", name, err)
 				}
 			}
 		}
 		return cfg, cfg.Validate()
 	}
+}
+
+// settingFlag is one setting's flag: it keeps the raw text (parsed with the
+// environment's rules after flags, env and file are merged) and shows the
+// setting's default in -help.
+type settingFlag struct {
+	raw  string
+	def  string
+	kind string
+}
+
+func (f *settingFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.def
+}
+
+func (f *settingFlag) Set(s string) error { f.raw = s; return nil }
+
+// printUsage lists fs's flags with what each takes and its default, like
+// flag.PrintDefaults but naming the type of every setting (flag.Var
+// would show them all as "value").
+func printUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, "Usage of %s:\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		def := f.DefValue
+		if sf, ok := f.Value.(*settingFlag); ok {
+			kind, def = sf.kind, sf.def
+		}
+		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, kind, usage)
+		if def != "" && def != "false" {
+			fmt.Fprintf(w, " (default %s)", def)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// typeName is how -help names what a setting takes.
+func typeName(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[time.Duration]():
+		return "duration"
+	case reflect.TypeFor[int64]():
+		return "int"
+	case reflect.TypeFor[[]string]():
+		return "list"
+	}
+	return "string"
+}
+
+// formatSetting writes a default the way a flag or variable would set it.
+func formatSetting(v reflect.Value) string {
+	switch x := v.Interface().(type) {
+	case time.Duration:
+		return formatDuration(x)
+	case []string:
+		return strings.Join(x, ",")
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// formatDuration writes 168h rather than 168h0m0s.
+func formatDuration(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func setField(v reflect.Value, s string) error {

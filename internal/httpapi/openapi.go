@@ -102,10 +102,40 @@ func MergeOpenAPI(systems []System) ([]byte, error) {
 			}
 		}
 	}
+	describeSystems(doc, tags)
 	if missing := unresolvedRefs(doc, comps); len(missing) > 0 {
 		return nil, fmt.Errorf("openapi: $ref to undefined components: %s", strings.Join(missing, ", "))
 	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// describeSystems ends info.summary with every tag but operations (the
+// kit's and each system's) and appends to info.description one line per tag,
+// so that the document says what this build's API covers.
+func describeSystems(doc map[string]any, tags []any) {
+	info, _ := doc["info"].(map[string]any)
+	if info == nil {
+		return
+	}
+	var names []string
+	var lines strings.Builder
+	for _, t := range tags {
+		m, _ := t.(map[string]any)
+		name, _ := m["name"].(string)
+		if name == "" || name == "operations" {
+			continue
+		}
+		names = append(names, name)
+		desc, _ := m["description"].(string)
+		fmt.Fprintf(&lines, "\n- **%s**: %s", name, desc)
+	}
+	if len(names) == 0 {
+		return
+	}
+	summary, _ := info["summary"].(string)
+	info["summary"] = summary + ": " + strings.Join(names, ", ") + "."
+	description, _ := info["description"].(string)
+	info["description"] = description + "\n\nWhat this API covers:\n" + lines.String()
 }
 
 func unresolvedRefs(doc map[string]any, comps map[string]any) []string {

@@ -81,6 +81,8 @@ type Engine struct {
 	opts    EngineOptions
 	workers *river.Workers
 	impl    riverImpl
+	// ids maps River's job ids to joist's, for River's log lines.
+	ids *jobIDs
 
 	metrics *metrics
 
@@ -131,7 +133,8 @@ func (i *impl[TTx]) subscribe() (<-chan *river.Event, func()) {
 func NewEngine(d core.Deps, opts EngineOptions) *Engine {
 	d = d.For("jobs")
 	opts.defaults(d.DB.Dialect())
-	e := &Engine{db: d.DB, log: d.Log, opts: opts, workers: river.NewWorkers(), metrics: newMetrics(d.DB, time.Now)}
+	e := &Engine{db: d.DB, log: d.Log, opts: opts, workers: river.NewWorkers(), metrics: newMetrics(d.DB, time.Now),
+		ids: newJobIDs(jobIDByRiverID(d.DB))}
 	d.Register(e.metrics)
 	return e
 }
@@ -152,7 +155,7 @@ func (e *Engine) build() error {
 	}
 	cfg := &river.Config{
 		ID:                          e.opts.NodeID,
-		Logger:                      e.log,
+		Logger:                      slog.New(riverLog{inner: e.log.Handler(), ids: e.ids}),
 		Queues:                      queues,
 		Workers:                     e.workers,
 		FetchCooldown:               e.opts.FetchCooldown,
@@ -163,6 +166,7 @@ func (e *Engine) build() error {
 		CancelledJobRetentionPeriod: e.opts.DeadRetention,
 		DiscardedJobRetentionPeriod: e.opts.DeadRetention,
 		MaxAttempts:                 25,
+		ErrorHandler:                deadReasons{db: e.db, log: e.log},
 	}
 	switch e.db.Dialect() {
 	case store.Postgres:

@@ -123,6 +123,7 @@ var errGone = errors.New("target answered 410 Gone")
 
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
+	w.svc.engine.ids.remember(job.ID, a.JobID) // River's log lines about this job name joist's id
 	start := w.svc.now()
 	status, body, err := w.call(ctx, job)
 	// The target's answer and errors are outside text: stored safely (NUL

@@ -239,6 +239,13 @@ func (sc scope) jobSetDeadReason(ctx context.Context, id, reason string) error {
 	return err
 }
 
+// jobSetDeadReasonByRiverID sets the dead reason of the job River knows as
+// riverID, unless one is set (River's error handler knows no tenant).
+func jobSetDeadReasonByRiverID(ctx context.Context, tx *store.Tx, riverID int64, reason string) error {
+	_, err := tx.Exec(ctx, "UPDATE jobs SET dead_reason = ? WHERE river_id = ? AND dead_reason = ''", reason, riverID)
+	return err
+}
+
 // jobAttemptInsert records an attempt.
 func (sc scope) jobAttemptInsert(ctx context.Context, a Attempt) error {
 	_, err := sc.s.Tx().Exec(ctx, `INSERT INTO job_attempts (job_id, attempt, started_at, duration_ms, status, response_body, error, node)

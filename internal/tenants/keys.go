@@ -25,13 +25,17 @@ func (s *Service) KeyCreate(ctx context.Context, a auth.Actor, tenantID, name st
 		return store.APIKey{}, "", core.Invalid("invalid_name", "key name is %d characters long; the limit is 100", utf8.RuneCountInString(name))
 	}
 	plain, prefix, hash := auth.NewAPIKey()
+	if name == "" {
+		// A key always has a name people can tell apart in lists and the audit log.
+		name = "unnamed key " + prefix
+	}
 	k := store.APIKey{ID: store.NewID(store.PrefixKey), TenantID: tenantID, Name: name, Prefix: prefix, Hash: hash,
 		CreatedBy: string(a.Type) + ":" + a.ID, CreatedAt: s.now()}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := keyInsert(ctx, tx.Tenant(tenantID), k); err != nil {
 			return err
 		}
-		return s.core.Audit(ctx, tx, a, tenantID, "key.create", "api_key", k.ID, map[string]any{"after": map[string]string{"prefix": prefix}})
+		return s.core.Audit(ctx, tx, a, tenantID, "key.create", "api_key", k.ID, map[string]any{"after": map[string]string{"name": name, "prefix": prefix}})
 	})
 	return k, plain, err
 }

@@ -24,6 +24,18 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  // Buttons with data-copy-text copy that text (a shortened id, whole).
+  document.querySelectorAll("button[data-copy-text]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      if (!navigator.clipboard) {
+        return;
+      }
+      navigator.clipboard.writeText(btn.getAttribute("data-copy-text")).then(function () {
+        btn.title = "Copied";
+      });
+    });
+  });
+
   // The tenant checkboxes of an operator form mean nothing while
   // "All tenants" is chosen: grey them out.
   document.querySelectorAll("fieldset.scope").forEach(function (fs) {

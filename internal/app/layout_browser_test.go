@@ -1,0 +1,157 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/joist-dev/joist/client"
+	"github.com/joist-dev/joist/internal/admin/admintest"
+	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/signing"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/testutil"
+)
+
+// overflowJS lists what does not fit in the list tables of the page: a
+// table wider than the page, a cell or element whose content is clipped or
+// scrolls (ids shortened on purpose by their .id-head excepted), an id
+// link wrapped over lines, a URL's host broken over lines.
+const overflowJS = `(() => {
+  const bad = [];
+  const main = document.querySelector("main").getBoundingClientRect();
+  const text = el => el.innerText.replace(/\s+/g, " ").slice(0, 80);
+  document.querySelectorAll("table.list").forEach(tb => {
+    const r = tb.getBoundingClientRect();
+    const box = tb.parentElement;
+    if (r.right > main.right + 1 || box.scrollWidth > box.clientWidth + 1) bad.push("#" + tb.id + " is " + Math.round(r.width) + "px wide, wider than the page");
+    tb.querySelectorAll("td, td *").forEach(el => {
+      if (el.closest(".id-head")) return;
+      if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
+        if (el.clientWidth > 0) bad.push("#" + tb.id + ": clipped " + el.tagName + ": " + text(el));
+      }
+    });
+    tb.querySelectorAll('td a[href*="/jobs/job_"], td a[href*="/events/evt_"], td .id').forEach(el => {
+      const lh = parseFloat(getComputedStyle(el).fontSize) * 1.45;
+      if (el.getBoundingClientRect().height > 1.6 * lh) bad.push("#" + tb.id + ": id over lines: " + text(el));
+    });
+    tb.querySelectorAll("td code").forEach(el => {
+      const m = el.textContent.match(/https?:\/\/[^\/\s]+/);
+      if (!m || !el.firstChild) return;
+      const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      let node, at = 0, start = el.textContent.indexOf(m[0]);
+      const range = document.createRange();
+      let begun = false;
+      while ((node = walker.nextNode())) {
+        const len = node.textContent.length;
+        if (!begun && start < at + len) { range.setStart(node, start - at); begun = true; }
+        if (begun && start + m[0].length <= at + len) { range.setEnd(node, start + m[0].length - at); break; }
+        at += len;
+      }
+      const lines = new Set(Array.from(range.getClientRects()).filter(q => q.width > 0).map(q => Math.round(q.top)));
+      if (lines.size > 1) bad.push("#" + tb.id + ": host broken over lines: " + m[0]);
+    });
+  });
+  return bad;
+})()`
+
+// TestListPagesFitAt1280: every list page of the admin, filled with long
+// ids, URLs, correlation ids and audit details, fits a 1280 px wide window:
+// no cell overflows its table or clips its content, ids stay on one line
+// (shortened, with a copy button), hosts are not broken.
+func TestListPagesFitAt1280(t *testing.T) {
+	path := admintest.Chromium(t)
+	env := apptest.Start(t, store.SQLite)
+	ctx := context.Background()
+	root := client.New(env.URL, env.RootKey)
+	tn := admintest.MkTenant(t, env, "acme")
+	admintest.MkContact(t, env, tn.ID, "user-42-with-a-rather-long-external-id", "grace.hopper@a-long-domain-name.example", "Grace Hopper")
+	if _, err := root.CreateKey(ctx, tn.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	c := root.Tenant("acme")
+	tg := admintest.NewTarget(t)
+	tg.Status.Store(http.StatusInternalServerError)
+	longURL := tg.URL + "/hooks/very-long-path-segment/reminders/booking-confirmation?tenant=acme&locale=fr-FR&attempt=first"
+	corr := client.CorrelationID("booking-2026-01-01-confirmation-0123456789abcdef")
+	var jobIDs []string
+	for range 3 {
+		j, _, err := c.CreateJob(ctx, client.JobCreate{URL: longURL, MaxAttempts: 1}, corr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobIDs = append(jobIDs, j.ID)
+	}
+	testutil.Eventually(t, 30*time.Second, func() error {
+		j, err := c.GetJob(ctx, jobIDs[2])
+		if err != nil || j.State != "dead" {
+			return fmt.Errorf("job %v %v", j, err)
+		}
+		return nil
+	})
+	if _, _, err := c.PutSchedule(ctx, "nightly-report-for-every-clinic", client.SchedulePut{Cron: "15 4 * * *", Job: client.ScheduleJob{URL: longURL}}, corr); err != nil {
+		t.Fatal(err)
+	}
+	secret := signing.NewSecret()
+	if _, _, err := c.PutWebhookSource(ctx, "app-events", client.WebhookSourcePut{Provider: "standard_webhooks",
+		Secrets: []client.WebhookSecret{{Secret: secret}}, ForwardURL: longURL}, corr); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		body := []byte(fmt.Sprintf(`{"type":"booking.confirmed","n":%d}`, i))
+		req, _ := http.NewRequest(http.MethodPost, env.URL+"/in/acme/app-events", bytes.NewReader(body))
+		if err := signing.Sign(req.Header, []string{secret}, fmt.Sprintf("msg_2b9f1c3e4d5a6b7c8d9e0f1a2b3c4d5e_%d", i), time.Now(), body); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("ingest: %v %v", err, resp)
+		}
+		resp.Body.Close()
+	}
+
+	browser := admintest.NewBrowser(t, path)
+	admintest.LoginAs(t, browser, env, "/admin/tenants", "tenants")
+	width, err := chromedp.Run(browser, chromedp.Evaluate[int](`window.innerWidth`))
+	if err != nil || width != 1280 {
+		t.Fatalf("window is %d px wide (%v), want 1280", width, err)
+	}
+	for _, page := range []struct{ path, table string }{
+		{"/admin/tenants", "tenants"},
+		{"/admin/tenants/acme", "keys"},
+		{"/admin/tenants/acme/contacts", "contacts"},
+		{"/admin/operators", "operators"},
+		{"/admin/audit", "audit"},
+		{"/admin/tenants/acme/jobs", "jobs"},
+		{"/admin/tenants/acme/schedules", "schedules"},
+		{"/admin/tenants/acme/webhooks", "sources"},
+		{"/admin/tenants/acme/webhooks/events", "events"},
+	} {
+		admintest.Step(t, browser, page.path,
+			chromedp.Navigate(env.URL+page.path),
+			chromedp.WaitVisible(chromedp.ID(page.table)))
+		png, err := chromedp.Run(browser, chromedp.FullScreenshot(90))
+		if err != nil || len(png) == 0 {
+			t.Fatalf("screenshot of %s: %v", page.path, err)
+		}
+		bad, err := chromedp.Run(browser, chromedp.Evaluate[[]string](overflowJS))
+		if err != nil {
+			t.Fatalf("%s: %v", page.path, err)
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s at 1280 px:\n  %s", page.path, strings.Join(bad, "\n  "))
+		}
+	}
+	// The audit log shows details as key/value pairs, and a shortened id
+	// is still whole for search and copy.
+	admintest.Step(t, browser, "audit again", chromedp.Navigate(env.URL+"/admin/audit"), chromedp.WaitVisible(chromedp.ID("audit")))
+	if got := admintest.Text(t, browser, "audit"); !strings.Contains(got, "after.name") || !strings.Contains(got, "unnamed key jk_") {
+		t.Errorf("audit details are not key/value pairs:\n%s", got)
+	}
+}
