@@ -18,6 +18,7 @@ import (
 	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
@@ -95,8 +96,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	// Every system gets the same store, clock (the core's: UTC, to the
-	// microsecond, as stored), logger and metrics registry.
-	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry}
+	// microsecond, as stored), logger, metrics registry and guarded
+	// outbound client.
+	guard, err := egress.New(cfg.EgressPolicy(), egress.Options{})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry, Egress: guard}
 	engine := jobs.NewEngine(a.Deps, jobs.EngineOptions{
 		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout,
 		CompletedRetention: cfg.CompletedJobRetention, DeadRetention: cfg.DeadJobRetention,
@@ -106,7 +113,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// Stripe source's events enqueue billing's job, which reads the event
 	// through the webhook system's reader (billing never reads a webhook table).
 	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{
-		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts,
+		RetryAfterCap: cfg.RetryAfterCap,
 		Bodies: map[string]jobs.BodySource{webhook.EventBodySource: webhook.EventBody}})
 	if err := engine.Migrate(ctx); err != nil {
 		db.Close()

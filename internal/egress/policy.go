@@ -78,7 +78,9 @@ func ParseAllow(entries []string) (allowList, error) {
 	return l, nil
 }
 
-func normalHost(h string) string { return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".") }
+func normalHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+}
 
 // named reports whether host or ip is in the allow list (ip may be invalid:
 // host only).
