@@ -112,8 +112,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// system's stored events (jobs never reads a webhook table), and a
 	// Stripe source's events enqueue billing's job, which reads the event
 	// through the webhook system's reader (billing never reads a webhook table).
-	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{
-		RetryAfterCap: cfg.RetryAfterCap,
+	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{RetryAfterCap: cfg.RetryAfterCap,
 		Bodies: map[string]jobs.BodySource{webhook.EventBodySource: webhook.EventBody}})
 	if err := engine.Migrate(ctx); err != nil {
 		db.Close()
