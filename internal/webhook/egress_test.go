@@ -100,6 +100,12 @@ func TestIngestStoresEventWhateverItsForwardBecame(t *testing.T) {
 		if rcv.count() != 0 {
 			t.Fatal("the refused forward reached the app")
 		}
+		// Replaying it while the rules still refuse it says so at once.
+		_, err = env.App.Webhooks.Replay(ctx, root, tn.ID, list[0].ID)
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.Code != "host_not_allowed" || !strings.Contains(ce.Message, "JOIST_PUSH_ALLOWED_HOSTS") {
+			t.Fatalf("replay to a refused forward_url: %v", err)
+		}
 	})
 }
 
