@@ -57,6 +57,9 @@ type Error struct {
 	Code          string `json:"code"`
 	CorrelationID string `json:"correlation_id"`
 	ExistingID    string `json:"existing_id"`
+	// Field says where invalid input was (with invalid_text: "name",
+	// "metadata.plan", "query.q", "path.contact", "header.Idempotency-Key").
+	Field string `json:"field"`
 }
 
 func (e *Error) Error() string {

@@ -55,6 +55,7 @@ import (
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 var (
@@ -528,7 +529,7 @@ func newJoistSide(e *env, side string) (*joistSide, error) {
 	if err := engine.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	t, err := c.TenantCreate(ctx, auth.Actor{Type: auth.ActorSystem, ID: "system", AllTenants: true}, core.TenantInput{Slug: "bench"})
+	t, err := tenants.New(deps, c).Create(ctx, auth.Actor{Type: auth.ActorSystem, ID: "system", AllTenants: true}, tenants.Input{Slug: "bench"})
 	if err != nil {
 		return nil, err
 	}

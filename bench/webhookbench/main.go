@@ -58,8 +58,8 @@ import (
 	"github.com/joist-dev/joist/internal/app"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/config"
-	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -110,7 +110,7 @@ func main() {
 
 	a, durability, cleanup := openApp(ctx)
 	defer cleanup()
-	tn, err := a.Core.TenantCreate(ctx, rootActor, core.TenantInput{Slug: "bench"})
+	tn, err := a.Tenants.Create(ctx, rootActor, tenants.Input{Slug: "bench"})
 	if err != nil {
 		log.Fatal(err)
 	}

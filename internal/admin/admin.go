@@ -16,6 +16,7 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/store"
 )
 
 //go:embed web
@@ -112,6 +113,10 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options) 
 // permission checks, audit).
 func (a *Admin) Core() *core.Service { return a.core }
 
+// BaseURL is the dashboard's public URL (for links sent outside it, such
+// as invites), without a trailing slash; empty when not configured.
+func (a *Admin) BaseURL() string { return a.opts.BaseURL }
+
 // Register adds the dashboard's routes under /admin to mux.
 func (a *Admin) Register(mux *http.ServeMux) {
 	mux.Handle("/admin/", a.handler)
@@ -150,27 +155,12 @@ func (a *Admin) routes() (http.Handler, error) {
 		"GET /admin/{$}":     func(w http.ResponseWriter, r *http.Request, op *Op) error { return Redirect(w, r, "/admin/tenants") },
 		"POST /admin/logout": a.logout,
 
-		"GET /admin/tenants":                             a.tenantsPage,
-		"POST /admin/tenants":                            a.tenantCreate,
-		"GET /admin/tenants/{tenant}":                    a.tenantOverviewPage,
-		"POST /admin/tenants/{tenant}/keys":              a.keyCreate,
-		"POST /admin/tenants/{tenant}/keys/{key}/revoke": a.keyRevoke,
-		"GET /admin/tenants/{tenant}/contacts":           a.contactSearch,
-		"GET /admin/tenants/{tenant}/contacts/{contact}": a.contactPage,
-
-		"GET /admin/operators":       a.operatorsPage,
-		"POST /admin/operators":      a.operatorInvite,
-		"GET /admin/operators/{id}":  a.operatorPage,
-		"POST /admin/operators/{id}": a.operatorUpdate,
-
 		"GET /admin/audit": a.auditPage,
 	}})
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range []NavItem{
-		{Label: "Tenants", Path: "/admin/tenants", Order: 10},
-		{Label: "Operators", Path: "/admin/operators", Order: 80},
 		{Label: "Audit log", Path: "/admin/audit", Perm: auth.PermAuditRead, Order: 90},
 	} {
 		a.AddNav(n)
@@ -185,7 +175,25 @@ func (a *Admin) routes() (http.Handler, error) {
 		a.errorPage(w, r, nil, http.StatusForbidden, "Forbidden",
 			"This form was sent from another site, so it was refused. Open the dashboard directly and try again.")
 	}))
-	return securityHeaders(httpapi.Correlation(cop.Handler(a.mux))), nil
+	return securityHeaders(httpapi.Correlation(cop.Handler(a.textGuard(a.mux)))), nil
+}
+
+// textGuard refuses a path or query string holding NUL or invalid UTF-8
+// (the API's rule for text, httpapi.CheckValues) with a 400 page, before
+// any handler looks it up; forms are checked where they are parsed.
+func (a *Admin) textGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := httpapi.CheckValues("query.", r.URL.Query())
+		if !store.ValidText(r.URL.Path) {
+			err = core.InvalidText("path")
+		}
+		if err != nil {
+			op, _ := a.signedIn(r)
+			a.fail(w, r, op, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // originOf is the scheme://host[:port] of a URL, or "".

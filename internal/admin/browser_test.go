@@ -58,7 +58,7 @@ func TestBrowser(t *testing.T) {
 		if !strings.HasPrefix(key, "jk_") || env.Count(t, "api_keys") != keys+1 {
 			t.Fatalf("new key %q, api_keys %d -> %d", key, keys, env.Count(t, "api_keys"))
 		}
-		if got := apiStatus(t, env, key); got != http.StatusOK {
+		if got := admintest.APIStatus(t, env, key); got != http.StatusOK {
 			t.Fatalf("API with the key from the browser: %d", got)
 		}
 		admintest.Step(t, ctx, "tenant page again",

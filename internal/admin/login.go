@@ -38,6 +38,10 @@ func (a *Admin) preSessionForm(w http.ResponseWriter, r *http.Request) bool {
 		a.errorPage(w, r, nil, http.StatusBadRequest, "Bad request", "The form could not be read: "+err.Error())
 		return false
 	}
+	if err := httpapi.CheckValues("form.", r.PostForm); err != nil {
+		a.fail(w, r, nil, err)
+		return false
+	}
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !equalToken(r.PostForm.Get("csrf"), c.Value) {
 		a.errorPage(w, r, nil, http.StatusForbidden, "Forbidden",

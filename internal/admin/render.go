@@ -32,10 +32,8 @@ type view struct {
 // page to show, by code, so that no free text travels in a URL (sections
 // add theirs: Section.Flashes).
 var shellFlashes = map[string]string{
-	"key_revoked":      "The key was revoked. Requests made with it now get 401.",
-	"operator_updated": "The operator was saved.",
-	"password_set":     "Your password is set. Log in with it.",
-	"logged_out":       "You are logged out.",
+	"password_set": "Your password is set. Log in with it.",
+	"logged_out":   "You are logged out.",
 }
 
 var funcs = template.FuncMap{

@@ -257,9 +257,10 @@ func (a *Admin) addPartials(s Section) error {
 	return nil
 }
 
-// panelsFor renders the panels of page for tenant t (and contact c), in
-// the order the sections were added.
-func (a *Admin) panelsFor(r *http.Request, op *Op, page string, t store.Tenant, c *store.Contact) ([]template.HTML, error) {
+// Panels renders the panels of page (PanelTenant or PanelContact) for
+// tenant t (and contact c), in the order the sections were added: the
+// section whose page hosts them shows them where it likes.
+func (a *Admin) Panels(r *http.Request, op *Op, page string, t store.Tenant, c *store.Contact) ([]template.HTML, error) {
 	a.mu.RLock()
 	panels := slices.Clone(a.panels)
 	a.mu.RUnlock()
@@ -284,9 +285,9 @@ func (a *Admin) panelsFor(r *http.Request, op *Op, page string, t store.Tenant, 
 	return out, nil
 }
 
-// tenantLinksFor are the links of the tenant page; the instance's page
-// shows only those marked Instance.
-func (a *Admin) tenantLinksFor(t store.Tenant) []TenantLink {
+// TenantLinks are the sections' links for the tenant page of t; the
+// instance's page shows only those marked Instance.
+func (a *Admin) TenantLinks(t store.Tenant) []TenantLink {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	var out []TenantLink

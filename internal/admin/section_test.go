@@ -22,7 +22,8 @@ import (
 func TestAddSection(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, "sqlite")
-	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{})
+	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler),
+		admin.Options{Sections: []admin.SectionFunc{env.App.Tenants.AdminSection(), env.App.Operators.AdminSection()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestAddSection(t *testing.T) {
 		"template name taken":     {Templates: tmpl},
 		"template lacks content":  {Templates: fstest.MapFS{"x/deep/y.html": {Data: []byte(`{{define "title"}}x{{end}}`)}}},
 		"template does not parse": {Templates: fstest.MapFS{"x/z.html": {Data: []byte(`{{define "title"}}`)}}},
-		"flash code taken":        {Flashes: map[string]string{"key_revoked": "again"}},
+		"flash code taken":        {Flashes: map[string]string{"logged_out": "again"}},
 		"panel on an unknown page": {Templates: fstest.MapFS{"p.html": {Data: []byte(`x`)}}, Panels: []admin.Panel{{Page: "operators", Template: "p.html",
 			Data: func(*http.Request, *admin.Op, store.Tenant, *store.Contact) (any, error) { return 1, nil }}}},
 		"panel without data": {Templates: fstest.MapFS{"p.html": {Data: []byte(`x`)}}, Panels: []admin.Panel{{Page: admin.PanelTenant, Template: "p.html"}}},
@@ -180,7 +181,8 @@ func TestSectionPanelsLinksFlashes(t *testing.T) {
 				},
 			}}
 	}
-	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{Sections: []admin.SectionFunc{section}})
+	adm, err := admin.New(env.App.Core, env.App.Metrics, slog.New(slog.DiscardHandler), admin.Options{
+		Sections: []admin.SectionFunc{env.App.Tenants.AdminSection(), env.App.Contacts.AdminSection(), section}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/store/storetest"
 )
 
 func loginFailures(t *testing.T, env *apptest.Env) float64 {
@@ -203,7 +204,7 @@ func TestViewerCannotWrite(t *testing.T) {
 		if k, t2 := env.Count(t, "api_keys"), env.Count(t, "tenants"); k != keys || t2 != tenants {
 			t.Fatalf("viewer posts stored something: api_keys %d -> %d, tenants %d -> %d", keys, k, tenants, t2)
 		}
-		ks, _, err := env.App.Core.KeyList(t.Context(), admintest.CLI(), tn.ID, storePage())
+		ks, _, err := env.App.Tenants.KeyList(t.Context(), admintest.CLI(), tn.ID, storePage())
 		if err != nil || len(ks) != 1 || ks[0].RevokedAt != nil {
 			t.Fatalf("key after viewer's revoke: %+v %v", ks, err)
 		}
@@ -278,3 +279,35 @@ func TestLogoutRevokesSession(t *testing.T) {
 }
 
 func storePage() store.Page { return store.Page{Limit: 100} }
+
+// TestHostileTextInForms: a NUL byte or invalid UTF-8 in a login form, a
+// form of a signed-in operator, a path or a query string gets a 400 page
+// naming the field, on both stores; nothing is stored and nothing is
+// logged at ERROR (the login form needs no session).
+func TestHostileTextInForms(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		admintest.MkTenant(t, env, "acme")
+		before := env.Snapshot(t)
+		anon := admintest.NewClient(t, env)
+		admintest.Want(t, "NUL in login email", anon.TryLogin("owner@example.com\x00", "whatever password"), http.StatusBadRequest, "form.email")
+		admintest.Want(t, "invalid UTF-8 in login email", anon.TryLogin("caf\xe9@example.com", "whatever password"), http.StatusBadRequest, "form.email")
+		c := admintest.NewClient(t, env)
+		c.LoginOwner()
+		tok := c.CSRF("/admin/tenants")
+		admintest.Want(t, "NUL in a tenant slug", c.Post("/admin/tenants", url.Values{"csrf": {tok}, "slug": {"a\x00b"}}), http.StatusBadRequest, "form.slug")
+		admintest.Want(t, "NUL in a key name", c.Post("/admin/tenants/acme/keys", url.Values{"csrf": {tok}, "name": {"k\x00"}}), http.StatusBadRequest, "form.name")
+		admintest.Want(t, "invalid UTF-8 in a path", c.Get("/admin/tenants/%ff"), http.StatusBadRequest, "path")
+		admintest.Want(t, "NUL in a search", c.Get("/admin/tenants/acme/contacts?q=%00"), http.StatusBadRequest, "query.q")
+		admintest.Want(t, "NUL in an audit filter", c.Get("/admin/audit?actor=%00"), http.StatusBadRequest, "query.actor")
+		after := env.Snapshot(t)
+		delete(before, "sessions") // the owner's login
+		delete(after, "sessions")
+		delete(before, "audit_log")
+		delete(after, "audit_log")
+		storetest.Unchanged(t, before, after)
+		if lines := env.ErrorLines(); len(lines) > 0 {
+			t.Fatalf("hostile form input logged ERROR lines:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+}

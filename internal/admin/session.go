@@ -45,6 +45,10 @@ func (a *Admin) authed(h HandlerFunc) http.HandlerFunc {
 				a.errorPage(w, r, op, http.StatusBadRequest, "Bad request", "The form could not be read: "+err.Error())
 				return
 			}
+			if err := httpapi.CheckValues("form.", r.PostForm); err != nil {
+				a.fail(w, r, op, err)
+				return
+			}
 			if !equalToken(r.PostForm.Get("csrf"), op.Session.CSRFToken) {
 				a.errorPage(w, r, op, http.StatusForbidden, "Forbidden",
 					"This form is missing its security token or it is out of date (did you log in again in another tab?). Reload the page and try again.")

@@ -17,14 +17,17 @@ import (
 	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/billing"
 	"github.com/joist-dev/joist/internal/config"
+	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/operators"
 	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/webhook"
 )
 
@@ -37,7 +40,13 @@ type App struct {
 	API     *httpapi.API
 	Admin   *admin.Admin
 	Metrics *metrics.Metrics
-	Jobs    *jobs.Service
+	// Tenants creates tenants and manages their keys.
+	Tenants *tenants.Service
+	// Contacts writes and searches contacts and reads their timelines.
+	Contacts *contacts.Service
+	// Operators invites and changes the dashboard's operators.
+	Operators *operators.Service
+	Jobs      *jobs.Service
 	// Webhooks receives providers' webhooks.
 	Webhooks *webhook.Service
 	// Billing keeps subscription state from Stripe events.
@@ -104,6 +113,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry, Egress: guard}
+	a.Tenants = tenants.New(a.Deps, a.Core)
+	a.Contacts = contacts.New(a.Deps, a.Core)
+	a.Operators = operators.New(a.Deps, a.Core, operators.Options{})
 	engine := jobs.NewEngine(a.Deps, jobs.EngineOptions{
 		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout,
 		CompletedRetention: cfg.CompletedJobRetention, DeadRetention: cfg.DeadJobRetention,
@@ -127,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -135,7 +147,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.Admin, err = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP,
-		Sections: []admin.SectionFunc{a.Jobs.AdminSection(), a.Schedules.AdminSection(), a.Webhooks.AdminSection(), a.Billing.AdminSection()},
+		Sections: []admin.SectionFunc{a.Tenants.AdminSection(), a.Contacts.AdminSection(), a.Jobs.AdminSection(), a.Schedules.AdminSection(),
+			a.Webhooks.AdminSection(), a.Billing.AdminSection(), a.Operators.AdminSection()},
 	})
 	if err != nil {
 		db.Close()
@@ -160,7 +173,8 @@ func Migrations() []store.MigrationSet {
 // with every system's fragment (for tests that check traffic against it
 // without a running joist).
 func OpenAPI() ([]byte, error) {
-	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
+	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "tenants", OpenAPI: tenants.OpenAPI()}, {Name: "contacts", OpenAPI: contacts.OpenAPI()},
+		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()}})
 }
 

@@ -3,11 +3,14 @@
 package apptest
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/joist-dev/joist/internal/app"
@@ -25,6 +28,21 @@ type Env struct {
 	OwnerEmail    string
 	OwnerPassword string
 	Dialect       store.Dialect
+
+	log *logLines
+}
+
+// logLines keeps the ERROR lines joist logged.
+type logLines struct {
+	mu     sync.Mutex
+	errors []string
+}
+
+// ErrorLines are the lines joist has logged at ERROR so far.
+func (e *Env) ErrorLines() []string {
+	e.log.mu.Lock()
+	defer e.log.mu.Unlock()
+	return slices.Clone(e.log.errors)
 }
 
 // Start runs joist on dialect d until the test ends. mod may adjust the
@@ -60,7 +78,8 @@ func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
 	if os.Getenv("JOIST_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
+	lines := &logLines{}
+	log := slog.New(slog.NewTextHandler(testWriter{t, lines}, &slog.HandlerOptions{Level: level}))
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
@@ -70,7 +89,7 @@ func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
 	}
 	t.Cleanup(a.Stop)
 	return &Env{App: a, URL: "http://" + a.Addr(), RootKey: cfg.RootKey, OwnerEmail: cfg.OwnerEmail,
-		OwnerPassword: cfg.OwnerPassword, Dialect: d}
+		OwnerPassword: cfg.OwnerPassword, Dialect: d, log: lines}
 }
 
 // Restart stops e's joist and starts another on the same store and
@@ -119,10 +138,18 @@ func (e *Env) Count(t testing.TB, table string) int {
 	return storetest.Count(t, e.App.DB, table)
 }
 
-type testWriter struct{ t testing.TB }
+type testWriter struct {
+	t     testing.TB
+	lines *logLines
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
+	if bytes.Contains(p, []byte("level=ERROR")) {
+		w.lines.mu.Lock()
+		w.lines.errors = append(w.lines.errors, string(p))
+		w.lines.mu.Unlock()
+	}
 	return len(p), nil
 }
 

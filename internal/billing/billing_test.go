@@ -18,9 +18,10 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/config"
-	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
@@ -39,13 +40,13 @@ type harness struct {
 
 func newHarness(t *testing.T, env *apptest.Env) *harness {
 	ctx := context.Background()
-	tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+	tn, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"user_1", "user_2"} {
 		name := "Ann " + id
-		if _, _, err := env.App.Core.ContactUpsert(ctx, root, tn.ID, id, core.ContactInput{Name: &name}); err != nil {
+		if _, _, err := env.App.Contacts.Upsert(ctx, root, tn.ID, id, contacts.Input{Name: &name}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,9 +12,11 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
@@ -78,12 +80,12 @@ func TestStripeInstanceRouting(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
 		h := newHarness(t, env)
-		globex, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "globex"})
+		globex, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "globex"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		name := "Gil"
-		if _, _, err := env.App.Core.ContactUpsert(ctx, root, globex.ID, "g_1", core.ContactInput{Name: &name}); err != nil {
+		if _, _, err := env.App.Contacts.Upsert(ctx, root, globex.ID, "g_1", contacts.Input{Name: &name}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := env.App.Webhooks.PutSource(ctx, root, store.InstanceTenantID, "stripe", webhook.SourceInput{Provider: "stripe",

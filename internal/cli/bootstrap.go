@@ -10,9 +10,21 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/operators"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 func nowFunc() time.Time { return time.Now() }
+
+// tenantsOf is the tenants service over the core service's store.
+func tenantsOf(s *core.Service) *tenants.Service {
+	return tenants.New(core.Deps{DB: s.DB(), Now: s.Now}, s)
+}
+
+// operatorsOf is the operators service over the core service's store.
+func operatorsOf(s *core.Service) *operators.Service {
+	return operators.New(core.Deps{DB: s.DB(), Now: s.Now}, s, operators.Options{})
+}
 
 func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) error {
 	if len(args) == 0 || args[0] != "create" {
@@ -30,7 +42,7 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		name = pos[1]
 	}
 	return withCore(ctx, cfg, func(s *core.Service) error {
-		t, err := s.TenantCreate(ctx, hostActor(), core.TenantInput{Slug: pos[0], Name: name})
+		t, err := tenantsOf(s).Create(ctx, hostActor(), tenants.Input{Slug: pos[0], Name: name})
 		if err != nil {
 			return err
 		}
@@ -60,7 +72,7 @@ func keyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env fu
 		if err != nil {
 			return err
 		}
-		k, plain, err := s.KeyCreate(ctx, a, t.ID, name)
+		k, plain, err := tenantsOf(s).KeyCreate(ctx, a, t.ID, name)
 		if err != nil {
 			return err
 		}
@@ -89,7 +101,7 @@ func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		pw, generated := newPassword(env)
 		return withCore(ctx, cfg, func(s *core.Service) error {
 			a := hostActor()
-			in := core.OperatorInput{Email: pos[0], Name: name, Role: pos[1], AllTenants: tenants == ""}
+			in := operators.Input{Email: pos[0], Name: name, Role: pos[1], AllTenants: tenants == ""}
 			for _, ref := range strings.Split(tenants, ",") {
 				if ref = strings.TrimSpace(ref); ref != "" {
 					t, err := s.TenantGet(ctx, a, ref)
@@ -99,7 +111,7 @@ func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 					in.TenantIDs = append(in.TenantIDs, t.ID)
 				}
 			}
-			o, err := s.OperatorCreate(ctx, a, in, pw)
+			o, err := operatorsOf(s).Create(ctx, a, in, pw)
 			if err != nil {
 				return err
 			}
@@ -119,7 +131,7 @@ func operatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer, e
 		}
 		pw, generated := newPassword(env)
 		return withCore(ctx, cfg, func(s *core.Service) error {
-			o, err := s.OperatorResetPassword(ctx, hostActor(), pos[0], pw)
+			o, err := operatorsOf(s).ResetPassword(ctx, hostActor(), pos[0], pw)
 			if err != nil {
 				return err
 			}

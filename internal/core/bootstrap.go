@@ -74,7 +74,7 @@ func (s *Service) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapRe
 			return err
 		}
 		res.OwnerEmail = o.Email
-		return s.audit(ctx, tx, a, "", "operator.create", "operator", o.ID, map[string]any{"after": scopeSummary(o)})
+		return s.audit(ctx, tx, a, "", "operator.create", "operator", o.ID, map[string]any{"after": OperatorSummary(o)})
 	})
 	return res, err
 }

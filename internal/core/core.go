@@ -30,16 +30,12 @@ type Service struct {
 // Options tune the service.
 type Options struct {
 	SessionTTL time.Duration
-	InviteTTL  time.Duration
 }
 
 // New returns a Service. now is the clock (time.Now in production).
 func New(db *store.DB, now func() time.Time, log *slog.Logger, opts Options) *Service {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 12 * time.Hour
-	}
-	if opts.InviteTTL == 0 {
-		opts.InviteTTL = 7 * 24 * time.Hour
 	}
 	return &Service{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, log: log, opts: opts, touch: newTouchCache()}
 }

@@ -22,6 +22,8 @@ type Error struct {
 	Message string
 	// ExistingID names the stored object a conflict is about, when known.
 	ExistingID string
+	// Field names where invalid input was, when one field is to blame.
+	Field string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -60,4 +62,11 @@ func Forbidden(format string, args ...any) error { return forbidden(format, args
 // Conflict is a 409-kind error naming the existing object when known.
 func Conflict(code, existingID, format string, args ...any) error {
 	return &Error{Kind: ErrConflict, Code: code, Message: fmt.Sprintf(format, args...), ExistingID: existingID}
+}
+
+// InvalidText is the error for text joist cannot store: a NUL byte or
+// invalid UTF-8 in field (see store.ValidText).
+func InvalidText(field string) error {
+	return &Error{Kind: ErrInvalid, Code: "invalid_text", Field: field,
+		Message: field + " holds a NUL byte or is not valid UTF-8; joist stores text as UTF-8 without NUL, so send it encoded that way (binary data as base64)"}
 }

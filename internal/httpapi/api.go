@@ -114,18 +114,6 @@ func New(svc *core.Service, m *metrics.Metrics, log *slog.Logger, opts Options, 
 		{Method: "GET", Pattern: "/readyz", Public: true, Handler: a.readyz},
 		{Method: "GET", Pattern: "/openapi.json", Public: true, Handler: a.openapi},
 
-		{Method: "POST", Pattern: "/v1/tenants", Idempotent: true, Handler: a.tenantCreate},
-		{Method: "GET", Pattern: "/v1/tenants", Handler: a.tenantList},
-		{Method: "GET", Pattern: "/v1/tenants/{tenant}", Tenant: "path", Handler: a.tenantGet},
-		{Method: "POST", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Idempotent: true, Handler: a.keyCreate, Redact: redactSecret},
-		{Method: "GET", Pattern: "/v1/tenants/{tenant}/keys", Tenant: "path", Handler: a.keyList},
-		{Method: "DELETE", Pattern: "/v1/tenants/{tenant}/keys/{key}", Tenant: "path", Handler: a.keyRevoke},
-
-		{Method: "GET", Pattern: "/v1/contacts", Tenant: "header", Handler: a.contactList},
-		{Method: "PUT", Pattern: "/v1/contacts/{contact}", Tenant: "header", Handler: a.contactPut},
-		{Method: "GET", Pattern: "/v1/contacts/{contact}", Tenant: "header", Handler: a.contactGet},
-		{Method: "GET", Pattern: "/v1/contacts/{contact}/timeline", Tenant: "header", Handler: a.timelineList},
-
 		{Method: "GET", Pattern: "/v1/audit", Handler: a.auditList},
 	}
 	seen := map[string]string{}
@@ -252,6 +240,9 @@ func (a *API) wrap(rt Route) http.Handler {
 }
 
 func (a *API) serve(w http.ResponseWriter, r *Request, rt Route) error {
+	if err := checkRequestText(r.Request, rt.Pattern); err != nil {
+		return err
+	}
 	if !rt.Public {
 		bearer, ok := bearerToken(r.Request)
 		if !ok {

@@ -108,20 +108,25 @@ func (a *API) idempotent(w http.ResponseWriter, r *Request, rt Route) error {
 // replayedHeaders are the response headers a replay repeats.
 var replayedHeaders = []string{"Location", "Cache-Control"}
 
-// redactSecret removes the "key" field from a stored key-creation response:
-// a secret is shown once, never stored in plain text, and a replay answers
-// with the created key's id and prefix but without its secret.
-func redactSecret(body []byte) []byte {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
-		return nil
+// RedactFields returns a Route.Redact that removes the named top-level
+// fields from a stored response: a secret is shown once, never stored in
+// plain text, and a replay answers with the rest (the created key's id
+// and prefix, say) but without the secret.
+func RedactFields(names ...string) func([]byte) []byte {
+	return func(body []byte) []byte {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) != nil {
+			return nil
+		}
+		for _, n := range names {
+			delete(m, n)
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil
+		}
+		return append(b, '\n')
 	}
-	delete(m, "key")
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil
-	}
-	return append(b, '\n')
 }
 
 // recorder buffers a handler's response.

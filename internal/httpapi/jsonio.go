@@ -56,7 +56,7 @@ func decodeBody(r *http.Request, dst any, optional bool) error {
 	if dec.More() {
 		return NewProblem(http.StatusBadRequest, "invalid_json", "the body has data after the JSON object; send exactly one object")
 	}
-	return nil
+	return checkJSONText(body)
 }
 
 func jsonProblem(err error, body []byte) *Problem {

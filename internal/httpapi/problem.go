@@ -19,6 +19,9 @@ type Problem struct {
 	CorrelationID string `json:"correlation_id,omitempty"`
 	// ExistingID names the object that made a request a conflict, when known.
 	ExistingID string `json:"existing_id,omitempty"`
+	// Field names where invalid input was (invalid_text): a body field
+	// ("metadata.plan"), "query.q", "path.contact" or "header.Idempotency-Key".
+	Field string `json:"field,omitempty"`
 }
 
 func (p *Problem) Error() string { return p.Detail }
@@ -50,7 +53,7 @@ func toProblem(err error) *Problem {
 			status = http.StatusUnauthorized
 		}
 		p := NewProblem(status, ce.Code, ce.Message)
-		p.ExistingID = ce.ExistingID
+		p.ExistingID, p.Field = ce.ExistingID, ce.Field
 		return p
 	}
 	switch {

@@ -9,23 +9,6 @@ import (
 
 // Conversions from the store's records to the API's shapes (package wire).
 
-func tenantView(t store.Tenant) wire.Tenant {
-	return wire.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
-}
-
-func keyView(k store.APIKey) wire.Key {
-	return wire.Key{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
-}
-
-func contactView(c store.Contact) wire.Contact {
-	return wire.Contact{ID: c.ID, ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Locale: c.Locale, Timezone: c.Timezone,
-		Metadata: c.Metadata, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
-}
-
-func timelineView(e store.TimelineEntry) wire.TimelineEntry {
-	return wire.TimelineEntry{ID: e.ID, Kind: e.Kind, Summary: e.Summary, RefType: e.RefType, RefID: e.RefID, CorrelationID: e.CorrelationID, CreatedAt: e.CreatedAt}
-}
-
 func auditView(e store.AuditEntry) wire.AuditEntry {
 	return wire.AuditEntry{ID: e.ID, TenantID: e.TenantID, ActorType: e.ActorType, ActorID: e.ActorID, ActorRole: e.ActorRole, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID, Summary: e.Summary, IP: e.IP, CorrelationID: e.CorrelationID, CreatedAt: e.CreatedAt}

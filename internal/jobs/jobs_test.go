@@ -15,10 +15,10 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/config"
-	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 )
 
@@ -85,7 +85,7 @@ func TestPushJobDeliveredSignedAndCompleted(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestGoneIsDeadAndRetryRevives(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newReceiver(t, 410)
 		svc := env.App.Jobs
 		j, _, err := svc.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL})
@@ -162,7 +162,7 @@ func TestUniqueKey(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		svc := env.App.Jobs
 		in := jobs.PushInput{URL: "http://127.0.0.1:1/x", Delay: "1h", UniqueKey: "sync-user-1"}
 		j1, c1, err := svc.Create(ctx, root, tn.ID, in)
@@ -187,7 +187,7 @@ func TestJobMetrics(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newReceiver(t, 500)
 		j, _, err := env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: rcv.srv.URL, MaxAttempts: 1})
 		if err != nil {
@@ -228,7 +228,7 @@ func TestRetryAfterHonouredAndCapped(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		var mu sync.Mutex
 		var times []time.Time
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +270,7 @@ func TestAllowedHosts(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, store.SQLite, func(c *config.Config) { c.PushAllowedHosts = []string{"127.0.0.1"} })
 	ctx := context.Background()
-	tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+	tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 	if _, _, err := env.App.Jobs.Create(ctx, root, tn.ID, jobs.PushInput{URL: "http://localhost:9/x"}); err == nil || !strings.Contains(err.Error(), "JOIST_PUSH_ALLOWED_HOSTS") {
 		t.Fatalf("host outside the list: %v", err)
 	}
@@ -298,7 +298,7 @@ func TestMaintainFollowsRiverRetention(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,6 +106,13 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
 	start := w.svc.now()
 	status, body, err := w.call(ctx, job)
+	// The target's answer and errors are outside text: stored safely (NUL
+	// and invalid UTF-8 replaced, and said so), in the attempt as in
+	// River's error list (jsonb, which refuses \u0000).
+	body = store.SafeText(body)
+	if err != nil {
+		err = safeError{err}
+	}
 	rec := Attempt{JobID: a.JobID, Attempt: job.Attempt, StartedAt: start, DurationMS: w.svc.now().Sub(start).Milliseconds(),
 		Status: status, ResponseBody: body, Node: w.svc.engine.opts.NodeID}
 	if err != nil {
@@ -151,6 +158,12 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	}
 	return fmt.Errorf("target answered %d: %s", status, firstLine(body))
 }
+
+// safeError is an error whose message is safe text (store.SafeText).
+type safeError struct{ err error }
+
+func (e safeError) Error() string { return store.SafeText(e.err.Error()) }
+func (e safeError) Unwrap() error { return e.err }
 
 // call makes one signed request and returns the status and a truncated body.
 // A Retry-After on a failure is remembered for NextRetry.

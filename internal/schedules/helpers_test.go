@@ -13,8 +13,8 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 )
 
@@ -108,7 +108,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 func newTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {
 	t.Helper()
-	tn, err := env.App.Core.TenantCreate(context.Background(), root, core.TenantInput{Slug: slug})
+	tn, err := env.App.Tenants.Create(context.Background(), root, tenants.Input{Slug: slug})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,11 @@ type APIKey struct {
 	RevokedAt  *time.Time
 }
 
-const keyCols = "id, COALESCE(tenant_id, ''), name, prefix, hash, created_by, created_at, last_used_at, revoked_at"
+// APIKeyCols are the columns ScanAPIKey reads, in its order.
+const APIKeyCols = "id, COALESCE(tenant_id, ''), name, prefix, hash, created_by, created_at, last_used_at, revoked_at"
 
-func scanKey(r Row) (APIKey, error) {
+// ScanAPIKey reads a key selected with APIKeyCols.
+func ScanAPIKey(r Row) (APIKey, error) {
 	var k APIKey
 	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &k.CreatedBy, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt)
 	return k, err
@@ -28,7 +30,7 @@ func scanKey(r Row) (APIKey, error) {
 
 // APIKeyByHash finds a key (root or tenant) by its hash, for authentication.
 func (tx *Tx) APIKeyByHash(ctx context.Context, hash string) (APIKey, error) {
-	return scanKey(tx.QueryRow(ctx, "SELECT "+keyCols+" FROM api_keys WHERE hash = ?", hash))
+	return ScanAPIKey(tx.QueryRow(ctx, "SELECT "+APIKeyCols+" FROM api_keys WHERE hash = ?", hash))
 }
 
 // APIKeyTouch sets last_used_at when it is older than minAge.
@@ -50,40 +52,4 @@ func (tx *Tx) RootKeyCount(ctx context.Context) (int, error) {
 	var n int
 	err := tx.QueryRow(ctx, "SELECT count(*) FROM api_keys WHERE tenant_id IS NULL AND revoked_at IS NULL").Scan(&n)
 	return n, err
-}
-
-// APIKeyInsert stores a key of the scope's tenant.
-func (s *Scope) APIKeyInsert(ctx context.Context, k APIKey) error {
-	_, err := s.tx.Exec(ctx, "INSERT INTO api_keys (id, tenant_id, name, prefix, hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		k.ID, s.tenantID, k.Name, k.Prefix, k.Hash, k.CreatedBy, k.CreatedAt)
-	return err
-}
-
-// APIKeyGet finds a key of the scope's tenant.
-func (s *Scope) APIKeyGet(ctx context.Context, id string) (APIKey, error) {
-	return scanKey(s.tx.QueryRow(ctx, "SELECT "+keyCols+" FROM api_keys WHERE tenant_id = ? AND id = ?", s.tenantID, id))
-}
-
-// APIKeyRevoke marks a key revoked; revoking twice keeps the first time.
-func (s *Scope) APIKeyRevoke(ctx context.Context, id string, now time.Time) error {
-	n, err := s.tx.Exec(ctx, "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ? AND id = ?", now, s.tenantID, id)
-	if err == nil && n == 0 {
-		return ErrNotFound
-	}
-	return err
-}
-
-// APIKeyList lists the tenant's keys by id.
-func (s *Scope) APIKeyList(ctx context.Context, p Page) ([]APIKey, string, error) {
-	after, err := p.After()
-	if err != nil {
-		return nil, "", err
-	}
-	rows, err := s.tx.Query(ctx, "SELECT "+keyCols+" FROM api_keys WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?", s.tenantID, after, p.Size()+1)
-	items, err := Collect(rows, err, func(r Rows) (APIKey, error) { return scanKey(r) })
-	if err != nil {
-		return nil, "", err
-	}
-	items, next := PageOf(items, p.Size(), func(k APIKey) string { return k.ID })
-	return items, next, nil
 }

@@ -47,10 +47,12 @@ func (tx *Tx) OperatorInsert(ctx context.Context, o Operator) error {
 		o.ID, strings.ToLower(o.Email), o.Name, o.Role, o.AllTenants, o.PasswordHash, o.DisabledAt, o.CreatedAt, o.UpdatedAt); err != nil {
 		return err
 	}
-	return tx.operatorSetTenants(ctx, o)
+	return tx.OperatorSetTenants(ctx, o)
 }
 
-func (tx *Tx) operatorSetTenants(ctx context.Context, o Operator) error {
+// OperatorSetTenants replaces the tenants an operator reaches (none when
+// o.AllTenants).
+func (tx *Tx) OperatorSetTenants(ctx context.Context, o Operator) error {
 	if _, err := tx.Exec(ctx, "DELETE FROM operator_tenants WHERE operator_id = ?", o.ID); err != nil {
 		return err
 	}
@@ -63,19 +65,6 @@ func (tx *Tx) operatorSetTenants(ctx context.Context, o Operator) error {
 		}
 	}
 	return nil
-}
-
-// OperatorUpdate stores name, role, scope and disabled state.
-func (tx *Tx) OperatorUpdate(ctx context.Context, o Operator) error {
-	n, err := tx.Exec(ctx, "UPDATE operators SET name = ?, role = ?, all_tenants = ?, disabled_at = ?, updated_at = ? WHERE id = ?",
-		o.Name, o.Role, o.AllTenants, o.DisabledAt, o.UpdatedAt, o.ID)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return tx.operatorSetTenants(ctx, o)
 }
 
 // OperatorSetPassword replaces the password hash.
@@ -125,13 +114,6 @@ func (tx *Tx) OperatorCount(ctx context.Context) (int, error) {
 	var n int
 	err := tx.QueryRow(ctx, "SELECT count(*) FROM operators").Scan(&n)
 	return n, err
-}
-
-// InviteInsert stores an invite token hash for an operator.
-func (tx *Tx) InviteInsert(ctx context.Context, tokenHash, operatorID string, now, expires time.Time) error {
-	_, err := tx.Exec(ctx, "INSERT INTO operator_invites (token_hash, operator_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-		tokenHash, operatorID, now, expires)
-	return err
 }
 
 // InviteUse consumes an unexpired, unused invite and returns its operator id.

@@ -191,10 +191,22 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	if res.Challenge != nil {
 		return IngestResult{Challenge: res.Challenge, ChallengeContentType: res.ChallengeContentType}, nil
 	}
+	if !store.ValidText(res.EventID) {
+		// Authentic, but its id cannot be stored as it is, so it cannot be
+		// deduplicated: refused, and kept in the log.
+		rej := &core.Error{Kind: core.ErrInvalid, Code: "invalid_event_id", Message: "the delivery's event id " +
+			quote(store.SafeText(res.EventID)) + " holds a NUL byte or is not valid UTF-8, so it cannot be deduplicated; the delivery was not stored"}
+		s.received.WithLabelValues(src.Provider, rej.Code).Inc()
+		s.reject(ctx, tn.ID, src.ID, rej.Code, rej.Message, req, remoteIP)
+		return IngestResult{}, rej
+	}
+	// The rest of what the provider sent is stored as safe text; the body
+	// stays bytes.
+	res.EventType = store.SafeText(res.EventType)
 	hdrs := keptHeaders(req.Header)
 	hjson, _ := json.Marshal(hdrs)
 	ev := Event{ID: store.NewID("evt_"), SourceID: src.ID, ProviderEventID: res.EventID, EventType: res.EventType,
-		ContentType: req.Header.Get("Content-Type"), Headers: hjson, Body: req.Body, CorrelationID: correlationID, ReceivedAt: now,
+		ContentType: store.SafeText(req.Header.Get("Content-Type")), Headers: hjson, Body: req.Body, CorrelationID: correlationID, ReceivedAt: now,
 		Verification: fmt.Sprintf("%s signature verified with secret #%d", src.Provider, res.SecretIndex+1)}
 	it := &ingestItem{ctx: ctx, ls: ls, ev: ev, hdrs: hdrs, correlationID: correlationID, forward: forwards(src, res.EventType)}
 	if it.forward {
@@ -214,7 +226,10 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 		}
 	}
 	if cfg.ContactPointer != "" {
-		it.contact = verify.Lookup(req, cfg.ContactPointer)
+		// A value that is not text names no contact (and is never looked up).
+		if c := verify.Lookup(req, cfg.ContactPointer); store.ValidText(c) {
+			it.contact = c
+		}
 	}
 	out, err := s.submit(it)
 	if err != nil {
@@ -358,7 +373,7 @@ func validHeaderValue(v string) bool {
 // fails the request's answer.
 func (s *Service) reject(ctx context.Context, tenantID, sourceID, code, msg string, req verify.Request, ip string) {
 	hjson, _ := json.Marshal(keptHeaders(req.Header))
-	r := Rejection{ID: store.NewID("rej_"), SourceID: sourceID, Code: code, Detail: msg, Headers: hjson,
+	r := Rejection{ID: store.NewID("rej_"), SourceID: sourceID, Code: code, Detail: store.SafeText(msg), Headers: hjson,
 		Size: len(req.Body), RemoteIP: ip, ReceivedAt: s.core.Now()}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		return rejectionAdd(ctx, tx.Tenant(tenantID), r, s.opts.RejectionsKept)

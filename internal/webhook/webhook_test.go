@@ -20,10 +20,11 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
@@ -85,7 +86,7 @@ func TestIngestDedupForwardReplay(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		src, created, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL + "/hooks/github"})
@@ -186,7 +187,7 @@ func TestRejectedDeliveries(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}})
 		if err != nil {
@@ -239,7 +240,7 @@ func TestOldEventsArePurged(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		src, _, _ := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github", Secrets: []webhook.SecretInput{{Secret: ghSecret}}})
 		for _, id := range []string{"a", "b"} {
 			githubDelivery(t, src.IngestURL, id, `{}`, ghSecret).Body.Close()
@@ -271,7 +272,7 @@ func TestStoreOnlyAndTypeFilter(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		oldSecret, newSecret := signing.NewSecret(), signing.NewSecret()
 		soon := time.Now().Add(time.Hour)
@@ -341,8 +342,8 @@ func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
-		if _, _, err := env.App.Core.ContactUpsert(ctx, root, tn.ID, "user_42", core.ContactInput{}); err != nil {
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
+		if _, _, err := env.App.Contacts.Upsert(ctx, root, tn.ID, "user_42", contacts.Input{}); err != nil {
 			t.Fatal(err)
 		}
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
@@ -373,7 +374,7 @@ func TestEventNamingAContactLandsOnItsTimeline(t *testing.T) {
 		send("d1", "user_42", "corr-d1")
 		send("d1", "user_42", "corr-d1-again") // duplicate
 		send("d2", "stranger", "corr-d2")
-		tl, _, err := env.App.Core.Timeline(ctx, root, tn.ID, "user_42", store.Page{})
+		tl, _, err := env.App.Contacts.Timeline(ctx, root, tn.ID, "user_42", store.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,7 +400,7 @@ func TestBatchedDeliveries(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL})
@@ -505,8 +506,8 @@ func TestInstanceSource(t *testing.T) {
 		}
 		// A tenant's key reaches neither the instance's sources nor its events.
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
-		_, key, _ := env.App.Core.KeyCreate(ctx, root, tn.ID, "k")
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
+		_, key, _ := env.App.Tenants.KeyCreate(ctx, root, tn.ID, "k")
 		if st, body := do("GET", "/v1/webhook-events", key, ""); st != 200 || strings.Contains(body, "inst-1") {
 			t.Fatalf("tenant key sees instance events: %d %s", st, body)
 		}
@@ -569,7 +570,7 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}))
 		t.Cleanup(down.Close)
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: down.URL})
 		if err != nil {
@@ -626,7 +627,7 @@ func TestForwardOfPurgedEvent(t *testing.T) {
 func TestForwardArgsKeepPreviousFormat(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL})

@@ -11,8 +11,10 @@ import (
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
-	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/contacts"
+	"github.com/joist-dev/joist/internal/operators"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 // Password is the password of every operator MkOperator creates.
@@ -27,7 +29,7 @@ func CLI() auth.Actor {
 // MkTenant creates a tenant with slug, named after it.
 func MkTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {
 	t.Helper()
-	tn, err := env.App.Core.TenantCreate(context.Background(), CLI(), core.TenantInput{Slug: slug, Name: strings.ToUpper(slug[:1]) + slug[1:]})
+	tn, err := env.App.Tenants.Create(context.Background(), CLI(), tenants.Input{Slug: slug, Name: strings.ToUpper(slug[:1]) + slug[1:]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +39,8 @@ func MkTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {
 // MkContact creates (or updates) the tenant's contact externalID.
 func MkContact(t *testing.T, env *apptest.Env, tenantID, externalID, email, name string) store.Contact {
 	t.Helper()
-	c, _, err := env.App.Core.ContactUpsert(context.Background(), CLI(), tenantID, externalID,
-		core.ContactInput{Email: &email, Name: &name})
+	c, _, err := env.App.Contacts.Upsert(context.Background(), CLI(), tenantID, externalID,
+		contacts.Input{Email: &email, Name: &name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func MkContact(t *testing.T, env *apptest.Env, tenantID, externalID, email, name
 // MkOperator creates an operator with Password; no tenants means all.
 func MkOperator(t *testing.T, env *apptest.Env, email string, role auth.Role, tenantIDs ...string) store.Operator {
 	t.Helper()
-	o, err := env.App.Core.OperatorCreate(context.Background(), CLI(), core.OperatorInput{Email: email, Role: string(role),
+	o, err := env.App.Operators.Create(context.Background(), CLI(), operators.Input{Email: email, Role: string(role),
 		AllTenants: len(tenantIDs) == 0, TenantIDs: tenantIDs}, Password)
 	if err != nil {
 		t.Fatal(err)
@@ -94,4 +96,20 @@ func NewTarget(t *testing.T) *Target {
 	t.Cleanup(srv.Close)
 	tg.URL = srv.URL
 	return tg
+}
+
+// APIStatus calls the HTTP API with key and returns the status.
+func APIStatus(t *testing.T, env *apptest.Env, key string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, env.URL+"/v1/contacts", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }

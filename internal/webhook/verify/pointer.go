@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // RFC 6901 JSON pointers are written by hand: the whole of it is the ~0/~1
@@ -65,7 +66,7 @@ func lookupPointer(req Request, p string) (string, *Error) {
 }
 
 func decodeJSON(body []byte) (any, *Error) {
-	d := json.NewDecoder(bytes.NewReader(body))
+	d := json.NewDecoder(bytes.NewReader(markInvalidUTF8(body)))
 	d.UseNumber()
 	var doc any
 	if err := d.Decode(&doc); err != nil {
@@ -117,4 +118,27 @@ func resolve(doc any, p string) any {
 		}
 	}
 	return cur
+}
+
+// markInvalidUTF8 turns each byte of body that is not UTF-8 into the JSON
+// escape of NUL. encoding/json would silently replace such a byte with
+// U+FFFD, so two different ids could decode to one; as NUL, a value
+// holding one is seen as not text (store.ValidText) and refused or
+// ignored, never merged with another. Outside a string it stays a syntax
+// error, as the byte itself was.
+func markInvalidUTF8(body []byte) []byte {
+	if utf8.Valid(body) {
+		return body
+	}
+	out := make([]byte, 0, len(body)+16)
+	for i := 0; i < len(body); {
+		r, size := utf8.DecodeRune(body[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, `\u0000`...)
+		} else {
+			out = append(out, body[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }

@@ -1,14 +1,43 @@
-package admin
+package operators
 
 import (
 	"context"
+	"embed"
 	"net/http"
 	"slices"
 
+	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
 )
+
+//go:embed pages
+var pagesFS embed.FS
+
+// pages serves the operators section with the service it was given.
+type pages struct {
+	a   *admin.Admin
+	svc *Service
+}
+
+// AdminSection is the operators part of the dashboard: the operator list
+// with the invite form, and each operator's page to change their role,
+// tenant reach and disabled state.
+func (s *Service) AdminSection() admin.SectionFunc {
+	return func(a *admin.Admin) admin.Section {
+		p := &pages{a: a, svc: s}
+		return admin.Section{Name: "operators", Templates: admin.Sub(pagesFS, "pages"),
+			Nav:     &admin.NavItem{Label: "Operators", Path: "/admin/operators", Order: 80},
+			Flashes: map[string]string{"operator_updated": "The operator was saved."},
+			Routes: map[string]admin.HandlerFunc{
+				"GET /admin/operators":       p.list,
+				"POST /admin/operators":      p.invite,
+				"GET /admin/operators/{id}":  p.operator,
+				"POST /admin/operators/{id}": p.update,
+			}}
+	}
+}
 
 // operatorForm is the invite and edit form, as typed.
 type operatorForm struct {
@@ -28,8 +57,8 @@ func readOperatorForm(r *http.Request) operatorForm {
 		AllTenants: r.PostForm.Get("scope") == "all", TenantIDs: r.PostForm["tenant"], Disabled: r.PostForm.Get("disabled") == "on"}
 }
 
-func (f operatorForm) input() core.OperatorInput {
-	in := core.OperatorInput{Email: f.Email, Name: f.Name, Role: f.Role, AllTenants: f.AllTenants, Disabled: f.Disabled}
+func (f operatorForm) input() Input {
+	in := Input{Email: f.Email, Name: f.Name, Role: f.Role, AllTenants: f.AllTenants, Disabled: f.Disabled}
 	if !f.AllTenants {
 		in.TenantIDs = slices.Clone(f.TenantIDs)
 	}
@@ -51,7 +80,7 @@ type operatorsData struct {
 
 // operatorsData gathers what the operator pages show; the tenant choice
 // lists the first 500 tenants in scope.
-func (a *Admin) operatorsData(ctx context.Context, op *Op) (operatorsData, error) {
+func (p *pages) operatorsData(ctx context.Context, op *admin.Op) (operatorsData, error) {
 	d := operatorsData{CanAllTenants: op.Actor.AllTenants, CanWrite: op.Can(auth.PermOperatorsWrite),
 		Form: operatorForm{Role: string(auth.RoleViewer)}, TenantSlugs: map[string]string{}}
 	for _, role := range auth.Roles {
@@ -60,10 +89,10 @@ func (a *Admin) operatorsData(ctx context.Context, op *Op) (operatorsData, error
 		}
 	}
 	var err error
-	if d.Operators, err = a.core.OperatorList(ctx, op.Actor); err != nil {
+	if d.Operators, err = p.svc.core.OperatorList(ctx, op.Actor); err != nil {
 		return d, err
 	}
-	if d.Tenants, _, err = a.core.TenantList(ctx, op.Actor, store.Page{Limit: 500}); err != nil {
+	if d.Tenants, _, err = p.svc.core.TenantList(ctx, op.Actor, store.Page{Limit: 500}); err != nil {
 		return d, err
 	}
 	for _, t := range d.Tenants {
@@ -72,33 +101,33 @@ func (a *Admin) operatorsData(ctx context.Context, op *Op) (operatorsData, error
 	return d, nil
 }
 
-func (a *Admin) operatorsPage(w http.ResponseWriter, r *http.Request, op *Op) error {
-	d, err := a.operatorsData(r.Context(), op)
+func (p *pages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	d, err := p.operatorsData(r.Context(), op)
 	if err != nil {
 		return err
 	}
-	return a.Render(w, r, op, http.StatusOK, "operators.html", d)
+	return p.a.Render(w, r, op, http.StatusOK, "operators.html", d)
 }
 
-func (a *Admin) operatorInvite(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *pages) invite(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	f := readOperatorForm(r)
-	o, token, err := a.core.OperatorInvite(r.Context(), op.Actor, f.input())
+	o, token, err := p.svc.Invite(r.Context(), op.Actor, f.input())
 	if err != nil {
-		d, lerr := a.operatorsData(r.Context(), op)
+		d, lerr := p.operatorsData(r.Context(), op)
 		if lerr != nil {
 			return lerr
 		}
 		d.Form = f
-		return a.RenderForm(w, r, op, "operators.html", d, err)
+		return p.a.RenderForm(w, r, op, "operators.html", d, err)
 	}
-	return a.Render(w, r, op, http.StatusOK, "invite_created.html",
-		map[string]any{"Operator": o, "Link": a.opts.BaseURL + "/admin/invite/" + token})
+	return p.a.Render(w, r, op, http.StatusOK, "invite_created.html",
+		map[string]any{"Operator": o, "Link": p.a.BaseURL() + "/admin/invite/" + token})
 }
 
 // operatorData is operatorsData for the operator of the path, which must be
 // among those op may see.
-func (a *Admin) operatorData(r *http.Request, op *Op) (operatorsData, error) {
-	d, err := a.operatorsData(r.Context(), op)
+func (p *pages) operatorData(r *http.Request, op *admin.Op) (operatorsData, error) {
+	d, err := p.operatorsData(r.Context(), op)
 	if err != nil {
 		return d, err
 	}
@@ -114,25 +143,25 @@ func (a *Admin) operatorData(r *http.Request, op *Op) (operatorsData, error) {
 	return d, nil
 }
 
-func (a *Admin) operatorPage(w http.ResponseWriter, r *http.Request, op *Op) error {
-	d, err := a.operatorData(r, op)
+func (p *pages) operator(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	d, err := p.operatorData(r, op)
 	if err != nil {
 		return err
 	}
-	return a.Render(w, r, op, http.StatusOK, "operator.html", d)
+	return p.a.Render(w, r, op, http.StatusOK, "operator.html", d)
 }
 
-func (a *Admin) operatorUpdate(w http.ResponseWriter, r *http.Request, op *Op) error {
+func (p *pages) update(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
 	f := readOperatorForm(r)
 	id := r.PathValue("id")
-	if _, err := a.core.OperatorUpdate(r.Context(), op.Actor, id, f.input()); err != nil {
-		d, lerr := a.operatorData(r, op)
+	if _, err := p.svc.Update(r.Context(), op.Actor, id, f.input()); err != nil {
+		d, lerr := p.operatorData(r, op)
 		if lerr != nil {
 			return lerr
 		}
 		f.Email = d.Operator.Email
 		d.Form = f
-		return a.RenderForm(w, r, op, "operator.html", d, err)
+		return p.a.RenderForm(w, r, op, "operator.html", d, err)
 	}
-	return Redirect(w, r, "/admin/operators/"+id+"?flash=operator_updated")
+	return admin.Redirect(w, r, "/admin/operators/"+id+"?flash=operator_updated")
 }
