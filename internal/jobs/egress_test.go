@@ -13,9 +13,9 @@ import (
 	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/config"
-	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 )
 
 func apiClient(t *testing.T, env *apptest.Env, slug string) *client.Client {
@@ -30,7 +30,7 @@ func TestPushToMetadataRefusedWhenSaved(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		if _, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"}); err != nil {
+		if _, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"}); err != nil {
 			t.Fatal(err)
 		}
 		c := apiClient(t, env, "acme")
@@ -60,7 +60,7 @@ func TestPushRefusedAtDialTime(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestAllowedHostsEnforcedWhenJobRuns(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, err := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, err := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func TestRedirectToMetadataRefused(t *testing.T) {
 	t.Parallel()
 	env := apptest.Start(t, store.SQLite)
 	ctx := context.Background()
-	tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+	tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusTemporaryRedirect)
 	}))

@@ -17,6 +17,7 @@ import (
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/internal/webhook"
 )
@@ -29,7 +30,7 @@ func TestForwardURLCheckedWhenSaved(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		before := env.Count(t, "webhook_sources")
 		for url, want := range map[string]string{
 			"http://169.254.169.254/latest/meta-data/": `"169.254.169.254"`,
@@ -63,7 +64,7 @@ func TestIngestStoresEventWhateverItsForwardBecame(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL + "/hooks"})
@@ -116,7 +117,7 @@ func TestUnusualHeaderNamesStoredAndForwarded(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "github", webhook.SourceInput{Provider: "github",
 			Secrets: []webhook.SecretInput{{Secret: ghSecret}}, ForwardURL: rcv.srv.URL + "/hooks"})
@@ -166,7 +167,7 @@ func TestStandardWebhooksHeadersForwarded(t *testing.T) {
 	t.Parallel()
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
 		ctx := context.Background()
-		tn, _ := env.App.Core.TenantCreate(ctx, root, core.TenantInput{Slug: "acme"})
+		tn, _ := env.App.Tenants.Create(ctx, root, tenants.Input{Slug: "acme"})
 		rcv := newApp(t)
 		const swSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 		src, _, err := env.App.Webhooks.PutSource(ctx, root, tn.ID, "sw", webhook.SourceInput{Provider: "standard_webhooks",
