@@ -19,6 +19,7 @@ import (
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
@@ -98,8 +99,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.Core = core.New(db, time.Now, log.With("service", "core"), core.Options{SessionTTL: cfg.SessionTTL})
 	// Every system gets the same store, clock (the core's: UTC, to the
-	// microsecond, as stored), logger and metrics registry.
-	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry}
+	// microsecond, as stored), logger, metrics registry and guarded
+	// outbound client.
+	guard, err := egress.New(cfg.EgressPolicy(), egress.Options{})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Deps = core.Deps{DB: db, Log: log, Now: a.Core.Now, Metrics: a.Metrics.Registry, Egress: guard}
 	a.Tenants = tenants.New(a.Deps, a.Core)
 	a.Contacts = contacts.New(a.Deps, a.Core)
 	a.Operators = operators.New(a.Deps, a.Core, operators.Options{})
@@ -111,8 +118,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// system's stored events (jobs never reads a webhook table), and a
 	// Stripe source's events enqueue billing's job, which reads the event
 	// through the webhook system's reader (billing never reads a webhook table).
-	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{
-		RetryAfterCap: cfg.RetryAfterCap, AllowedHosts: cfg.PushAllowedHosts,
+	a.Jobs = jobs.NewService(a.Deps, a.Core, engine, box, jobs.Options{RetryAfterCap: cfg.RetryAfterCap,
 		Bodies: map[string]jobs.BodySource{webhook.EventBodySource: webhook.EventBody}})
 	if err := engine.Migrate(ctx); err != nil {
 		db.Close()

@@ -92,6 +92,37 @@ func Start(t testing.TB, d store.Dialect, mod ...func(*config.Config)) *Env {
 		OwnerPassword: cfg.OwnerPassword, Dialect: d, log: lines}
 }
 
+// Restart stops e's joist and starts another on the same store and
+// configuration, adjusted by mod (settings an operator changed between two
+// starts), on a new listener.
+func (e *Env) Restart(t testing.TB, mod ...func(*config.Config)) *Env {
+	t.Helper()
+	e.App.Stop()
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.App.Config
+	cfg.Addr = ln.Addr().String()
+	for _, m := range mod {
+		m(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	a, err := app.New(ctx, cfg, e.App.Log)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	if err := a.Start(ctx, ln); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(a.Stop)
+	return &Env{App: a, URL: "http://" + a.Addr(), RootKey: e.RootKey, OwnerEmail: e.OwnerEmail,
+		OwnerPassword: e.OwnerPassword, Dialect: e.Dialect}
+}
+
 // Each runs f as a subtest per store with a fresh joist; mod may adjust
 // the configuration.
 func Each(t *testing.T, f func(t *testing.T, env *Env), mod ...func(*config.Config)) {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/webhook"
@@ -48,7 +49,8 @@ type Options struct {
 	StripeAPIKey string
 	// StripeAPIBase is the API's base URL (default https://api.stripe.com).
 	StripeAPIBase string
-	// HTTPClient calls the API (default: a client with a 20s timeout).
+	// HTTPClient calls the API (default: the guarded client for operator
+	// destinations, with a 20s timeout).
 	HTTPClient *http.Client
 }
 
@@ -83,7 +85,8 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 		opts.StripeAPIBase = "https://api.stripe.com"
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{Timeout: 20 * time.Second}
+		opts.HTTPClient = d.Egress.Client(egress.Operator)
+		opts.HTTPClient.Timeout = 20 * time.Second
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, opts: opts, now: d.Now, http: opts.HTTPClient,
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -559,3 +559,33 @@ func TestStripeAPIRefetch(t *testing.T) {
 		c.StripeAPIKey, c.StripeAPIBase = key, fs.server.URL
 	})
 }
+
+// TestStripeAPIThroughGuardedClient: Stripe's API is called through the
+// guarded client of operator destinations: a base URL on a metadata
+// address is refused unless the operator names it, and the stripe_event
+// job's attempt says why.
+func TestStripeAPIThroughGuardedClient(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		h := newHarness(t, env)
+		h.post(subEvent("evt_m1", "customer.subscription.updated", t0, true, "sub_M", "cus_M", "active", true, ""), "")
+		testutil.Eventually(t, 30*time.Second, func() error {
+			list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 10}, jobs.Filter{Kind: "stripe_event"})
+			if err != nil || len(list) != 1 {
+				t.Fatalf("jobs: %v %d", err, len(list))
+			}
+			j, err := env.App.Jobs.Get(context.Background(), root, h.tn.ID, list[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range j.Attempts {
+				if strings.Contains(a.Error, `destination "169.254.169.254" refused for operator destinations`) && strings.Contains(a.Error, "JOIST_EGRESS_ALLOW") {
+					return nil
+				}
+			}
+			return fmt.Errorf("no attempt names the refusal: %+v", j.Attempts)
+		})
+	}, func(c *config.Config) {
+		c.StripeAPIKey, c.StripeAPIBase = "sk_live_joist_test_key_0123456789", "http://169.254.169.254:1"
+	})
+}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/joist-dev/joist/internal/egress"
 )
 
 // Config is joist's whole configuration.
@@ -65,8 +67,16 @@ type Config struct {
 	// JobRetention is how long finished jobs (completed, cancelled, dead) are kept.
 	CompletedJobRetention time.Duration `toml:"completed_job_retention" env:"JOIST_COMPLETED_JOB_RETENTION" flag:"completed-job-retention" help:"how long completed jobs are kept"`
 	DeadJobRetention      time.Duration `toml:"dead_job_retention" env:"JOIST_DEAD_JOB_RETENTION" flag:"dead-job-retention" help:"how long dead and cancelled jobs are kept (the dead-letter view)"`
-	// PushAllowedHosts, when set, restricts HTTP-push destinations to these hosts.
-	PushAllowedHosts []string `toml:"push_allowed_hosts" env:"JOIST_PUSH_ALLOWED_HOSTS" flag:"push-allowed-hosts" help:"comma-separated hosts HTTP-push jobs may call (empty: any)"`
+	// PushAllowedHosts, when set, restricts app destinations (HTTP-push
+	// jobs, schedules, webhook forwards) to these hosts, checked when they
+	// are saved and at dial time.
+	PushAllowedHosts []string `toml:"push_allowed_hosts" env:"JOIST_PUSH_ALLOWED_HOSTS" flag:"push-allowed-hosts" help:"comma-separated hosts HTTP-push jobs, schedules and webhook forwards may call (empty: any)"`
+	// EgressAllow names hosts, addresses and CIDRs every outbound request
+	// may reach whatever its destination class (docs/egress.md). JOIST_EGRESS_ALLOW.
+	EgressAllow []string `toml:"egress_allow" env:"JOIST_EGRESS_ALLOW" flag:"egress-allow" help:"comma-separated hosts, addresses and CIDRs outbound requests may reach despite the egress rules (metadata, private networks)"`
+	// EgressDenyPrivate refuses loopback and private addresses to app
+	// destinations too. JOIST_EGRESS_DENY_PRIVATE.
+	EgressDenyPrivate bool `toml:"egress_deny_private" env:"JOIST_EGRESS_DENY_PRIVATE" flag:"egress-deny-private" help:"true: HTTP-push jobs, schedules and webhook forwards may not reach loopback or private addresses (unless in JOIST_EGRESS_ALLOW)"`
 
 	// WebhookRetention is how long received webhook events, and so their
 	// dedup keys, are kept (longer than any provider retries: Stripe, 3 days).
@@ -260,6 +270,12 @@ func setField(v reflect.Value, s string) error {
 			return fmt.Errorf("%q is not a whole number", s)
 		}
 		v.SetInt(n)
+	case bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
 	case []string:
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
@@ -302,6 +318,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.StripeAPIKey, " \t\r\n") {
 		errs = append(errs, errors.New("JOIST_STRIPE_API_KEY: must not contain spaces or line breaks"))
+	}
+	if _, err := egress.ParseAllow(c.EgressAllow); err != nil {
+		errs = append(errs, fmt.Errorf("JOIST_EGRESS_ALLOW: %w", err))
 	}
 	if c.DatabaseSchema != "" && !schemaRE.MatchString(c.DatabaseSchema) {
 		errs = append(errs, fmt.Errorf("JOIST_DATABASE_SCHEMA: %q must be a plain identifier (letters, digits, _)", c.DatabaseSchema))
@@ -393,6 +412,11 @@ func (c *Config) BaseURL() string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// EgressPolicy is the egress settings as the guarded client takes them.
+func (c *Config) EgressPolicy() egress.Policy {
+	return egress.Policy{Allow: c.EgressAllow, DenyPrivate: c.EgressDenyPrivate, AppHosts: c.PushAllowedHosts}
 }
 
 // SecureCookies reports whether cookies must be Secure (public URL is https).

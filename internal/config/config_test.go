@@ -73,6 +73,8 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{env: map[string]string{"JOIST_LOG_FORMAT": "xml"}, want: "JOIST_LOG_FORMAT"},
 		{env: map[string]string{"JOIST_DATABASE_SCHEMA": "a;drop"}, want: "JOIST_DATABASE_SCHEMA"},
 		{args: []string{"--max-body-bytes", "lots"}, want: "--max-body-bytes"},
+		{env: map[string]string{"JOIST_EGRESS_ALLOW": "10.0.0.0/8, http://x/"}, want: `JOIST_EGRESS_ALLOW: "http://x/" is not a host`},
+		{env: map[string]string{"JOIST_EGRESS_DENY_PRIVATE": "sometimes"}, want: `JOIST_EGRESS_DENY_PRIVATE: "sometimes" is not true or false`},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.args, c.env)
@@ -108,5 +110,22 @@ func TestTrustedProxyAddressesBecomeHostPrefixes(t *testing.T) {
 	c, err := load(t, nil, map[string]string{"JOIST_TRUSTED_PROXIES": "127.0.0.1,::1,192.168.0.0/16"})
 	if err != nil || len(c.Trusted) != 3 || c.Trusted[0].Bits() != 32 || c.Trusted[1].Bits() != 128 {
 		t.Fatalf("%v %v", c.Trusted, err)
+	}
+}
+
+func TestEgressSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "joist.toml")
+	os.WriteFile(file, []byte("egress_allow = [\"169.254.169.254\", \"hooks.internal\"]\negress_deny_private = true\n"), 0o600)
+	c, err := load(t, []string{"--config", file}, map[string]string{"JOIST_PUSH_ALLOWED_HOSTS": "app.internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.EgressPolicy()
+	if len(p.Allow) != 2 || !p.DenyPrivate || len(p.AppHosts) != 1 || p.AppHosts[0] != "app.internal" {
+		t.Fatalf("egress policy from file and environment: %+v", p)
+	}
+	c, err = load(t, []string{"--egress-deny-private", "false"}, map[string]string{"JOIST_EGRESS_DENY_PRIVATE": "true", "JOIST_EGRESS_ALLOW": "10.0.0.0/8,fd00:ec2::254"})
+	if err != nil || c.EgressDenyPrivate || len(c.EgressAllow) != 2 {
+		t.Fatalf("flag over environment: %v %+v", err, c.EgressPolicy())
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -13,6 +14,8 @@ import (
 // (app builds one; a test may build its own): the store, the clock, a
 // logger and where metrics are registered. A system's own dependencies
 // and settings are its constructor's other arguments.
+//
+// Every outbound request goes through Egress, the one guarded client.
 type Deps struct {
 	// DB is the store.
 	DB *store.DB
@@ -22,6 +25,9 @@ type Deps struct {
 	Now func() time.Time
 	// Metrics receives the service's collectors (nil: not registered).
 	Metrics prometheus.Registerer
+	// Egress is the guarded outbound client (nil: egress.Default(), the
+	// rules with nothing configured).
+	Egress *egress.Guard
 }
 
 // For returns d for the service named service: its logger tagged with the
@@ -33,6 +39,9 @@ func (d Deps) For(service string) Deps {
 	d.Log = d.Log.With("service", service)
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Egress == nil {
+		d.Egress = egress.Default()
 	}
 	return d
 }

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -57,37 +56,14 @@ const MaxResponseBody = 4 << 10
 
 type pushWorker struct {
 	river.WorkerDefaults[PushArgs]
-	svc    *Service
+	svc *Service
+	// client is the guarded client of app destinations: every attempt,
+	// connection and redirect is checked against the egress rules as they
+	// are now, whenever the job was enqueued.
 	client *http.Client
 	// retryAfter carries a target's Retry-After from Work to NextRetry, which
 	// River calls right after Work on the same node.
 	retryAfter sync.Map // "riverID:attempt" -> time.Duration
-}
-
-// newPushClient is the HTTP client of push jobs. Destinations may be on
-// private networks (the app usually is); allowedHosts, when set, is checked
-// again at dial time so a redirect or DNS answer cannot leave the list.
-func newPushClient(allowedHosts []string) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         dialer.DialContext,
-		MaxIdleConns:        512,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-	}
-	c := &http.Client{Transport: tr}
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(allowedHosts) > 0 && !slices.Contains(allowedHosts, req.URL.Hostname()) {
-			return fmt.Errorf("redirect to host %q, which is not in JOIST_PUSH_ALLOWED_HOSTS", req.URL.Hostname())
-		}
-		if len(via) >= 5 {
-			return errors.New("stopped after 5 redirects")
-		}
-		return nil
-	}
-	return c
 }
 
 // Timeout gives River the job's own timeout plus a margin, so the HTTP
@@ -121,6 +97,11 @@ func Backoff(attempt int) time.Duration {
 // errGone marks a 410 answer: the target will never accept this job.
 var errGone = errors.New("target answered 410 Gone")
 
+// DeadRefused is the dead_reason of a job whose destination the egress
+// rules refused: retrying cannot help until an operator allows it (then
+// retry or replay it).
+const DeadRefused = "destination_refused"
+
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	a := job.Args
 	w.svc.engine.ids.remember(job.ID, a.JobID) // River's log lines about this job name joist's id
@@ -141,6 +122,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		rec.Error = fmt.Sprintf("target answered %d", status)
 	}
 	gone := status == http.StatusGone
+	_, refused := egress.Refused(err)
 	// The body source no longer has the job's body (a forward's event was purged).
 	var bodyGone *GoneError
 	errors.As(err, &bodyGone)
@@ -153,6 +135,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		switch {
 		case gone:
 			return sc.jobSetDeadReason(ctx, a.JobID, "gone")
+		case refused:
+			return sc.jobSetDeadReason(ctx, a.JobID, DeadRefused)
 		case bodyGone != nil:
 			return sc.jobSetDeadReason(ctx, a.JobID, bodyGone.DeadReason)
 		}
@@ -164,6 +148,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	switch {
 	case gone:
 		return river.JobCancel(errGone)
+	case refused:
+		return river.JobCancel(err)
 	case bodyGone != nil:
 		return river.JobCancel(bodyGone)
 	case err == nil && status >= 200 && status <= 299:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -26,8 +27,6 @@ import (
 type Options struct {
 	// RetryAfterCap bounds a target's Retry-After.
 	RetryAfterCap time.Duration
-	// AllowedHosts, when non-empty, are the only hosts HTTP-push jobs may call.
-	AllowedHosts []string
 	// DefaultTimeout of an HTTP-push request.
 	DefaultTimeout time.Duration
 	// DefaultMaxAttempts of an HTTP-push job.
@@ -43,6 +42,7 @@ type Service struct {
 	core   *core.Service
 	db     *store.DB
 	engine *Engine
+	egress *egress.Guard
 	box    *secretbox.Box
 	opts   Options
 	log    *slog.Logger
@@ -61,7 +61,8 @@ type cachedSecrets struct {
 
 // NewService builds the jobs service on d and registers the HTTP-push and
 // no-op workers on engine. c checks access and writes audit entries; box
-// opens the tenants' signing secrets.
+// opens the tenants' signing secrets. Push destinations are app
+// destinations of d.Egress, checked when a job is saved and when it runs.
 func NewService(d core.Deps, c *core.Service, engine *Engine, box *secretbox.Box, opts Options) *Service {
 	d = d.For("jobs")
 	if opts.RetryAfterCap == 0 {
@@ -73,8 +74,8 @@ func NewService(d core.Deps, c *core.Service, engine *Engine, box *secretbox.Box
 	if opts.DefaultMaxAttempts == 0 {
 		opts.DefaultMaxAttempts = 10
 	}
-	s := &Service{core: c, db: d.DB, engine: engine, box: box, opts: opts, log: d.Log, now: d.Now, secretCache: map[string]cachedSecrets{}}
-	AddWorker(engine, &pushWorker{svc: s, client: newPushClient(opts.AllowedHosts)})
+	s := &Service{core: c, db: d.DB, engine: engine, egress: d.Egress, box: box, opts: opts, log: d.Log, now: d.Now, secretCache: map[string]cachedSecrets{}}
+	AddWorker(engine, &pushWorker{svc: s, client: d.Egress.Client(egress.App)})
 	AddWorker(engine, &noopWorker{})
 	return s
 }
@@ -112,6 +113,11 @@ type PushInput struct {
 	// JobID, when set, is the new job's id (from store.NewID("job_")), so a
 	// caller can store it on its own record in the same insert.
 	JobID string
+	// DeferDestinationCheck leaves the destination's egress check to the
+	// job's attempts (which always make it), so that a refusal is recorded
+	// on the job rather than failing its caller: an inbound webhook is
+	// stored whatever its forward URL has become.
+	DeferDestinationCheck bool
 }
 
 // Job is a job as users see it.
@@ -134,8 +140,10 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 	if u.User != nil {
 		return zero, nil, core.Invalid("invalid_url", "url may not carry a user:password; send credentials in headers")
 	}
-	if len(s.opts.AllowedHosts) > 0 && !slices.Contains(s.opts.AllowedHosts, u.Hostname()) {
-		return zero, nil, core.Invalid("host_not_allowed", "host %q is not in JOIST_PUSH_ALLOWED_HOSTS (%s)", u.Hostname(), strings.Join(s.opts.AllowedHosts, ", "))
+	if !in.DeferDestinationCheck {
+		if err := s.CheckDestination("url", in.URL); err != nil {
+			return zero, nil, err
+		}
 	}
 	method := strings.ToUpper(in.Method)
 	if method == "" {
@@ -150,7 +158,7 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 		if slices.Contains(reservedHeaders, strings.ToLower(k)) {
 			return zero, nil, core.Invalid("invalid_header", "header %q is set by joist and may not be given", k)
 		}
-		if !validHeaderName(k) || strings.ContainsAny(v, "\r\n") {
+		if !ValidHeaderName(k) || strings.ContainsAny(v, "\r\n") {
 			return zero, nil, core.Invalid("invalid_header", "header %q is not a valid HTTP header", k)
 		}
 	}
@@ -236,12 +244,31 @@ func (s *Service) validate(in PushInput) (PushArgs, *river.InsertOpts, error) {
 	return args, opts, nil
 }
 
-func validHeaderName(k string) bool {
+// CheckDestination checks an HTTP-push destination (a job's url, a
+// schedule's, a webhook forward_url; field names it) when it is saved, by
+// the egress rules of app destinations: a host outside
+// JOIST_PUSH_ALLOWED_HOSTS, or a literal address the rules refuse, is 400
+// host_not_allowed naming the host. A host name's addresses are checked
+// at each attempt.
+func (s *Service) CheckDestination(field, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return core.Invalid("invalid_url", "%s %q must be an absolute http:// or https:// URL", field, rawURL)
+	}
+	if err := s.egress.CheckURL(egress.App, rawURL); err != nil {
+		return core.Invalid("host_not_allowed", "%s: %v", field, err)
+	}
+	return nil
+}
+
+// ValidHeaderName reports whether k is a header name an HTTP-push job may
+// send: an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~).
+func ValidHeaderName(k string) bool {
 	if k == "" {
 		return false
 	}
 	for _, c := range k {
-		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
 			return false
 		}
 	}

@@ -232,6 +232,8 @@ func TestBadScheduleInputStoresNothing(t *testing.T) {
 			{"bad missed", "PUT", "/v1/schedules/a", `{"cron":"@daily","missed":"sometimes",` + job + `}`, 400, "invalid_missed", "run_once"},
 			{"no job", "PUT", "/v1/schedules/a", `{"cron":"@daily"}`, 400, "invalid_url", "job: url"},
 			{"bad url", "PUT", "/v1/schedules/a", `{"cron":"@daily","job":{"url":"ftp://x"}}`, 400, "invalid_url", "http"},
+			{"metadata url", "PUT", "/v1/schedules/a", `{"cron":"@daily","job":{"url":"http://169.254.169.254/latest/meta-data/"}}`, 400, "host_not_allowed", `job: url: destination "169.254.169.254" refused`},
+			{"mapped metadata url", "PUT", "/v1/schedules/a", `{"cron":"@daily","job":{"url":"http://[::ffff:169.254.169.254]/"}}`, 400, "host_not_allowed", "JOIST_EGRESS_ALLOW"},
 			{"unknown queue", "PUT", "/v1/schedules/a", `{"cron":"@daily","job":{"url":"http://x","queue":"nope"}}`, 400, "unknown_queue", "nope"},
 			{"bad priority", "PUT", "/v1/schedules/a", `{"cron":"@daily","job":{"url":"http://x","priority":9}}`, 400, "invalid_priority", "1 (highest) to 4"},
 			{"bad timeout", "PUT", "/v1/schedules/a", `{"cron":"@daily","job":{"url":"http://x","timeout":"1ms"}}`, 400, "invalid_timeout", "1s"},

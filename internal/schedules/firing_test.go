@@ -277,3 +277,41 @@ func TestTemplateThatNoLongerPasses(t *testing.T) {
 		}
 	})
 }
+
+// TestTemplateWhoseDestinationIsRefused: a template stored before the
+// egress rules refused its destination (here a metadata address) enqueues
+// nothing when its slot comes: the refusal is kept on the run and the
+// schedule, where the user looks.
+func TestTemplateWhoseDestinationIsRefused(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn := newTenant(t, env, "acme")
+		clk := &clock{t: ts("2030-01-01T00:00:00Z")}
+		svc := scheduler(t, env, clk, "n")
+		if _, _, err := svc.Put(ctx, root, tn.ID, "s", schedules.Input{Cron: "@hourly", Job: schedules.Template{URL: "http://127.0.0.1:9/x"}}); err != nil {
+			t.Fatal(err)
+		}
+		err := env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE schedules SET job = '{"url":"http://169.254.169.254/latest/meta-data/"}'`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Set(ts("2030-01-01T01:00:01Z"))
+		if n, err := svc.RunDue(ctx); n != 0 || err != nil {
+			t.Fatalf("RunDue: %d %v", n, err)
+		}
+		runs, err := svc.Runs(ctx, root, tn.ID, "s", 10)
+		if err != nil || len(runs) != 1 || runs[0].JobID != "" || !strings.Contains(runs[0].Error, `"169.254.169.254" refused`) {
+			t.Fatalf("runs: %v %+v", err, runs)
+		}
+		if s, err := svc.Get(ctx, root, tn.ID, "s"); err != nil || !strings.Contains(s.LastError, "JOIST_EGRESS_ALLOW") {
+			t.Fatalf("schedule: %v %+v", err, s)
+		}
+		if jobs := jobsOf(t, env, tn.ID, "s"); len(jobs) != 0 {
+			t.Fatalf("%d jobs", len(jobs))
+		}
+	})
+}

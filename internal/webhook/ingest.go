@@ -212,11 +212,14 @@ func (s *Service) Ingest(ctx context.Context, tenantRef, sourceName string, req 
 	if it.forward {
 		// Built and checked here, in the request's goroutine, so the shared
 		// write does as little as it can: the forward job's id is stored with
-		// the event (no second update), and a forward that would be refused
-		// fails its own delivery before anything is written.
+		// the event (no second update). Its destination is checked when the
+		// job runs, not here: a delivery is never refused because of where
+		// it is forwarded (a forward_url the egress rules now refuse makes
+		// the forward job dead with dead_reason destination_refused).
 		it.ev.ForwardJobID = store.NewID("job_")
 		fwd := s.forwardInput(src, it.ev, hdrs)
 		fwd.JobID = it.ev.ForwardJobID
+		fwd.DeferDestinationCheck = true
 		var err error
 		if it.fwd, err = s.jobs.PreparePush(fwd); err != nil {
 			return IngestResult{}, err
@@ -330,13 +333,17 @@ func keptHeaders(h http.Header) map[string]string {
 }
 
 // forwardInput is the HTTP-push job delivering an event to the app: the raw
-// body with its Content-Type, the provider's headers prefixed
-// Joist-Provider-, and joist's own; signed by the push worker with the
-// tenant's secret, webhook-id = the event id (stable across replays).
+// body with its Content-Type, every header the provider sent prefixed
+// Joist-Provider- (a Standard Webhooks provider's webhook-id becomes
+// Joist-Provider-Webhook-Id, so it never clashes with joist's own), and
+// joist's own; signed by the push worker with the tenant's secret,
+// webhook-id = the event id (stable across replays). A header that cannot
+// be sent in a request (its name or value is not legal HTTP) is left out;
+// the stored event keeps it.
 func (s *Service) forwardInput(src SourceRecord, ev Event, hdrs map[string]string) jobs.PushInput {
 	h := map[string]string{}
 	for k, v := range hdrs {
-		if k == "Content-Type" || strings.HasPrefix(strings.ToLower(k), "webhook-") {
+		if k == "Content-Type" || !jobs.ValidHeaderName(k) || !validHeaderValue(v) {
 			continue
 		}
 		h["Joist-Provider-"+k] = v
@@ -349,6 +356,17 @@ func (s *Service) forwardInput(src SourceRecord, ev Event, hdrs map[string]strin
 	// attempt through the EventBody hook: the job carries no copy of it.
 	return jobs.PushInput{URL: src.ForwardURL, Method: "POST", Headers: h, BodySource: EventBodySource, BodyRef: ev.ID, ContentType: ev.ContentType,
 		MaxAttempts: s.opts.ForwardMaxAttempts, WebhookID: ev.ID}
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no
+// control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := range len(v) {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // reject keeps a refused delivery in the source's bounded log. It never

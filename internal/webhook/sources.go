@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -210,9 +209,11 @@ func (s *Service) PutSource(ctx context.Context, a auth.Actor, tenantID, name st
 		return Source{}, false, core.Invalid("invalid_source", "%v", err)
 	}
 	if in.ForwardURL != "" {
-		u, err := url.Parse(in.ForwardURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return Source{}, false, core.Invalid("invalid_url", "forward_url %q must be an absolute http:// or https:// URL", in.ForwardURL)
+		// Forwards are HTTP-push jobs: their destination follows the
+		// egress rules of jobs, checked here (400 invalid_url or
+		// host_not_allowed) and again at every attempt.
+		if err := s.jobs.CheckDestination("forward_url", in.ForwardURL); err != nil {
+			return Source{}, false, err
 		}
 	}
 	for _, t := range in.ForwardTypes {

@@ -60,11 +60,17 @@ func (a *app) count() int {
 	return len(a.got)
 }
 
-func githubDelivery(t *testing.T, url, id, body string, secret string) *http.Response {
+// githubDelivery posts a signed GitHub delivery, with extra headers if given.
+func githubDelivery(t *testing.T, url, id, body string, secret string, extra ...map[string]string) *http.Response {
 	t.Helper()
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte(body))
 	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	for _, h := range extra {
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Delivery", id)
 	req.Header.Set("X-GitHub-Event", "push")
