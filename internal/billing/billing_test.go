@@ -359,12 +359,13 @@ func TestStripeCustomerLink(t *testing.T) {
 // fakeStripe plays Stripe's GET /v1/subscriptions/{id}: the documented
 // subscription object, or Stripe's error shape.
 type fakeStripe struct {
-	mu     sync.Mutex
-	subs   map[string]string // id -> subscription JSON
-	holds  map[string]*hold  // id -> the next GET of it answers only once released
-	fail   int               // answer 500 while > 0 (decremented per call)
-	calls  []string          // "path?query auth"
-	server *httptest.Server
+	mu      sync.Mutex
+	subs    map[string]string // id -> subscription JSON
+	holds   map[string]*hold  // id -> the next GET of it answers only once released
+	fail    int               // answer 500 while > 0 (decremented per call)
+	failMsg string            // the 500's error message (JSON string content)
+	calls   []string          // "path?query auth"
+	server  *httptest.Server
 }
 
 func newFakeStripe(t *testing.T) *fakeStripe {
@@ -377,7 +378,11 @@ func newFakeStripe(t *testing.T) *fakeStripe {
 		if f.fail > 0 {
 			f.fail--
 			w.WriteHeader(500)
-			fmt.Fprint(w, `{"error":{"type":"api_error","message":"An unknown error occurred"}}`)
+			msg := f.failMsg
+			if msg == "" {
+				msg = "An unknown error occurred"
+			}
+			fmt.Fprintf(w, `{"error":{"type":"api_error","message":"%s"}}`, msg)
 			return
 		}
 		id := strings.TrimPrefix(r.URL.Path, "/v1/subscriptions/")
@@ -429,7 +434,7 @@ func (f *fakeStripe) set(id, body string) {
 func (f *fakeStripe) reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.subs, f.holds, f.fail, f.calls = map[string]string{}, map[string]*hold{}, 0, nil
+	f.subs, f.holds, f.fail, f.failMsg, f.calls = map[string]string{}, map[string]*hold{}, 0, "", nil
 }
 
 func (f *fakeStripe) callLog() []string {
@@ -587,5 +592,43 @@ func TestStripeAPIThroughGuardedClient(t *testing.T) {
 		})
 	}, func(c *config.Config) {
 		c.StripeAPIKey, c.StripeAPIBase = "sk_live_joist_test_key_0123456789", "http://169.254.169.254:1"
+	})
+}
+
+// TestProviderErrorThatIsNotText: Stripe's API answering an error message
+// that holds a NUL byte: the stripe_event job's attempt records it as safe
+// text (River keeps errors in jsonb on PostgreSQL, which refuses \u0000)
+// and the job retries and then applies, on both stores.
+func TestProviderErrorThatIsNotText(t *testing.T) {
+	t.Parallel()
+	const key = "sk_live_joist_test_key_0123456789"
+	fs := newFakeStripe(t)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		fs.reset()
+		fs.mu.Lock()
+		fs.fail, fs.failMsg = 1, `bad\u0000news`
+		fs.mu.Unlock()
+		h := newHarness(t, env)
+		fs.set("sub_N", apiSub("sub_N", "cus_N", "user_1", "active", t0+40*86400, false, true))
+		h.post(subEvent("evt_n1", "customer.subscription.updated", t0, true, "sub_N", "cus_N", "active", false, ""), "")
+		testutil.Eventually(t, 30*time.Second, func() error {
+			list, _, err := env.App.Jobs.List(context.Background(), root, h.tn.ID, store.Page{Limit: 10}, jobs.Filter{Kind: "stripe_event"})
+			if err != nil || len(list) != 1 {
+				return fmt.Errorf("jobs: %v %d", err, len(list))
+			}
+			j, err := env.App.Jobs.Get(context.Background(), root, h.tn.ID, list[0].ID)
+			if err != nil {
+				return err
+			}
+			if j.State != "completed" || len(j.Attempts) == 0 {
+				return fmt.Errorf("job %s, attempts %+v", j.State, j.Attempts)
+			}
+			if e := j.Attempts[0].Error; !strings.Contains(e, "bad\uFFFDnews") || !strings.Contains(e, "replaced 1 byte(s)") {
+				return fmt.Errorf("first attempt's error stored as %q", e)
+			}
+			return nil
+		})
+	}, func(c *config.Config) {
+		c.StripeAPIKey, c.StripeAPIBase = key, fs.server.URL
 	})
 }

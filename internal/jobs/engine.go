@@ -167,6 +167,7 @@ func (e *Engine) build() error {
 		DiscardedJobRetentionPeriod: e.opts.DeadRetention,
 		MaxAttempts:                 25,
 		ErrorHandler:                deadReasons{db: e.db, log: e.log},
+		Middleware:                  []rivertype.Middleware{&safeErrors{}},
 	}
 	switch e.db.Dialect() {
 	case store.Postgres:

@@ -160,11 +160,6 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	return fmt.Errorf("target answered %d: %s", status, firstLine(body))
 }
 
-// safeError is an error whose message is safe text (store.SafeText).
-type safeError struct{ err error }
-
-func (e safeError) Error() string { return store.SafeText(e.err.Error()) }
-func (e safeError) Unwrap() error { return e.err }
 
 // call makes one signed request and returns the status and a truncated body.
 // A Retry-After on a failure is remembered for NextRetry.
