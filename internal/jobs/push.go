@@ -160,7 +160,6 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	return fmt.Errorf("target answered %d: %s", status, firstLine(body))
 }
 
-
 // call makes one signed request and returns the status and a truncated body.
 // A Retry-After on a failure is remembered for NextRetry.
 func (w *pushWorker) call(ctx context.Context, job *river.Job[PushArgs]) (int, string, error) {
