@@ -194,6 +194,9 @@ func (f *settingFlag) String() string {
 
 func (f *settingFlag) Set(s string) error { f.raw = s; return nil }
 
+// IsBoolFlag lets a bool setting be given as a bare --name (true).
+func (f *settingFlag) IsBoolFlag() bool { return f.kind == "bool" }
+
 // printUsage lists fs's flags with what each takes and its default, like
 // flag.PrintDefaults but naming the type of every setting (flag.Var
 // would show them all as "value").
@@ -206,7 +209,14 @@ func printUsage(fs *flag.FlagSet) {
 		if sf, ok := f.Value.(*settingFlag); ok {
 			kind, def = sf.kind, sf.def
 		}
-		fmt.Fprintf(w, "  -%s %s\n    \t%s", f.Name, kind, usage)
+		if kind == "bool" {
+			kind = "" // a bare -name sets it, as for flag.Bool
+		}
+		fmt.Fprintf(w, "  -%s", f.Name)
+		if kind != "" {
+			fmt.Fprintf(w, " %s", kind)
+		}
+		fmt.Fprintf(w, "\n    \t%s", usage)
 		if def != "" && def != "false" {
 			fmt.Fprintf(w, " (default %s)", def)
 		}
@@ -223,6 +233,8 @@ func typeName(t reflect.Type) string {
 		return "int"
 	case reflect.TypeFor[[]string]():
 		return "list"
+	case reflect.TypeFor[bool]():
+		return "bool"
 	}
 	return "string"
 }

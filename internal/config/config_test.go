@@ -124,8 +124,12 @@ func TestEgressSettings(t *testing.T) {
 	if len(p.Allow) != 2 || !p.DenyPrivate || len(p.AppHosts) != 1 || p.AppHosts[0] != "app.internal" {
 		t.Fatalf("egress policy from file and environment: %+v", p)
 	}
-	c, err = load(t, []string{"--egress-deny-private", "false"}, map[string]string{"JOIST_EGRESS_DENY_PRIVATE": "true", "JOIST_EGRESS_ALLOW": "10.0.0.0/8,fd00:ec2::254"})
+	c, err = load(t, []string{"--egress-deny-private=false"}, map[string]string{"JOIST_EGRESS_DENY_PRIVATE": "true", "JOIST_EGRESS_ALLOW": "10.0.0.0/8,fd00:ec2::254"})
 	if err != nil || c.EgressDenyPrivate || len(c.EgressAllow) != 2 {
 		t.Fatalf("flag over environment: %v %+v", err, c.EgressPolicy())
+	}
+	// A bool setting's flag alone means true, as for any Go bool flag.
+	if c, err = load(t, []string{"--egress-deny-private"}, nil); err != nil || !c.EgressDenyPrivate {
+		t.Fatalf("bare bool flag: %v %v", err, c.EgressDenyPrivate)
 	}
 }
