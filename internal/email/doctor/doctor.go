@@ -66,7 +66,8 @@ type Report struct {
 	wire.DomainCheck
 	// Err says the checks could not all be made: the input was invalid (no
 	// checks then) or a DNS lookup got no usable answer (the checks it
-	// kept from being made are fail, naming the lookup). The CLI exits 2
+	// kept from being made are fail, naming the lookup; when the server
+	// answered nothing at all, there are no checks). The CLI exits 2
 	// on it.
 	Err error `json:"-"`
 }
@@ -127,6 +128,11 @@ func Check(ctx context.Context, in Input) Report {
 	case ProviderPostmark:
 		c.postmark(ctx)
 	}
+	if c.l.answered == 0 && c.l.dead != nil {
+		// Not one answer: that is no verdict on the domain.
+		return Report{DomainCheck: wire.DomainCheck{Domain: d, Checks: []wire.DomainCheckItem{}},
+			Err: fmt.Errorf("the DNS server did not answer: %w", c.l.dead)}
+	}
 	slices.SortStableFunc(c.items, func(a, b wire.DomainCheckItem) int {
 		return slices.Index(checkOrder, a.Check) - slices.Index(checkOrder, b.Check)
 	})
@@ -150,6 +156,11 @@ func (c *checker) add(check, status, message, fix string) {
 func (c *checker) dnsFailed(check string, a answer) bool {
 	if a.err == nil {
 		return false
+	}
+	if a.transport {
+		c.add(check, wire.CheckFail, "could not check: the DNS server did not answer ("+a.err.Error()+")",
+			"make sure the DNS server (JOIST_DNS_SERVER) is reachable and answers, then check again")
+		return true
 	}
 	c.add(check, wire.CheckFail, "could not check: "+a.err.Error(),
 		"make sure the domain's name servers answer (a SERVFAIL often means a broken DNSSEC chain or delegation), then check again")

@@ -73,9 +73,10 @@ func (s *Server) Exchange(ctx context.Context, name string, qtype uint16) (*dns.
 
 // answer is what one lookup found.
 type answer struct {
-	rrs    []dns.RR // the answer section, CNAMEs included
-	exists bool     // false: NXDOMAIN
-	err    error    // no usable answer (timeout, SERVFAIL, REFUSED)
+	rrs       []dns.RR // the answer section, CNAMEs included
+	exists    bool     // false: NXDOMAIN
+	err       error    // no usable answer (timeout, SERVFAIL, REFUSED)
+	transport bool     // err is the server not answering at all
 }
 
 // void says whether the lookup was void in RFC 7208's sense (4.6.4): the
@@ -89,10 +90,11 @@ func (a answer) void(qtype uint16) bool {
 // answer at all (a timeout, a refused connection), later lookups fail at
 // once with the same error instead of waiting again.
 type lookups struct {
-	r     Resolver
-	cache map[string]answer
-	dead  error
-	first error // the first lookup that got no usable answer
+	r        Resolver
+	cache    map[string]answer
+	dead     error
+	first    error // the first lookup that got no usable answer
+	answered int   // lookups the server answered (whatever the rcode)
 }
 
 func newLookups(r Resolver) *lookups {
@@ -107,11 +109,12 @@ func (l *lookups) get(ctx context.Context, name string, qtype uint16) answer {
 	}
 	var a answer
 	if l.dead != nil {
-		a.err = l.dead
+		a.err, a.transport = l.dead, true
 	} else if m, err := l.r.Exchange(ctx, name, qtype); err != nil {
 		l.dead = fmt.Errorf("looking up %s %s: %w", dns.TypeToString[qtype], name, err)
-		a.err = l.dead
+		a.err, a.transport = l.dead, true
 	} else {
+		l.answered++
 		switch m.Rcode {
 		case dns.RcodeSuccess:
 			a.exists, a.rrs = true, m.Answer
