@@ -1,10 +1,10 @@
 package doctor_test
 
 import (
-	"time"
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
