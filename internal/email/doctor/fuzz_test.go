@@ -86,3 +86,21 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestSPFIncludesThatIncludeEachOther(t *testing.T) {
+	// Every name answers the same record: walking every order of 12
+	// includes would take 12! steps; counting stops past 50.
+	var terms []string
+	for i := range 12 {
+		terms = append(terms, "include:i"+string(rune('a'+i))+".example")
+	}
+	rec := "v=spf1 " + strings.Join(terms, " ") + " ~all"
+	done := make(chan doctor.Report)
+	go func() { done <- doctor.Check(context.Background(), doctor.Input{Domain: "example.com", Resolver: fakeDNS{txt: []string{rec}}}) }()
+	select {
+	case r := <-done:
+		want(t, r, "spf", "fail", "needs more than 50 DNS lookups", "include:ia.example costs more than 50")
+	case <-time.After(10 * time.Second):
+		t.Fatal("SPF counting did not stop")
+	}
+}
