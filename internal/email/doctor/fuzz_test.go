@@ -96,7 +96,9 @@ func TestSPFIncludesThatIncludeEachOther(t *testing.T) {
 	}
 	rec := "v=spf1 " + strings.Join(terms, " ") + " ~all"
 	done := make(chan doctor.Report)
-	go func() { done <- doctor.Check(context.Background(), doctor.Input{Domain: "example.com", Resolver: fakeDNS{txt: []string{rec}}}) }()
+	go func() {
+		done <- doctor.Check(context.Background(), doctor.Input{Domain: "example.com", Resolver: fakeDNS{txt: []string{rec}}})
+	}()
 	select {
 	case r := <-done:
 		want(t, r, "spf", "fail", "needs more than 50 DNS lookups", "include:ia.example costs more than 50")
