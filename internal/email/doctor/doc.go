@@ -8,7 +8,18 @@
 //
 // It needs no database and no server: the email system calls Check for
 // GET /v1/domains/{domain}/check, and 'joist domain check' calls it from
-// the command line. Both print the same wire.DomainCheck.
+// the command line. Both print the same wire.DomainCheck:
+//
+//	r, err := doctor.NewResolver(cfg.DNSServer) // JOIST_DNS_SERVER; "" is /etc/resolv.conf
+//	rep := doctor.Check(ctx, doctor.Input{
+//		Domain: d.Name, Provider: d.Provider, Resolver: r,
+//		Selectors: []doctor.Selector{{Name: d.Selector, PublicKey: key.Public()}},
+//	})
+//	// rep.DomainCheck is the response body; rep.Err, when there are no
+//	// checks, is an error to answer instead (bad input, DNS unreachable).
+//
+// Package doctortest serves crafted zones for tests of code that calls
+// Check.
 //
 // DNS is queried directly (github.com/miekg/dns) rather than through
 // net.Resolver, because the checks need what net.Resolver hides: telling

@@ -382,7 +382,7 @@ func (c *checker) spf(ctx context.Context) {
 			o.proposal = "v=spf1 include:" + inc + " ~all"
 		} else {
 			o.proposal = "v=spf1 include:<your SMTP relay's SPF host> ~all"
-			c.add(CheckSPF, wire.CheckInfo, "no SPF include was given for the SMTP relay, so whether the SPF record authorizes it was not checked",
+			defer c.add(CheckSPF, wire.CheckInfo, "no SPF include was given for the SMTP relay, so whether the SPF record authorizes it was not checked",
 				"name the relay's SPF host (the include: its documentation gives) to check it")
 		}
 	default:
