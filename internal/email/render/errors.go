@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"regexp"
 	"strings"
 
@@ -64,6 +65,22 @@ func syntaxError(code, field, what string, err error) error {
 	return newError(code, field, "%s has a template error: %s", what, strings.TrimPrefix(msg, "template: "))
 }
 
+// escapeError reports what html/template's escaper refused, without the
+// escaper's internal state that its message ends with.
+func escapeError(code, field, what string, he *htmltemplate.Error) error {
+	if he.ErrorCode == htmltemplate.ErrEndContext {
+		return newError(code, field, "%s ends inside a tag, attribute, quoted value, comment or script that is never closed; close it so values are escaped for the right place", what)
+	}
+	desc := he.Description
+	if i := strings.Index(desc, ": {"); i >= 0 {
+		desc = desc[:i]
+	}
+	if he.Line > 0 {
+		return newError(code, field, "%s has a template error on line %d: %s", what, he.Line, desc)
+	}
+	return newError(code, field, "%s has a template error: %s", what, desc)
+}
+
 // execErrRE matches an execution error of text/template (html/template
 // reports the same): `template: NAME:LINE:COL: executing "NAME" at
 // <.data.x>: msg`.
@@ -86,8 +103,8 @@ func execError(what string, err error) error {
 	line, node, msg := m[1], m[2], m[3]
 	if k := missingKeyRE.FindStringSubmatch(msg); k != nil {
 		path := missingPath(node, k[1])
-		return newError(CodeMissingVariable, path, "%s is missing: %s uses {{.%s}} on line %s; pass it in the data or guard it with {{with index .%s %q}}",
-			path, what, strings.TrimPrefix(node, "."), line, parentPath(path), lastSegment(path))
+		return newError(CodeMissingVariable, path, "%s is missing: %s uses {{%s}} on line %s; %s",
+			path, what, node, line, missingHint(path))
 	}
 	if strings.HasPrefix(msg, "nil data; no entry for key") {
 		return newError(CodeMissingVariable, "", "%s uses {{%s}} on line %s, and the context is empty", what, node, line)
@@ -108,15 +125,18 @@ func missingPath(node, key string) string {
 	return strings.TrimPrefix(node+"."+key, ".")
 }
 
-func parentPath(path string) string {
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		return path[:i]
+// missingHint says how to fix a missing value at path.
+func missingHint(path string) string {
+	switch {
+	case path == "contact":
+		return "send the email to a contact, or leave {{.contact}} out of the template"
+	case strings.HasPrefix(path, "data."):
+		i := strings.LastIndexByte(path, '.')
+		return fmt.Sprintf("pass it in data, or make it optional with {{with index .%s %q}}...{{end}}", path[:i], path[i+1:])
+	case strings.HasPrefix(path, "contact.metadata."):
+		return "set it in the contact's metadata, or make it optional with index"
 	}
-	return ""
-}
-
-func lastSegment(path string) string {
-	return path[strings.LastIndexByte(path, '.')+1:]
+	return "the template context has data, contact (external_id, email, name, locale, timezone, metadata), tenant (slug, name), and in a layout content and subject"
 }
 
 // limitError is returned by limitWriter past its limit.

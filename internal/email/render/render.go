@@ -157,11 +157,11 @@ func Render(tmpl *Template, layout *Layout, ctx Context, locale string) (Message
 		return Message{}, err
 	}
 	if strings.ContainsAny(subject, "\r\n") {
-		return Message{}, newError(CodeInvalidSubject, "", "the rendered subject of %s holds a line break (CR or LF); a subject is one header line, so the values it uses must not contain line breaks", what(""))
+		return Message{}, newError(CodeInvalidSubject, "", "the rendered subject of %s holds a line break (CR or LF); a subject is one header line, so the values it uses must not contain line breaks", "variant '"+v.key+"'")
 	}
 	msg.Subject = strings.TrimSpace(subject)
 	if msg.Subject == "" {
-		return Message{}, newError(CodeInvalidSubject, "", "the rendered subject of %s is empty; check the values it uses", what(""))
+		return Message{}, newError(CodeInvalidSubject, "", "the rendered subject of %s is empty; check the values it uses", "variant '"+v.key+"'")
 	}
 	if v.preheader != nil {
 		p, err := execText(v.preheader, data, what("preheader"))

@@ -116,7 +116,7 @@ func parseLocale(s, field string) (language.Tag, error) {
 		}
 	}
 	if err != nil {
-		return language.Und, newError(CodeInvalidLocale, field, "%s: '%s' is not a BCP 47 language tag joist knows (such as \"en\", \"de\", \"de-AT\", \"pt-BR\")", field, s)
+		return language.Und, newError(CodeInvalidLocale, field, "'%s' (%s) is not a BCP 47 language tag joist knows, such as \"en\", \"de\", \"de-AT\" or \"pt-BR\"", s, field)
 	}
 	return tag, nil
 }
@@ -136,7 +136,7 @@ func parseVariant(key, locale string, w wire.EmailTemplateVariant) (*variant, er
 		return nil, newError(CodeInvalidTemplate, prefix+"subject", "%s is required", what("subject"))
 	}
 	if w.HTML == "" && w.Text == "" {
-		return nil, newError(CodeInvalidTemplate, prefix+"html", "%s has no body: give html, text or both", what(""))
+		return nil, newError(CodeInvalidTemplate, prefix+"html", "%s has no body: give html, text or both", "variant '"+v.key+"'")
 	}
 	var err error
 	if v.subject, err = parseText(prefix+"subject", what("subject"), w.Subject); err != nil {
@@ -181,7 +181,7 @@ func parseHTML(code, field, what, src string) (*htmltemplate.Template, error) {
 	}
 	err = t.Execute(failWriter{}, nil)
 	if he, ok := err.(*htmltemplate.Error); ok {
-		return nil, syntaxError(code, field, what, he)
+		return nil, escapeError(code, field, what, he)
 	}
 	return t, nil
 }
