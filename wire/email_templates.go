@@ -47,7 +47,7 @@ type EmailTemplate struct {
 // (PUT /v1/email/layouts/{name}).
 type EmailLayoutPut struct {
 	// HTML is html/template source that places the variant's HTML with
-	// {{.content}}; it may also use {{.subject}}, {{.data}}, {{.contact}}
+	// {{.content}}; it may also use {{.subject}}, {{.locale}}, {{.data}}, {{.contact}}
 	// and {{.tenant}}.
 	HTML string `json:"html"`
 }

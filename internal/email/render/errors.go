@@ -20,6 +20,8 @@ const (
 	CodeInvalidLayout = "invalid_layout"
 	// CodeInvalidLocale: a locale is not a BCP 47 tag joist knows.
 	CodeInvalidLocale = "invalid_locale"
+	// CodeInvalidData: the data given to DecodeData is not a JSON object.
+	CodeInvalidData = "invalid_data"
 	// CodeMissingVariable: the template uses a value the context lacks.
 	CodeMissingVariable = "missing_variable"
 	// CodeInvalidSubject: the rendered subject is empty or holds a line

@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from this run
 // baseLayout is a layout with CSS in <style>: a class rule, an element
 // rule and a media query (which cannot be inlined and stays).
 const baseLayout = `<!DOCTYPE html>
-<html lang="{{.contact.locale}}">
+<html lang="{{.locale}}">
 <head>
 <meta charset="utf-8">
 <title>{{.subject}}</title>

@@ -21,7 +21,9 @@ import (
 // away, well above any email a provider accepts.
 const maxPartBytes = 16 << 20
 
-// Context is what a template sees: {{.data}}, {{.contact}}, {{.tenant}}.
+// Context is what a template sees: {{.data}}, {{.contact}}, {{.tenant}};
+// Render adds {{.locale}}, the canonical tag of the variant rendered (for
+// <html lang="{{.locale}}">).
 type Context struct {
 	// Data is the send's data (any JSON object); nil is an empty object.
 	// Numbers print as they were sent when decoded with DecodeData
@@ -81,7 +83,7 @@ func DecodeData(raw []byte) (map[string]any, error) {
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
-		return nil, newError(CodeRenderFailed, "data", "data must be a JSON object: %v", err)
+		return nil, newError(CodeInvalidData, "data", "data must be a JSON object: %v", err)
 	}
 	if m == nil {
 		m = map[string]any{}
@@ -148,7 +150,7 @@ func Render(tmpl *Template, layout *Layout, ctx Context, locale string) (Message
 	if tmpl.layout != "" && layout == nil && v.html != nil {
 		return Message{}, newError(CodeMissingLayout, "", "template uses layout '%s', which does not exist; create it with PUT /v1/email/layouts/%s", tmpl.layout, tmpl.layout)
 	}
-	data := contextMap(ctx)
+	data := contextMap(ctx, loc)
 	what := func(part string) string { return "variant '" + v.key + "' " + part }
 
 	msg := Message{Locale: loc}
@@ -205,7 +207,7 @@ func Render(tmpl *Template, layout *Layout, ctx Context, locale string) (Message
 // contextMap builds the template's root: maps all the way down, so that a
 // misspelt or absent name is a missing key (an error under
 // missingkey=error) rather than an empty value.
-func contextMap(ctx Context) map[string]any {
+func contextMap(ctx Context, locale string) map[string]any {
 	data := normalize(ctx.Data)
 	if data == nil {
 		data = map[string]any{}
@@ -213,6 +215,7 @@ func contextMap(ctx Context) map[string]any {
 	m := map[string]any{
 		"data":   data,
 		"tenant": map[string]any{"slug": ctx.Tenant.Slug, "name": ctx.Tenant.Name},
+		"locale": locale,
 	}
 	if c := ctx.Contact; c != nil {
 		meta := normalize(c.Metadata)

@@ -268,3 +268,38 @@ func TestRenderTextOnly(t *testing.T) {
 		t.Errorf("text-only variant: html %q text %q (text/template does not escape)", msg.HTML, msg.Text)
 	}
 }
+
+// TestRenderConcurrent renders one parsed template from many goroutines
+// (the email system shares parsed templates between sends; run with -race).
+func TestRenderConcurrent(t *testing.T) {
+	tmpl := mustTemplate(t, booking())
+	layout := mustLayout(t, baseLayout)
+	ctx := render.Context{Data: bookingData(t), Contact: contact("Ana", "de"), Tenant: tenant} // shared: Render must not write to it
+	want, err := render.Render(tmpl, layout, ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			got, err := render.Render(tmpl, layout, ctx, "")
+			if err == nil && got != want {
+				err = errors.New("a concurrent render differs")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestDecodeDataError(t *testing.T) {
+	_, err := render.DecodeData([]byte(`"text"`))
+	wantError(t, err, "invalid_data", "data", "data must be a JSON object")
+	if m, err := render.DecodeData([]byte(" null ")); err != nil || len(m) != 0 {
+		t.Errorf("null data: %v %v", m, err)
+	}
+}

@@ -202,7 +202,7 @@ func (l *Layout) Name() string { return l.name }
 
 // ParseLayout validates and parses a layout's HTML (html/template syntax).
 // It must use {{.content}}, where the variant's HTML goes; it may also use
-// {{.subject}}, {{.data}}, {{.contact}} and {{.tenant}}.
+// {{.subject}}, {{.locale}}, {{.data}}, {{.contact}} and {{.tenant}}.
 func ParseLayout(name, html string) (*Layout, error) {
 	if !store.ValidText(html) {
 		return nil, core.InvalidText("html")
