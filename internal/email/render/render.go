@@ -118,7 +118,11 @@ func (t *Template) resolveTag(tag language.Tag) string {
 // Render renders tmpl for ctx in locale: the variant is chosen by
 // Resolve from locale, or when locale is empty from the contact's locale
 // (ignored when it is not a valid tag). layout is the parsed layout that
-// tmpl.Layout() names, nil when it names none.
+// tmpl.Layout() names, nil when it names none (a template that names one
+// and gets nil is a missing_layout error); a non-nil layout is used
+// whatever the template names, and a variant without HTML ignores it.
+// Render does not modify ctx, and one Template or Layout may be rendered
+// from many goroutines at once.
 //
 // The subject, preheader and text use text/template, the HTML
 // html/template (every value escaped for where it lands). A value the
