@@ -1,0 +1,780 @@
+// Command servebench measures joist the way users run it: `joist serve` as
+// a separate process with every system on (the job engine working, webhook
+// forwards and HTTP-push jobs going out, a schedule firing every second),
+// loaded over real HTTP from this process, beside a bare net/http server
+// that is also a separate process, and prints the ratio.
+//
+//   - joist: the binary is built (or taken from -bin) and started as
+//     `joist serve` on a free 127.0.0.1 port with a fresh data directory
+//     (SQLite) or a fresh PostgreSQL schema (-store postgres -url ...), a
+//     fixed root key, its stderr in a log file. Over the API with the root
+//     key the tool creates a tenant, a tenant key, a GitHub webhook source
+//     whose forward_url is a receiver in this process (answers 200) and a
+//     schedule pushing to the receiver every second.
+//   - load: -c senders, each on its own keep-alive connection, each request
+//     a kind drawn from -mix: a signed GitHub delivery with a new delivery
+//     id (POST /in/bench/gh), an HTTP-push job to the receiver (POST
+//     /v1/jobs), or a contact upsert (PUT /v1/contacts/{id}). Requests/s,
+//     p50/p99 and errors (any other status) per kind, over -dur after
+//     -warmup.
+//   - baseline: the same load against this binary re-executed as a bare
+//     net/http server (read the body, answer a small JSON), so both sides
+//     pay for process boundaries and real HTTP.
+//
+// After the load the tool reports how fast the receiver got the forwards
+// and jobs while loaded and how long the engine took to deliver the rest,
+// then checks through the API that every delivery answered 200 is stored
+// once and delivered and every accepted job is completed, and lists the
+// ERROR and WARN lines joist logged. The child is stopped (SIGTERM, then
+// SIGKILL) on every exit path, including errors and Ctrl-C.
+//
+//	go run ./bench/servebench -dur 20s
+//	go run ./bench/servebench -store postgres -url postgres://... -c 64
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/joist-dev/joist/client"
+)
+
+var (
+	binPath  = flag.String("bin", "", "joist binary to run (default: go build ./cmd/joist into a temporary directory)")
+	kind     = flag.String("store", "sqlite", "sqlite or postgres")
+	pgURL    = flag.String("url", os.Getenv("JOIST_TEST_DATABASE_URL"), "PostgreSQL URL for -store postgres (a fresh schema is made in it)")
+	conc     = flag.Int("c", 32, "concurrent senders, one keep-alive connection each")
+	dur      = flag.Duration("dur", 20*time.Second, "measured time per side")
+	warmup   = flag.Duration("warmup", 2*time.Second, "unmeasured load before each measurement")
+	mixFlag  = flag.String("mix", "webhook=60,job=30,contact=10", "request mix, kind=weight comma-separated (kinds: webhook, job, contact)")
+	size     = flag.Int("size", 1024, "webhook body size in bytes")
+	sched    = flag.Bool("schedule", true, "a schedule pushing to the receiver every second")
+	drainMax = flag.Duration("drain-timeout", 3*time.Minute, "bound on waiting for the engine to deliver what was accepted")
+	sides    = flag.String("sides", "baseline,joist", "which sides to run")
+	logPath  = flag.String("log", "", "joist's stderr (default: servebench-joist-PID.log in the temporary directory, kept)")
+	keep     = flag.Bool("keep", false, "keep the data directory (or PostgreSQL schema)")
+)
+
+const (
+	secret  = "servebench-github-secret"
+	rootKey = "servebench-root-key-0123456789abcdef"
+)
+
+var kinds = []string{"webhook", "job", "contact"}
+
+func main() {
+	// Hidden: the baseline side is this binary re-executed as a bare server.
+	if len(os.Args) == 3 && os.Args[1] == "-serve-baseline" {
+		serveBaseline(os.Args[2])
+		return
+	}
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func serveBaseline(addr string) {
+	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.ReadAll(r.Body); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"id":"evt_0123456789abcdefghijklmn","duplicate":false}` + "\n"))
+		})}
+	log.Fatal(srv.ListenAndServe())
+}
+
+func run(ctx context.Context) error {
+	weights, err := parseMix(*mixFlag)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "servebench")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if !*keep {
+			os.RemoveAll(filepath.Join(tmp, "data"))
+			os.Remove(filepath.Join(tmp, "joist"))
+		}
+	}()
+	fmt.Printf("servebench: store=%s c=%d dur=%s warmup=%s mix=%s body=%dB; this machine: %d CPUs %q, load %s; %s\n",
+		*kind, *conc, *dur, *warmup, *mixFlag, *size, runtime.NumCPU(), cpuModel(), loadAvg(), runtime.Version())
+
+	rcv := newReceiver()
+	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	rsrv := &http.Server{Handler: rcv, IdleTimeout: 2 * time.Minute}
+	go rsrv.Serve(rln) //nolint:errcheck
+	defer rsrv.Close()
+	rcvURL := "http://" + rln.Addr().String()
+
+	var base, joist *result
+	if strings.Contains(*sides, "baseline") {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		p, err := startProc(exec.Command(self, "-serve-baseline", addr), nil)
+		if err != nil {
+			return err
+		}
+		defer p.stop()
+		if err := p.waitReady(ctx, "http://"+addr+"/", 10*time.Second); err != nil {
+			return err
+		}
+		base = drive(ctx, addr, "baseline-key", rcvURL, weights, nil)
+		p.stop()
+		fmt.Printf("baseline (bare net/http, separate process):\n%s", base)
+	}
+	if strings.Contains(*sides, "joist") {
+		if joist, err = runJoist(ctx, tmp, rcv, rcvURL, weights); err != nil {
+			return err
+		}
+	}
+	if base != nil && joist != nil {
+		fmt.Println("ratio joist/baseline:")
+		for _, k := range append([]string{"all"}, kinds...) {
+			b, j := base.kinds[k], joist.kinds[k]
+			if b == nil || j == nil || b.n() == 0 || j.n() == 0 {
+				continue
+			}
+			fmt.Printf("  %-8s %.3fx requests/s; p50 %.2f vs %.2f ms, p99 %.2f vs %.2f ms\n", k,
+				j.rate(*dur)/b.rate(*dur), ms(j.pct(50)), ms(b.pct(50)), ms(j.pct(99)), ms(b.pct(99)))
+		}
+	}
+	return nil
+}
+
+// runJoist starts joist serve, sets it up, loads it, waits for the engine
+// to deliver what was accepted, checks it, and stops it.
+func runJoist(ctx context.Context, tmp string, rcv *receiver, rcvURL string, weights []int) (*result, error) {
+	bin := *binPath
+	if bin == "" {
+		bin = filepath.Join(tmp, "joist")
+		fmt.Println("building ./cmd/joist ...")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/joist").CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build ./cmd/joist (run from the module root): %v\n%s", err, out)
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := []string{"JOIST_ADDR=" + addr, "JOIST_DATA=" + filepath.Join(tmp, "data"), "JOIST_ROOT_KEY=" + rootKey,
+		"JOIST_OWNER_EMAIL=owner@example.com", "JOIST_OWNER_PASSWORD=servebench owner password"}
+	switch *kind {
+	case "sqlite":
+		fmt.Println("durability: SQLite WAL, synchronous=FULL, data dir " + filepath.Join(tmp, "data"))
+	case "postgres":
+		if *pgURL == "" {
+			return nil, errors.New("-url or JOIST_TEST_DATABASE_URL is required for -store postgres")
+		}
+		pool, err := pgxpool.New(ctx, *pgURL)
+		if err != nil {
+			return nil, err
+		}
+		defer pool.Close()
+		schema := fmt.Sprintf("servebench_%d", time.Now().UnixNano())
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+			return nil, err
+		}
+		if !*keep {
+			defer pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck
+		}
+		var fsync, sc string
+		_ = pool.QueryRow(ctx, "SHOW fsync").Scan(&fsync)
+		_ = pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
+		fmt.Printf("durability: PostgreSQL fsync=%s synchronous_commit=%s, schema %s\n", fsync, sc, schema)
+		env = append(env, "JOIST_DATABASE_URL="+*pgURL, "JOIST_DATABASE_SCHEMA="+schema,
+			"JOIST_SECRET_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+	default:
+		return nil, fmt.Errorf("unknown -store %q: sqlite or postgres", *kind)
+	}
+	lp := *logPath
+	if lp == "" {
+		lp = filepath.Join(tmp, fmt.Sprintf("servebench-joist-%d.log", os.Getpid()))
+	}
+	logf, err := os.Create(lp)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	defer reportLog(lp)
+	p, err := startProc(exec.Command(bin, "serve"), env, logf)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	base := "http://" + addr
+	if err := p.waitReady(ctx, base+"/readyz", 60*time.Second); err != nil {
+		b, _ := os.ReadFile(lp)
+		return nil, fmt.Errorf("%w; its log ends:\n%s", err, b[max(len(b)-2000, 0):])
+	}
+
+	hc := &http.Client{Timeout: 30 * time.Second}
+	root := client.New(base, rootKey, hc)
+	if _, err := root.CreateTenant(ctx, client.TenantCreate{Slug: "bench"}); err != nil {
+		return nil, err
+	}
+	k, err := root.CreateKey(ctx, "bench", "servebench")
+	if err != nil {
+		return nil, err
+	}
+	tc := client.New(base, k.Key, hc)
+	if _, _, err := tc.PutWebhookSource(ctx, "gh", client.WebhookSourcePut{Provider: "github",
+		Secrets: []client.WebhookSecret{{Secret: secret}}, ForwardURL: rcvURL + "/fwd"}); err != nil {
+		return nil, err
+	}
+	if *sched {
+		if _, _, err := tc.PutSchedule(ctx, "tick", client.SchedulePut{Cron: "@every 1s", Job: client.ScheduleJob{URL: rcvURL + "/sched"}}); err != nil {
+			return nil, err
+		}
+	}
+
+	res := drive(ctx, addr, k.Key, rcvURL, weights, rcv)
+	fmt.Printf("joist serve (%s, every system on):\n%s", *kind, res)
+	if *sched {
+		if _, err := tc.DeleteSchedule(ctx, "tick"); err != nil {
+			fmt.Println("delete schedule:", err)
+		}
+	}
+
+	// Delivery: the receiver's counts while loaded, then the drain.
+	wantFwd, wantJobs := len(res.deliveries), len(res.jobIDs)
+	fmt.Printf("delivery while loaded: %.0f forwards+jobs/s received (accepted %.0f/s); backlog at load end %d\n",
+		float64(res.rcvInWindow)/dur.Seconds(), float64(res.acceptedInWindow)/dur.Seconds(),
+		wantFwd+wantJobs-int(rcv.fwd.Load()+rcv.job.Load()))
+	t0 := time.Now()
+	for rcv.fwd.Load() < int64(wantFwd) || rcv.job.Load() < int64(wantJobs) {
+		if time.Since(t0) > *drainMax || ctx.Err() != nil {
+			return res, fmt.Errorf("drain: after %s the receiver has %d of %d forwards and %d of %d jobs",
+				time.Since(t0).Round(time.Millisecond), rcv.fwd.Load(), wantFwd, rcv.job.Load(), wantJobs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fmt.Printf("drain: %d forwards and %d jobs delivered %s after the load ended; %d schedule pushes, %d repeated pushes\n",
+		wantFwd, wantJobs, time.Since(t0).Round(time.Millisecond), rcv.sched.Load(), rcv.repeats.Load())
+
+	if err := check(ctx, tc, rcv, res); err != nil {
+		return res, err
+	}
+	t1 := time.Now()
+	code := p.stop()
+	fmt.Printf("joist stopped in %s, exit code %d\n", time.Since(t1).Round(time.Millisecond), code)
+	return res, nil
+}
+
+// check verifies through the API that each delivery answered 200 is stored
+// once and delivered and each accepted job completed, and that the
+// receiver got each of them.
+func check(ctx context.Context, tc *client.Client, rcv *receiver, res *result) error {
+	// Jobs still moving (the last schedule tick, a completion being recorded).
+	for t0 := time.Now(); time.Since(t0) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
+		l, err := tc.ListJobs(ctx, client.JobListOptions{ListOptions: client.ListOptions{Limit: 1},
+			JobFilter: client.JobFilter{States: []string{"scheduled", "available", "running", "retrying"}}})
+		if err != nil {
+			return err
+		}
+		if len(l.Data) == 0 {
+			break
+		}
+	}
+	seen := map[string]int{}
+	status := map[string]int{}
+	for cur := ""; ; {
+		l, err := tc.ListWebhookEvents(ctx, client.WebhookEventListOptions{ListOptions: client.ListOptions{Limit: 500, Cursor: cur}})
+		if err != nil {
+			return err
+		}
+		for _, e := range l.Data {
+			seen[e.ProviderEventID]++
+			if res.deliveries[e.ProviderEventID] {
+				status[e.Status]++
+			}
+		}
+		if cur = l.NextCursor; cur == "" {
+			break
+		}
+	}
+	jobState := map[string]string{}
+	for cur := ""; ; {
+		l, err := tc.ListJobs(ctx, client.JobListOptions{ListOptions: client.ListOptions{Limit: 500, Cursor: cur}})
+		if err != nil {
+			return err
+		}
+		for _, j := range l.Data {
+			jobState[j.ID] = j.State
+		}
+		if cur = l.NextCursor; cur == "" {
+			break
+		}
+	}
+	var problems []string
+	missing, dup, notRcv := 0, 0, 0
+	for id := range res.deliveries {
+		switch n := seen[id]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+		if !rcv.has("fwd", id) {
+			notRcv++
+		}
+	}
+	if missing+dup+notRcv > 0 || status["delivered"] != len(res.deliveries) {
+		problems = append(problems, fmt.Sprintf("webhooks: %d accepted, %d not stored, %d stored more than once, %d not received; statuses %v",
+			len(res.deliveries), missing, dup, notRcv, status))
+	}
+	states := map[string]int{}
+	notRcv = 0
+	for id := range res.jobIDs {
+		states[jobState[id]]++
+		if !rcv.has("job", id) {
+			notRcv++
+		}
+	}
+	if states["completed"] != len(res.jobIDs) || notRcv > 0 {
+		problems = append(problems, fmt.Sprintf("jobs: %d accepted, states %v, %d not received", len(res.jobIDs), states, notRcv))
+	}
+	fmt.Printf("check: %d deliveries answered 200 (%d events stored in all, from errored requests too), statuses %v; %d jobs accepted, states %v\n",
+		len(res.deliveries), len(seen), status, len(res.jobIDs), states)
+	if len(problems) > 0 {
+		return errors.New("check failed:\n  " + strings.Join(problems, "\n  "))
+	}
+	fmt.Println("check: ok")
+	return nil
+}
+
+// receiver is the app joist pushes to: forwards on /fwd, jobs on /job,
+// schedule runs on /sched. It counts each job id (Joist-Job-Id) once, and
+// keeps the delivery ids of forwards.
+type receiver struct {
+	mu              sync.Mutex
+	ids             map[string]bool // "fwd:" + delivery id, "job:" + job id
+	fwd, job, sched atomic.Int64
+	repeats         atomic.Int64
+}
+
+func newReceiver() *receiver { return &receiver{ids: map[string]bool{}} }
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	_, _ = io.Copy(io.Discard, req.Body)
+	key, ctr := "", &r.sched
+	switch req.URL.Path {
+	case "/fwd":
+		key, ctr = "fwd:"+req.Header.Get("Joist-Provider-X-Github-Delivery"), &r.fwd
+	case "/job":
+		key, ctr = "job:"+req.Header.Get("Joist-Job-Id"), &r.job
+	}
+	if key != "" {
+		r.mu.Lock()
+		again := r.ids[key]
+		r.ids[key] = true
+		r.mu.Unlock()
+		if again {
+			r.repeats.Add(1)
+			ctr = nil
+		}
+	}
+	if ctr != nil {
+		ctr.Add(1)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (r *receiver) has(kind, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ids[kind+":"+id]
+}
+
+// proc is a child process; stop is idempotent and always reaps it.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	once sync.Once
+	code int
+}
+
+func startProc(cmd *exec.Cmd, env []string, out ...io.Writer) (*proc, error) {
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if len(out) > 0 {
+		cmd.Stdout, cmd.Stderr = out[0], out[0]
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// stop sends SIGTERM, then SIGKILL after 30 s, and returns the exit code.
+func (p *proc) stop() int {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			fmt.Fprintf(os.Stderr, "%s did not stop on SIGTERM within 30s: killed\n", p.cmd.Path)
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		p.code = p.cmd.ProcessState.ExitCode()
+	})
+	return p.code
+}
+
+func (p *proc) waitReady(ctx context.Context, url string, limit time.Duration) error {
+	var last string
+	for t0 := time.Now(); time.Since(t0) < limit && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited at start (%s)", p.cmd.Path, p.cmd.ProcessState)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return nil
+		}
+		last = resp.Status
+	}
+	return fmt.Errorf("%s not ready after %s: %s", url, limit, last)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// stats are one kind's measured requests.
+type stats struct {
+	lat  []time.Duration
+	errs int
+}
+
+func (s *stats) n() int                       { return len(s.lat) }
+func (s *stats) rate(d time.Duration) float64 { return float64(len(s.lat)) / d.Seconds() }
+func (s *stats) pct(p int) time.Duration      { return s.lat[min(len(s.lat)*p/100, len(s.lat)-1)] }
+func (s *stats) add(o *stats)                 { s.lat = append(s.lat, o.lat...); s.errs += o.errs }
+func ms(d time.Duration) float64              { return float64(d) / float64(time.Millisecond) }
+
+type result struct {
+	kinds            map[string]*stats // and "all"
+	deliveries       map[string]bool   // delivery ids answered 200, not duplicate
+	jobIDs           map[string]bool   // job ids answered 202
+	rcvInWindow      int64             // forwards and jobs the receiver got in the measured window
+	acceptedInWindow int64
+}
+
+func (r *result) String() string {
+	var b strings.Builder
+	for _, k := range append(slices.Clone(kinds), "all") {
+		s := r.kinds[k]
+		if s.n() == 0 && s.errs == 0 {
+			continue
+		}
+		if s.n() == 0 {
+			fmt.Fprintf(&b, "  %-8s no successful requests, %d errors\n", k, s.errs)
+			continue
+		}
+		fmt.Fprintf(&b, "  %-8s %7.0f requests/s  p50 %6.2f ms  p99 %7.2f ms  (%d ok, %d errors)\n",
+			k, s.rate(*dur), ms(s.pct(50)), ms(s.pct(99)), s.n(), s.errs)
+	}
+	return b.String()
+}
+
+// drive runs the senders against addr for warmup + dur; only requests
+// started after the warmup are measured. rcv, if set, is sampled at the
+// start and end of the measured window.
+func drive(ctx context.Context, addr, key, rcvURL string, weights []int, rcv *receiver) *result {
+	res := &result{kinds: map[string]*stats{"all": {}}, deliveries: map[string]bool{}, jobIDs: map[string]bool{}}
+	for _, k := range kinds {
+		res.kinds[k] = &stats{}
+	}
+	start := time.Now()
+	from, end := start.Add(*warmup), start.Add(*warmup+*dur)
+	var seq, accepted, printed atomic.Int64
+	if rcv != nil {
+		go func() {
+			time.Sleep(time.Until(from))
+			r0, a0 := rcv.fwd.Load()+rcv.job.Load(), accepted.Load()
+			time.Sleep(time.Until(end))
+			res.rcvInWindow, res.acceptedInWindow = rcv.fwd.Load()+rcv.job.Load()-r0, accepted.Load()-a0
+		}()
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range *conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
+			mine := map[string]*stats{}
+			for _, k := range kinds {
+				mine[k] = &stats{}
+			}
+			var dels, jobs []string
+			rc := &rawConn{addr: addr}
+			defer rc.close()
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if t0.After(end) {
+					break
+				}
+				k, req, id := build(rng, &seq, key, rcvURL, weights)
+				status, body, err := rc.do(req)
+				took := time.Since(t0)
+				ok := err == nil && status >= 200 && status < 300
+				if ok && k == "webhook" && !bytes.Contains(body, []byte(`"duplicate":true`)) {
+					dels = append(dels, id)
+					accepted.Add(1)
+				}
+				if ok && k == "job" {
+					var j struct{ ID string }
+					_ = json.Unmarshal(body, &j)
+					jobs = append(jobs, j.ID)
+					accepted.Add(1)
+				}
+				if !ok && printed.Add(1) <= 5 {
+					log.Printf("%s %s: %d %v %.300s", k, addr, status, err, body)
+				}
+				if t0.Before(from) {
+					continue
+				}
+				if ok {
+					mine[k].lat = append(mine[k].lat, took)
+				} else {
+					mine[k].errs++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, k := range kinds {
+				res.kinds[k].add(mine[k])
+				res.kinds["all"].add(mine[k])
+			}
+			for _, d := range dels {
+				res.deliveries[d] = true
+			}
+			for _, j := range jobs {
+				res.jobIDs[j] = true
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range res.kinds {
+		slices.Sort(s.lat)
+	}
+	return res
+}
+
+// request is one HTTP/1.1 request: the head without Host and
+// Content-Length, and the body.
+type request struct {
+	head string
+	body []byte
+}
+
+// build draws a kind from the weights and builds its request; id is the
+// delivery id of a webhook.
+func build(rng *rand.Rand, seq *atomic.Int64, key, rcvURL string, weights []int) (string, request, string) {
+	n := seq.Add(1)
+	w := rng.IntN(weights[len(weights)-1])
+	k := kinds[slices.IndexFunc(weights, func(c int) bool { return w < c })]
+	auth := "Authorization: Bearer " + key + "\r\nContent-Type: application/json\r\n"
+	switch k {
+	case "webhook":
+		id := fmt.Sprintf("sb-%d-%d", time.Now().UnixNano(), n)
+		body := payload(id)
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write(body)
+		return k, request{"POST /in/bench/gh HTTP/1.1\r\nContent-Type: application/json\r\nUser-Agent: GitHub-Hookshot/bench\r\n" +
+			"X-GitHub-Delivery: " + id + "\r\nX-GitHub-Event: push\r\nX-Hub-Signature-256: sha256=" + hex.EncodeToString(m.Sum(nil)) + "\r\n", body}, id
+	case "job":
+		return k, request{"POST /v1/jobs HTTP/1.1\r\n" + auth, fmt.Appendf(nil, `{"url":%q,"body":{"n":%d}}`, rcvURL+"/job", n)}, ""
+	default:
+		c := rng.IntN(1000)
+		return k, request{fmt.Sprintf("PUT /v1/contacts/c%d HTTP/1.1\r\n%s", c, auth),
+			fmt.Appendf(nil, `{"email":"c%d@example.com","name":"Contact %d","metadata":{"seq":%d}}`, c, c, n)}, ""
+	}
+}
+
+// payload is a GitHub push body padded to -size bytes.
+func payload(id string) []byte {
+	b := []byte(`{"ref":"refs/heads/main","after":"` + strings.Repeat("b", 40) + `","delivery":"` + id +
+		`","repository":{"full_name":"acme/app"},"pusher":{"name":"bench"},"commits":[{"message":"`)
+	b = append(b, bytes.Repeat([]byte("x"), max(*size-len(b)-4, 0))...)
+	return append(b, `"}]}`...)
+}
+
+// rawConn is one sender's keep-alive connection, written to directly: the
+// load generator shares the cores with the servers it measures, and
+// net/http's client (header maps, two goroutines per connection) takes a
+// noticeable share of them (see bench/webhookbench).
+type rawConn struct {
+	addr string
+	c    net.Conn
+	br   *bufio.Reader
+	buf  []byte
+}
+
+func (r *rawConn) close() {
+	if r.c != nil {
+		r.c.Close()
+		r.c = nil
+	}
+}
+
+func (r *rawConn) do(q request) (int, []byte, error) {
+	if r.c == nil {
+		c, err := net.Dial("tcp", r.addr)
+		if err != nil {
+			return 0, nil, err
+		}
+		r.c, r.br = c, bufio.NewReader(c)
+	}
+	b := append(r.buf[:0], q.head...)
+	b = append(b, "Host: "+r.addr+"\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(q.body)), 10)
+	b = append(append(b, "\r\n\r\n"...), q.body...)
+	r.buf = b
+	_ = r.c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := r.c.Write(b); err != nil {
+		r.close()
+		return 0, nil, err
+	}
+	resp, err := http.ReadResponse(r.br, nil)
+	if err != nil {
+		r.close()
+		return 0, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		r.close()
+	}
+	return resp.StatusCode, body, err
+}
+
+// parseMix turns "webhook=60,job=30,contact=10" into cumulative weights in
+// the order of kinds.
+func parseMix(s string) ([]int, error) {
+	w := make([]int, len(kinds))
+	for _, part := range strings.Split(s, ",") {
+		name, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		i := slices.Index(kinds, name)
+		n, err := strconv.Atoi(v)
+		if i < 0 || err != nil || n < 0 {
+			return nil, fmt.Errorf("-mix %q: want kind=weight with kinds webhook, job, contact", s)
+		}
+		w[i] = n
+	}
+	for i := 1; i < len(w); i++ {
+		w[i] += w[i-1]
+	}
+	if w[len(w)-1] == 0 {
+		return nil, fmt.Errorf("-mix %q: all weights are 0", s)
+	}
+	return w, nil
+}
+
+// reportLog prints the ERROR and WARN lines joist logged, grouped by message.
+func reportLog(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Println("joist log:", err)
+		return
+	}
+	counts := map[string]int{}
+	var first []string
+	total := 0
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "level=ERROR") && !strings.Contains(l, "level=WARN") {
+			continue
+		}
+		total++
+		_, msg, _ := strings.Cut(l, "msg=")
+		if len(msg) > 80 {
+			msg = msg[:80]
+		}
+		if counts[msg]++; counts[msg] == 1 && len(first) < 10 {
+			first = append(first, l)
+		}
+	}
+	fmt.Printf("joist log %s: %d ERROR/WARN lines\n", path, total)
+	for _, l := range first {
+		fmt.Printf("  %.400s\n", l)
+	}
+	for m, n := range counts {
+		fmt.Printf("  %6d x %s\n", n, m)
+	}
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			_, m, _ := strings.Cut(l, ": ")
+			return m
+		}
+	}
+	return "unknown"
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.Join(strings.Fields(string(b))[:min(3, len(strings.Fields(string(b))))], " ")
+}
