@@ -35,6 +35,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -132,8 +133,16 @@ func run(ctx context.Context) error {
 			os.Remove(filepath.Join(tmp, "joist"))
 		}
 	}()
-	fmt.Printf("servebench: store=%s c=%d dur=%s warmup=%s mix=%s body=%dB; this machine: %d CPUs %q, load %s; %s\n",
-		*kind, *conc, *dur, *warmup, *mixFlag, *size, runtime.NumCPU(), cpuModel(), loadAvg(), runtime.Version())
+	fmt.Printf("servebench: store=%s c=%d dur=%s warmup=%s mix=%s body=%dB; %s; %s\n",
+		*kind, *conc, *dur, *warmup, *mixFlag, *size, machine(), runtime.Version())
+
+	bin := *binPath
+	if bin == "" && strings.Contains(*sides, "joist") {
+		bin = filepath.Join(tmp, "joist")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/joist").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/joist (run from the module root, or give -bin): %v\n%s", err, out)
+		}
+	}
 
 	rcv := newReceiver()
 	rln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -168,7 +177,7 @@ func run(ctx context.Context) error {
 		fmt.Printf("baseline (bare net/http, separate process):\n%s", base)
 	}
 	if strings.Contains(*sides, "joist") {
-		if joist, err = runJoist(ctx, tmp, rcv, rcvURL, weights); err != nil {
+		if joist, err = runJoist(ctx, bin, tmp, rcv, rcvURL, weights); err != nil {
 			return err
 		}
 	}
@@ -188,15 +197,7 @@ func run(ctx context.Context) error {
 
 // runJoist starts joist serve, sets it up, loads it, waits for the engine
 // to deliver what was accepted, checks it, and stops it.
-func runJoist(ctx context.Context, tmp string, rcv *receiver, rcvURL string, weights []int) (*result, error) {
-	bin := *binPath
-	if bin == "" {
-		bin = filepath.Join(tmp, "joist")
-		fmt.Println("building ./cmd/joist ...")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/joist").CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build ./cmd/joist (run from the module root): %v\n%s", err, out)
-		}
-	}
+func runJoist(ctx context.Context, bin, tmp string, rcv *receiver, rcvURL string, weights []int) (*result, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -281,22 +282,20 @@ func runJoist(ctx context.Context, tmp string, rcv *receiver, rcvURL string, wei
 	}
 
 	// Delivery: the receiver's counts while loaded, then the drain.
-	wantFwd, wantJobs := len(res.deliveries), len(res.jobIDs)
-	fmt.Printf("delivery while loaded: %.0f forwards+jobs/s received (accepted %.0f/s); backlog at load end %d\n",
-		float64(res.rcvInWindow)/dur.Seconds(), float64(res.acceptedInWindow)/dur.Seconds(),
-		wantFwd+wantJobs-int(rcv.fwd.Load()+rcv.job.Load()))
+	fmt.Printf("delivery while loaded: %.0f forwards+jobs/s received (accepted %.0f/s); %d accepted not yet delivered at load end\n",
+		float64(res.rcvInWindow)/dur.Seconds(), float64(res.acceptedInWindow)/dur.Seconds(), rcv.missing(res))
 	t0 := time.Now()
-	for rcv.fwd.Load() < int64(wantFwd) || rcv.job.Load() < int64(wantJobs) {
+	for n := rcv.missing(res); n > 0; n = rcv.missing(res) {
 		if time.Since(t0) > *drainMax || ctx.Err() != nil {
-			return res, fmt.Errorf("drain: after %s the receiver has %d of %d forwards and %d of %d jobs",
-				time.Since(t0).Round(time.Millisecond), rcv.fwd.Load(), wantFwd, rcv.job.Load(), wantJobs)
+			return res, fmt.Errorf("drain: after %s, %d of %d accepted forwards and jobs not delivered",
+				time.Since(t0).Round(time.Millisecond), n, len(res.deliveries)+len(res.jobIDs))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	fmt.Printf("drain: %d forwards and %d jobs delivered %s after the load ended; %d schedule pushes, %d repeated pushes\n",
-		wantFwd, wantJobs, time.Since(t0).Round(time.Millisecond), rcv.sched.Load(), rcv.repeats.Load())
+	fmt.Printf("drain: %d forwards and %d jobs all delivered %s after the load ended; %d schedule pushes, %d repeated pushes\n",
+		len(res.deliveries), len(res.jobIDs), time.Since(t0).Round(time.Millisecond), rcv.sched.Load(), rcv.repeats.Load())
 
-	if err := check(ctx, tc, rcv, res); err != nil {
+	if err := check(ctx, tc, res); err != nil {
 		return res, err
 	}
 	t1 := time.Now()
@@ -306,85 +305,70 @@ func runJoist(ctx context.Context, tmp string, rcv *receiver, rcvURL string, wei
 }
 
 // check verifies through the API that each delivery answered 200 is stored
-// once and delivered and each accepted job completed, and that the
-// receiver got each of them.
-func check(ctx context.Context, tc *client.Client, rcv *receiver, res *result) error {
-	// Jobs still moving (the last schedule tick, a completion being recorded).
+// once and delivered and each accepted job completed.
+func check(ctx context.Context, tc *client.Client, res *result) error {
+	// Wait for jobs still moving (the last schedule tick, a completion being recorded).
 	for t0 := time.Now(); time.Since(t0) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
 		l, err := tc.ListJobs(ctx, client.JobListOptions{ListOptions: client.ListOptions{Limit: 1},
 			JobFilter: client.JobFilter{States: []string{"scheduled", "available", "running", "retrying"}}})
-		if err != nil {
-			return err
-		}
-		if len(l.Data) == 0 {
+		if err != nil || len(l.Data) == 0 {
 			break
 		}
 	}
-	seen := map[string]int{}
-	status := map[string]int{}
-	for cur := ""; ; {
-		l, err := tc.ListWebhookEvents(ctx, client.WebhookEventListOptions{ListOptions: client.ListOptions{Limit: 500, Cursor: cur}})
-		if err != nil {
-			return err
-		}
-		for _, e := range l.Data {
-			seen[e.ProviderEventID]++
-			if res.deliveries[e.ProviderEventID] {
-				status[e.Status]++
-			}
-		}
-		if cur = l.NextCursor; cur == "" {
-			break
-		}
+	events := map[string][]string{} // delivery id -> statuses of its events
+	err := pages(func(o client.ListOptions) (*client.List[client.WebhookEvent], error) {
+		return tc.ListWebhookEvents(ctx, client.WebhookEventListOptions{ListOptions: o})
+	}, func(e client.WebhookEvent) { events[e.ProviderEventID] = append(events[e.ProviderEventID], e.Status) })
+	if err != nil {
+		return err
 	}
 	jobState := map[string]string{}
-	for cur := ""; ; {
-		l, err := tc.ListJobs(ctx, client.JobListOptions{ListOptions: client.ListOptions{Limit: 500, Cursor: cur}})
+	err = pages(func(o client.ListOptions) (*client.List[client.Job], error) {
+		return tc.ListJobs(ctx, client.JobListOptions{ListOptions: o})
+	}, func(j client.Job) { jobState[j.ID] = j.State })
+	if err != nil {
+		return err
+	}
+	bad := map[string]int{}
+	for id := range res.deliveries {
+		switch st := events[id]; {
+		case len(st) == 0:
+			bad["webhook not stored"]++
+		case len(st) > 1:
+			bad["webhook stored more than once"]++
+		case st[0] != "delivered":
+			bad["webhook "+st[0]]++
+		}
+	}
+	for id := range res.jobIDs {
+		if s := jobState[id]; s != "completed" {
+			bad["job "+cmp.Or(s, "not listed")]++
+		}
+	}
+	fmt.Printf("check: %d deliveries answered 200 (%d events stored in all), %d jobs accepted (%d jobs listed in all): ",
+		len(res.deliveries), len(events), len(res.jobIDs), len(jobState))
+	if len(bad) > 0 {
+		fmt.Println("FAILED")
+		return fmt.Errorf("check failed: %v", bad)
+	}
+	fmt.Println("all stored once, delivered and completed")
+	return nil
+}
+
+// pages calls list with each page's cursor until the last page.
+func pages[T any](list func(client.ListOptions) (*client.List[T], error), each func(T)) error {
+	for o := (client.ListOptions{Limit: 500}); ; {
+		l, err := list(o)
 		if err != nil {
 			return err
 		}
-		for _, j := range l.Data {
-			jobState[j.ID] = j.State
+		for _, x := range l.Data {
+			each(x)
 		}
-		if cur = l.NextCursor; cur == "" {
-			break
-		}
-	}
-	var problems []string
-	missing, dup, notRcv := 0, 0, 0
-	for id := range res.deliveries {
-		switch n := seen[id]; {
-		case n == 0:
-			missing++
-		case n > 1:
-			dup++
-		}
-		if !rcv.has("fwd", id) {
-			notRcv++
+		if o.Cursor = l.NextCursor; o.Cursor == "" {
+			return nil
 		}
 	}
-	if missing+dup+notRcv > 0 || status["delivered"] != len(res.deliveries) {
-		problems = append(problems, fmt.Sprintf("webhooks: %d accepted, %d not stored, %d stored more than once, %d not received; statuses %v",
-			len(res.deliveries), missing, dup, notRcv, status))
-	}
-	states := map[string]int{}
-	notRcv = 0
-	for id := range res.jobIDs {
-		states[jobState[id]]++
-		if !rcv.has("job", id) {
-			notRcv++
-		}
-	}
-	if states["completed"] != len(res.jobIDs) || notRcv > 0 {
-		problems = append(problems, fmt.Sprintf("jobs: %d accepted, states %v, %d not received", len(res.jobIDs), states, notRcv))
-	}
-	fmt.Printf("check: %d deliveries answered 200 (%d events stored in all, from errored requests too), statuses %v; %d jobs accepted, states %v\n",
-		len(res.deliveries), len(seen), status, len(res.jobIDs), states)
-	if len(problems) > 0 {
-		return errors.New("check failed:\n  " + strings.Join(problems, "\n  "))
-	}
-	fmt.Println("check: ok")
-	return nil
 }
 
 // receiver is the app joist pushes to: forwards on /fwd, jobs on /job,
@@ -424,10 +408,21 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (r *receiver) has(kind, id string) bool {
+// missing counts the accepted forwards and jobs not received yet.
+func (r *receiver) missing(res *result) (n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.ids[kind+":"+id]
+	for id := range res.deliveries {
+		if !r.ids["fwd:"+id] {
+			n++
+		}
+	}
+	for id := range res.jobIDs {
+		if !r.ids["job:"+id] {
+			n++
+		}
+	}
+	return n
 }
 
 // proc is a child process; stop is idempotent and always reaps it.
@@ -763,18 +758,17 @@ func reportLog(path string) {
 	}
 }
 
-func cpuModel() string {
+// machine says what the load runs on: CPUs, model, load average.
+func machine() string {
+	model := "unknown"
 	b, _ := os.ReadFile("/proc/cpuinfo")
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "model name") {
-			_, m, _ := strings.Cut(l, ": ")
-			return m
+			_, model, _ = strings.Cut(l, ": ")
+			break
 		}
 	}
-	return "unknown"
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	return strings.Join(strings.Fields(string(b))[:min(3, len(strings.Fields(string(b))))], " ")
+	b, _ = os.ReadFile("/proc/loadavg")
+	la := strings.Fields(string(b))
+	return fmt.Sprintf("%d CPUs %q, load average %s", runtime.NumCPU(), model, strings.Join(la[:min(3, len(la))], " "))
 }
