@@ -106,6 +106,7 @@ func main() {
 }
 
 func serveBaseline(addr string) {
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); os.Exit(0) }() // the parent is gone
 	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.ReadAll(r.Body); err != nil {
@@ -164,7 +165,13 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p, err := startProc(exec.Command(self, "-serve-baseline", addr), nil)
+		cmd := exec.Command(self, "-serve-baseline", addr)
+		stdin, err := cmd.StdinPipe() // closed when this process ends, however it ends
+		if err != nil {
+			return err
+		}
+		defer stdin.Close()
+		p, err := startProc(cmd, nil)
 		if err != nil {
 			return err
 		}
@@ -172,7 +179,7 @@ func run(ctx context.Context) error {
 		if err := p.waitReady(ctx, "http://"+addr+"/", 10*time.Second); err != nil {
 			return err
 		}
-		base = drive(ctx, addr, "baseline-key", rcvURL, weights, nil)
+		base = drive(ctx, addr, "baseline-key", rcvURL, weights, rcv, p.cmd.Process.Pid)
 		p.stop()
 		fmt.Printf("baseline (bare net/http, separate process):\n%s", base)
 	}
@@ -273,7 +280,7 @@ func runJoist(ctx context.Context, bin, tmp string, rcv *receiver, rcvURL string
 		}
 	}
 
-	res := drive(ctx, addr, k.Key, rcvURL, weights, rcv)
+	res := drive(ctx, addr, k.Key, rcvURL, weights, rcv, p.cmd.Process.Pid)
 	fmt.Printf("joist serve (%s, every system on):\n%s", *kind, res)
 	if *sched {
 		if _, err := tc.DeleteSchedule(ctx, "tick"); err != nil {
@@ -512,6 +519,8 @@ type result struct {
 	jobIDs           map[string]bool   // job ids answered 202
 	rcvInWindow      int64             // forwards and jobs the receiver got in the measured window
 	acceptedInWindow int64
+	serverCPU        time.Duration // CPU time of the server process in the measured window
+	genCPU           time.Duration // and of this process (load generator and receiver)
 }
 
 func (r *result) String() string {
@@ -528,13 +537,18 @@ func (r *result) String() string {
 		fmt.Fprintf(&b, "  %-8s %7.0f requests/s  p50 %6.2f ms  p99 %7.2f ms  (%d ok, %d errors)\n",
 			k, s.rate(*dur), ms(s.pct(50)), ms(s.pct(99)), s.n(), s.errs)
 	}
+	if all := r.kinds["all"]; all.n() > 0 {
+		fmt.Fprintf(&b, "  CPU: server %.0f%% of a core (%.0f µs per request), servebench %.0f%%\n", 100*r.serverCPU.Seconds()/dur.Seconds(),
+			float64(r.serverCPU.Microseconds())/float64(all.n()), 100*r.genCPU.Seconds()/dur.Seconds())
+	}
 	return b.String()
 }
 
-// drive runs the senders against addr for warmup + dur; only requests
-// started after the warmup are measured. rcv, if set, is sampled at the
-// start and end of the measured window.
-func drive(ctx context.Context, addr, key, rcvURL string, weights []int, rcv *receiver) *result {
+// drive runs the senders against addr (served by process pid) for warmup +
+// dur; only requests started after the warmup are measured. The receiver's
+// count and both processes' CPU time are sampled at the start and end of
+// the measured window.
+func drive(ctx context.Context, addr, key, rcvURL string, weights []int, rcv *receiver, pid int) *result {
 	res := &result{kinds: map[string]*stats{"all": {}}, deliveries: map[string]bool{}, jobIDs: map[string]bool{}}
 	for _, k := range kinds {
 		res.kinds[k] = &stats{}
@@ -542,16 +556,18 @@ func drive(ctx context.Context, addr, key, rcvURL string, weights []int, rcv *re
 	start := time.Now()
 	from, end := start.Add(*warmup), start.Add(*warmup+*dur)
 	var seq, accepted, printed atomic.Int64
-	if rcv != nil {
-		go func() {
-			time.Sleep(time.Until(from))
-			r0, a0 := rcv.fwd.Load()+rcv.job.Load(), accepted.Load()
-			time.Sleep(time.Until(end))
-			res.rcvInWindow, res.acceptedInWindow = rcv.fwd.Load()+rcv.job.Load()-r0, accepted.Load()-a0
-		}()
-	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // samples the measured window
+		defer wg.Done()
+		time.Sleep(time.Until(from))
+		r0, a0 := rcv.fwd.Load()+rcv.job.Load(), accepted.Load()
+		s0, g0 := cpuTime(strconv.Itoa(pid)), cpuTime("self")
+		time.Sleep(time.Until(end))
+		res.rcvInWindow, res.acceptedInWindow = rcv.fwd.Load()+rcv.job.Load()-r0, accepted.Load()-a0
+		res.serverCPU, res.genCPU = cpuTime(strconv.Itoa(pid))-s0, cpuTime("self")-g0
+	}()
 	for i := range *conc {
 		wg.Add(1)
 		go func() {
@@ -570,8 +586,9 @@ func drive(ctx context.Context, addr, key, rcvURL string, weights []int, rcv *re
 					break
 				}
 				k, req, id := build(rng, &seq, key, rcvURL, weights)
+				t1 := time.Now()
 				status, body, err := rc.do(req)
-				took := time.Since(t0)
+				took := time.Since(t1)
 				ok := err == nil && status >= 200 && status < 300
 				if ok && k == "webhook" && !bytes.Contains(body, []byte(`"duplicate":true`)) {
 					dels = append(dels, id)
@@ -756,6 +773,19 @@ func reportLog(path string) {
 	for m, n := range counts {
 		fmt.Printf("  %6d x %s\n", n, m)
 	}
+}
+
+// cpuTime is the user+system CPU time of process pid ("self" for this one),
+// from /proc (zero elsewhere); clock ticks are 1/100 s on Linux.
+func cpuTime(pid string) time.Duration {
+	b, _ := os.ReadFile("/proc/" + pid + "/stat")
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])) // after the command name
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return time.Duration(u+s) * 10 * time.Millisecond
 }
 
 // machine says what the load runs on: CPUs, model, load average.
