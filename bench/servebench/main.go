@@ -180,6 +180,9 @@ func run(ctx context.Context) error {
 			return err
 		}
 		base = drive(ctx, addr, "baseline-key", rcvURL, weights, rcv, p.cmd.Process.Pid)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		p.stop()
 		fmt.Printf("baseline (bare net/http, separate process):\n%s", base)
 	}
@@ -281,6 +284,9 @@ func runJoist(ctx context.Context, bin, tmp string, rcv *receiver, rcvURL string
 	}
 
 	res := drive(ctx, addr, k.Key, rcvURL, weights, rcv, p.cmd.Process.Pid)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	fmt.Printf("joist serve (%s, every system on):\n%s", *kind, res)
 	if *sched {
 		if _, err := tc.DeleteSchedule(ctx, "tick"); err != nil {
@@ -559,12 +565,18 @@ func drive(ctx context.Context, addr, key, rcvURL string, weights []int, rcv *re
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	wg.Add(1)
+	sleep := func(t time.Time) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(t)):
+		}
+	}
 	go func() { // samples the measured window
 		defer wg.Done()
-		time.Sleep(time.Until(from))
+		sleep(from)
 		r0, a0 := rcv.fwd.Load()+rcv.job.Load(), accepted.Load()
 		s0, g0 := cpuTime(strconv.Itoa(pid)), cpuTime("self")
-		time.Sleep(time.Until(end))
+		sleep(end)
 		res.rcvInWindow, res.acceptedInWindow = rcv.fwd.Load()+rcv.job.Load()-r0, accepted.Load()-a0
 		res.serverCPU, res.genCPU = cpuTime(strconv.Itoa(pid))-s0, cpuTime("self")-g0
 	}()
