@@ -1,32 +1,26 @@
 // Command servebench measures joist the way users run it: `joist serve` as
-// a separate process with every system on (the job engine working, webhook
-// forwards and HTTP-push jobs going out, a schedule firing every second),
-// loaded over real HTTP from this process, beside a bare net/http server
-// that is also a separate process, and prints the ratio.
+// a separate process with every system on (the job engine delivering webhook
+// forwards and HTTP-push jobs to a receiver in this process, a schedule
+// firing every second), loaded over real HTTP from this process, beside a
+// bare net/http server that is a separate process too (this binary
+// re-executed), and prints the ratio.
 //
-//   - joist: the binary is built (or taken from -bin) and started as
-//     `joist serve` on a free 127.0.0.1 port with a fresh data directory
-//     (SQLite) or a fresh PostgreSQL schema (-store postgres -url ...), a
-//     fixed root key, its stderr in a log file. Over the API with the root
-//     key the tool creates a tenant, a tenant key, a GitHub webhook source
-//     whose forward_url is a receiver in this process (answers 200) and a
-//     schedule pushing to the receiver every second.
-//   - load: -c senders, each on its own keep-alive connection, each request
-//     a kind drawn from -mix: a signed GitHub delivery with a new delivery
-//     id (POST /in/bench/gh), an HTTP-push job to the receiver (POST
-//     /v1/jobs), or a contact upsert (PUT /v1/contacts/{id}). Requests/s,
-//     p50/p99 and errors (any other status) per kind, over -dur after
-//     -warmup.
-//   - baseline: the same load against this binary re-executed as a bare
-//     net/http server (read the body, answer a small JSON), so both sides
-//     pay for process boundaries and real HTTP.
+// joist is built (or taken from -bin) and started on a free 127.0.0.1 port
+// with a fresh data directory (SQLite) or a fresh PostgreSQL schema, a fixed
+// root key, and its output in a log file; the tool creates a tenant, a
+// tenant key, a GitHub webhook source forwarding to the receiver, and the
+// schedule over the API. -c senders, each on its own keep-alive connection,
+// send a -mix of signed GitHub deliveries with new delivery ids (POST
+// /in/bench/gh), HTTP-push jobs to the receiver (POST /v1/jobs) and contact
+// upserts (PUT /v1/contacts/{id}) for -warmup, then -dur measured:
+// requests/s, p50/p99 and errors (any non-2xx) per kind, and the CPU time
+// of each process. Then: the receiver's rate while loaded, how long the
+// engine takes to deliver the rest, a check through the API that each
+// delivery answered 200 is stored once and delivered and each accepted job
+// completed, and joist's ERROR and WARN log lines. The children are stopped
+// (SIGTERM, then SIGKILL) on every exit path, Ctrl-C included.
 //
-// After the load the tool reports how fast the receiver got the forwards
-// and jobs while loaded and how long the engine took to deliver the rest,
-// then checks through the API that every delivery answered 200 is stored
-// once and delivered and every accepted job is completed, and lists the
-// ERROR and WARN lines joist logged. The child is stopped (SIGTERM, then
-// SIGKILL) on every exit path, including errors and Ctrl-C.
+// No figures are recorded yet (docs/benchmarks.md, "joist serve under mixed load").
 //
 //	go run ./bench/servebench -dur 20s
 //	go run ./bench/servebench -store postgres -url postgres://... -c 64
@@ -79,7 +73,6 @@ var (
 	sched    = flag.Bool("schedule", true, "a schedule pushing to the receiver every second")
 	drainMax = flag.Duration("drain-timeout", 3*time.Minute, "bound on waiting for the engine to deliver what was accepted")
 	sides    = flag.String("sides", "baseline,joist", "which sides to run")
-	logPath  = flag.String("log", "", "joist's stderr (default: servebench-joist-PID.log in the temporary directory, kept)")
 	keep     = flag.Bool("keep", false, "keep the data directory (or PostgreSQL schema)")
 )
 
@@ -242,10 +235,7 @@ func runJoist(ctx context.Context, bin, tmp string, rcv *receiver, rcvURL string
 	default:
 		return nil, fmt.Errorf("unknown -store %q: sqlite or postgres", *kind)
 	}
-	lp := *logPath
-	if lp == "" {
-		lp = filepath.Join(tmp, fmt.Sprintf("servebench-joist-%d.log", os.Getpid()))
-	}
+	lp := filepath.Join(tmp, "joist.log") // kept
 	logf, err := os.Create(lp)
 	if err != nil {
 		return nil, err
@@ -533,9 +523,6 @@ func (r *result) String() string {
 	var b strings.Builder
 	for _, k := range append(slices.Clone(kinds), "all") {
 		s := r.kinds[k]
-		if s.n() == 0 && s.errs == 0 {
-			continue
-		}
 		if s.n() == 0 {
 			fmt.Fprintf(&b, "  %-8s no successful requests, %d errors\n", k, s.errs)
 			continue
@@ -755,35 +742,18 @@ func parseMix(s string) ([]int, error) {
 	return w, nil
 }
 
-// reportLog prints the ERROR and WARN lines joist logged, grouped by message.
+// reportLog prints how many ERROR and WARN lines joist logged, and the first.
 func reportLog(path string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Println("joist log:", err)
-		return
-	}
-	counts := map[string]int{}
-	var first []string
-	total := 0
+	b, _ := os.ReadFile(path)
+	var bad []string
 	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.Contains(l, "level=ERROR") && !strings.Contains(l, "level=WARN") {
-			continue
-		}
-		total++
-		_, msg, _ := strings.Cut(l, "msg=")
-		if len(msg) > 80 {
-			msg = msg[:80]
-		}
-		if counts[msg]++; counts[msg] == 1 && len(first) < 10 {
-			first = append(first, l)
+		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+			bad = append(bad, l)
 		}
 	}
-	fmt.Printf("joist log %s: %d ERROR/WARN lines\n", path, total)
-	for _, l := range first {
+	fmt.Printf("joist log %s: %d ERROR/WARN lines\n", path, len(bad))
+	for _, l := range bad[:min(len(bad), 10)] {
 		fmt.Printf("  %.400s\n", l)
-	}
-	for m, n := range counts {
-		fmt.Printf("  %6d x %s\n", n, m)
 	}
 }
 
