@@ -46,7 +46,13 @@ func (s *Service) Process(ctx context.Context, tenantID, eventID string) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(ev.stored.Body, &ev.stripeEvent); err != nil || ev.Type == "" || len(ev.Data.Object) == 0 {
+	// The event's strings are the provider's text: made storable first
+	// (NUL and bytes that are not UTF-8 become U+FFFD), and said so.
+	body, replaced := store.SafeJSON(ev.stored.Body)
+	if replaced {
+		s.log.Warn("stripe event holds NUL or bytes that are not UTF-8; stored with U+FFFD in their place", "tenant", tenantID, "event", eventID)
+	}
+	if err := json.Unmarshal(body, &ev.stripeEvent); err != nil || ev.Type == "" || len(ev.Data.Object) == 0 {
 		s.log.Warn("stripe event body is not a Stripe event; ignored", "tenant", tenantID, "event", eventID)
 		return nil
 	}

@@ -632,3 +632,22 @@ func TestProviderErrorThatIsNotText(t *testing.T) {
 		c.StripeAPIKey, c.StripeAPIBase = key, fs.server.URL
 	})
 }
+
+// TestStripeEventTextThatIsNotText: a verified Stripe event whose strings
+// hold NUL or bytes that are not UTF-8 is applied with U+FFFD in their
+// place, on both stores (PostgreSQL cannot store them as sent).
+func TestStripeEventTextThatIsNotText(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		h := newHarness(t, env)
+		end := t0 + 30*86400
+		h.deliver(fmt.Sprintf(`{"id":"evt_nul","object":"event","api_version":"2024-06-20","created":%d,"livemode":true,"type":"customer.subscription.created",
+			"data":{"object":{"id":"sub_N","object":"subscription","customer":"cus_N\u0000x","status":"active","current_period_start":%d,"current_period_end":%d,
+			"cancel_at_period_end":false,"trial_end":null,"metadata":{},"items":{"object":"list","data":[{"id":"si_1","object":"subscription_item","quantity":1,
+			"price":{"id":"price_pro","object":"price","nickname":"Pro`+"\xff"+`","product":"prod_pro"}}]}}}}`, t0, t0, end), "")
+		v := h.sub("sub_N", "")
+		if v.Status != "active" || v.StripeCustomer != "cus_N\uFFFDx" || v.Plan.Nickname != "Pro\uFFFD" {
+			t.Fatalf("subscription applied as %+v", v)
+		}
+	})
+}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/joist-dev/joist/internal/store"
 )
 
 // errNoSuchSubscription is Stripe's 404 for a subscription: the worker
@@ -63,6 +65,7 @@ func (s *Service) fetchSubscription(ctx context.Context, id string) (stripeSubsc
 		_ = json.Unmarshal(body, &e)
 		return sub, fmt.Errorf("stripe API: GET subscription %s: HTTP %d %s %s", id, resp.StatusCode, e.Error.Type, e.Error.Message)
 	}
+	body, _ = store.SafeJSON(body) // the provider's text, made storable
 	if err := json.Unmarshal(body, &sub); err != nil || sub.ID == "" {
 		return sub, fmt.Errorf("stripe API: GET subscription %s: not a subscription object", id)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -40,4 +41,18 @@ func SafeText(s string) string {
 	}
 	fmt.Fprintf(&b, " [joist replaced %d byte(s) that were NUL or not UTF-8 with U+FFFD]", n)
 	return b.String()
+}
+
+// SafeJSON is JSON from outside joist (a provider's event or API answer)
+// made so that every string in it decodes to storable text: each \u0000
+// escape becomes \ufffd and each byte that is not UTF-8 becomes U+FFFD.
+// It reports whether anything was replaced, for the caller to say so.
+// JSON that is already safe is returned as it is.
+func SafeJSON(b []byte) ([]byte, bool) {
+	nul := []byte(`\u0000`)
+	if utf8.Valid(b) && !bytes.Contains(b, nul) {
+		return b, false
+	}
+	b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	return bytes.ReplaceAll(b, nul, []byte(`\ufffd`)), true
 }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -25,5 +26,18 @@ func TestSafeText(t *testing.T) {
 		if store.ValidText(s) != ok {
 			t.Errorf("ValidText(%q) = %v", s, !ok)
 		}
+	}
+}
+
+func TestSafeJSON(t *testing.T) {
+	t.Parallel()
+	in := []byte("{\"a\":\"x\\u0000y\",\"b\":\"caf\xe9\"}")
+	out, changed := store.SafeJSON(in)
+	var v struct{ A, B string }
+	if err := json.Unmarshal(out, &v); err != nil || !changed || v.A != "x\uFFFDy" || v.B != "caf\uFFFD" {
+		t.Fatalf("SafeJSON(%q) = %q %v: %+v %v", in, out, changed, v, err)
+	}
+	if out, changed := store.SafeJSON([]byte(`{"a":"ok"}`)); changed || string(out) != `{"a":"ok"}` {
+		t.Fatalf("safe JSON changed: %q", out)
 	}
 }
