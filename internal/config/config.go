@@ -88,6 +88,10 @@ type Config struct {
 	// StripeAPIBase is Stripe's API base URL. JOIST_STRIPE_API_BASE.
 	StripeAPIBase string `toml:"stripe_api_base" env:"JOIST_STRIPE_API_BASE" flag:"stripe-api-base" help:"Stripe API base URL"`
 
+	// EmailMaxBytes is the body limit of POST /v1/emails and
+	// /v1/emails/batch (attachments are base64 in the JSON). JOIST_EMAIL_MAX_BYTES.
+	EmailMaxBytes int64 `toml:"email_max_bytes" env:"JOIST_EMAIL_MAX_BYTES" flag:"email-max-bytes" help:"largest POST /v1/emails body in bytes (attachments included)"`
+
 	// QueueWorkers is Queues parsed.
 	QueueWorkers map[string]int `toml:"-"`
 	// Trusted is TrustedProxies parsed.
@@ -114,6 +118,7 @@ func Default() Config {
 		WebhookRetention:      30 * 24 * time.Hour,
 		StripeAPIBase:         "https://api.stripe.com",
 		MaxBodyBytes:          1 << 20,
+		EmailMaxBytes:         10 << 20,
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
 	}
@@ -379,6 +384,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("JOIST_MAX_BODY_BYTES: must be at least 1024"))
+	}
+	if c.EmailMaxBytes < 64<<10 {
+		errs = append(errs, errors.New("JOIST_EMAIL_MAX_BYTES: must be at least 65536"))
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("JOIST_SESSION_TTL: must be at least 1m"))
