@@ -101,11 +101,11 @@ func TestSendToOutbox(t *testing.T) {
 		}
 		one, two := batch.Data[0].ID, batch.Data[1].ID
 		for q, want := range map[string][]string{
-			"":                        {two, one, sent.ID},
-			"?to=ANA@guest.example":   {two, sent.ID},
-			"?contact=ana":            {sent.ID},
-			"?contact=nobody":         nil,
-			"?tag=digest":             {one},
+			"":                             {two, one, sent.ID},
+			"?to=ANA@guest.example":        {two, sent.ID},
+			"?contact=ana":                 {sent.ID},
+			"?contact=nobody":              nil,
+			"?tag=digest":                  {one},
 			"?status=captured&tag=receipt": {sent.ID},
 			"?until=2000-01-01T00:00:00Z":  nil,
 		} {
@@ -139,8 +139,8 @@ func TestSendBadInput(t *testing.T) {
 		ok := `"from":"hello@acme.example","to":"ana@x.example","subject":"Hi","text":"t"`
 		for _, c2 := range []struct {
 			name, path, body string
-			status          int
-			code, field     string
+			status           int
+			code, field      string
 		}{
 			{"invalid to", "/v1/emails", `{"from":"hello@acme.example","to":"not an address","subject":"Hi","text":"t"}`, 400, "invalid_address", "to[0]"},
 			{"invalid from", "/v1/emails", `{"from":"acme","to":"a@x.example","subject":"Hi","text":"t"}`, 400, "invalid_address", "from"},

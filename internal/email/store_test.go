@@ -34,7 +34,7 @@ func TestEmailStore(t *testing.T) {
 			return Email{ID: id, From: "Acme <hello@acme.example>", To: to, Cc: []string{}, Bcc: []string{"Audit@Acme.example"},
 				ReplyTo: []string{}, Subject: "Hi " + id, Text: "hello", Headers: map[string]string{"X-Campaign": "c1"},
 				Attachments: []Attachment{{Filename: "a.txt", ContentType: "text/plain", Content: []byte("\x00bin\xff")}},
-				Tags: tags, Metadata: json.RawMessage(`{"order":7}`), Category: CategoryTransactional, Status: status,
+				Tags:        tags, Metadata: json.RawMessage(`{"order":7}`), Category: CategoryTransactional, Status: status,
 				MessageID: id + "@acme.example", IdempotencyKey: "send:" + id, CorrelationID: "cor_" + id, CreatedAt: at, UpdatedAt: at}
 		}
 		inA := []Email{
