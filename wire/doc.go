@@ -5,5 +5,5 @@
 //
 // Types are grouped by the system that answers them: foundation.go
 // (tenants, keys, contacts, timeline, audit), jobs.go, schedules.go,
-// webhooks.go, billing.go.
+// webhooks.go, billing.go, email_templates.go.
 package wire

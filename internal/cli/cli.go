@@ -247,7 +247,11 @@ func printCredentials(w io.Writer, a *app.App, title string) bool {
 			sb.WriteString("    owner password:  (the one you set in JOIST_OWNER_PASSWORD)\n")
 		}
 	}
-	sb.WriteString("\n  Lost them? 'joist operator reset-password EMAIL' sets a new password;\n  set JOIST_ROOT_KEY to use a root key of your own.\n\n")
+	sb.WriteString("\n  Lost them? 'joist operator reset-password EMAIL' sets a new password")
+	if a.Config.RootKey == "" {
+		sb.WriteString(";\n  set JOIST_ROOT_KEY to use a root key of your own")
+	}
+	sb.WriteString(".\n\n")
 	fmt.Fprint(w, sb.String())
 	return true
 }
