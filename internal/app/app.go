@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -133,7 +134,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
 	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
 		Handlers: map[string]webhook.Handler{"stripe": a.Billing}})
-	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes})
+	provider, err := emailProvider(cfg, guard)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
@@ -264,4 +270,20 @@ func (a *App) Stop() {
 			_ = a.DB.Close()
 		}
 	})
+}
+
+// emailProvider builds the configured email provider: the outbox, or the
+// SMTP relay reached through the guarded dialer of operator destinations.
+func emailProvider(cfg config.Config, guard *egress.Guard) (email.Provider, error) {
+	if cfg.EmailProvider != "smtp" {
+		return email.Outbox{}, nil
+	}
+	var ca []byte
+	if cfg.SMTPCA != "" {
+		var err error
+		if ca, err = os.ReadFile(cfg.SMTPCA); err != nil {
+			return nil, fmt.Errorf("JOIST_SMTP_CA: %w", err)
+		}
+	}
+	return email.ParseSMTPURL(cfg.SMTPURL, ca, guard.DialContext(egress.Operator))
 }

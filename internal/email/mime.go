@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"mime"
 	"net/mail"
 	"sort"
 	"time"
@@ -189,7 +190,12 @@ func writeText(w partCreator, ctype, body string) error {
 
 func writeAttachment(m *message.Writer, a Attachment, disposition string) error {
 	var h message.Header
-	h.SetContentType(a.ContentType, map[string]string{"name": a.Filename})
+	mt, params, err := mime.ParseMediaType(a.ContentType)
+	if err != nil {
+		mt, params = "application/octet-stream", map[string]string{}
+	}
+	params["name"] = a.Filename
+	h.SetContentType(mt, params)
 	h.SetContentDisposition(disposition, map[string]string{"filename": a.Filename})
 	h.Set("Content-Transfer-Encoding", "base64")
 	if a.ContentID != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -75,6 +76,16 @@ type sendWorker struct {
 
 // Timeout bounds one attempt (an SMTP conversation with a large message).
 func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return 2 * time.Minute }
+
+// NextRetry backs off exponentially from 1 s, doubling to at most an
+// hour, with ±20% jitter, as HTTP-push jobs do: a relay that is briefly
+// down is retried soon, one that stays down is not hammered.
+func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
+	d := time.Second << min(job.Attempt-1, 12)
+	d = min(d, time.Hour)
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return time.Now().Add(d)
+}
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	return w.svc.deliver(ctx, job.Args.TenantID, job.Args.EmailID, job.Attempt >= job.MaxAttempts)
