@@ -5,5 +5,6 @@
 //
 // Types are grouped by the system that answers them: foundation.go
 // (tenants, keys, contacts, timeline, audit), jobs.go, schedules.go,
-// webhooks.go, billing.go, email_templates.go.
+// webhooks.go, billing.go, email_templates.go (templates, layouts,
+// previews), email.go (the domain doctor).
 package wire

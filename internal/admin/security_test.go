@@ -300,6 +300,17 @@ func TestHostileTextInForms(t *testing.T) {
 		admintest.Want(t, "invalid UTF-8 in a path", c.Get("/admin/tenants/%ff"), http.StatusBadRequest, "path")
 		admintest.Want(t, "NUL in a search", c.Get("/admin/tenants/acme/contacts?q=%00"), http.StatusBadRequest, "query.q")
 		admintest.Want(t, "NUL in an audit filter", c.Get("/admin/audit?actor=%00"), http.StatusBadRequest, "query.actor")
+		// A user agent that is not UTF-8, or long and cut inside a
+		// character, is the client's text: the login works and it is
+		// stored safely.
+		for _, ua := range []string{"Mozilla \xff\xfe", strings.Repeat("é", 200)} {
+			ac := admintest.NewClient(t, env)
+			r := ac.Post("/admin/login", url.Values{"csrf": {ac.CSRF("/admin/login")}, "email": {env.OwnerEmail}, "password": {env.OwnerPassword}},
+				"User-Agent", ua)
+			if r.Status != http.StatusSeeOther {
+				t.Fatalf("login with user agent %q: %d\n%s", ua, r.Status, r.Body)
+			}
+		}
 		after := env.Snapshot(t)
 		delete(before, "sessions") // the owner's login
 		delete(after, "sessions")

@@ -35,8 +35,12 @@ Usage:
                                       JOIST_NEW_PASSWORD or generated and printed
   joist operator reset-password EMAIL set a new password (from JOIST_NEW_PASSWORD, or
                                       generated and printed) and end their sessions
+  joist domain check NAME [--dns HOST:PORT] [--selector S]... [--provider P]
+                     [--spf-include HOST] [--json]
+                                      check a sending domain's SPF, DKIM, DMARC and
+                                      more, and say what to publish (no server needed)
 
-Every command takes the settings flags (run 'joist serve -h' to list them),
+Every command but domain check takes the settings flags (run 'joist serve -h' to list them),
 JOIST_* environment variables, or --config joist.toml.
 `
 
@@ -65,6 +69,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = keyCmd(ctx, rest, stdout, stderr, env)
 	case "operator":
 		err = operatorCmd(ctx, rest, stdout, stderr, env)
+	case "domain":
+		err = domainCmd(ctx, rest, stdout, stderr, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -74,6 +80,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
+		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.err != nil {
+				fmt.Fprintln(stderr, "joist:", ee.err)
+			}
+			return ee.code
 		}
 		fmt.Fprintln(stderr, "joist:", err)
 		return 1

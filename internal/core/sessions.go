@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -32,9 +33,16 @@ func (s *Service) Login(ctx context.Context, email, password, ip, userAgent, cor
 	}
 	token := auth.RandomToken(32)
 	now := s.now()
+	// The user agent is the client's text: cut to 300 bytes on a rune
+	// boundary and stored safely (a browser may send bytes that are not UTF-8).
 	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(userAgent[cut]) {
+			cut--
+		}
+		userAgent = userAgent[:cut]
 	}
+	userAgent = store.SafeText(userAgent)
 	sess := store.Session{IDHash: auth.HashToken(token), OperatorID: o.ID, CSRFToken: auth.RandomToken(24), IP: ip, UserAgent: userAgent,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.opts.SessionTTL)}
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
