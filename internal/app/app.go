@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/joist-dev/joist/internal/contacts"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/egress"
+	"github.com/joist-dev/joist/internal/email"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
@@ -47,6 +49,8 @@ type App struct {
 	// Operators invites and changes the dashboard's operators.
 	Operators *operators.Service
 	Jobs      *jobs.Service
+	// Email sends transactional email and keeps its log.
+	Email *email.Service
 	// Webhooks receives providers' webhooks.
 	Webhooks *webhook.Service
 	// Billing keeps subscription state from Stripe events.
@@ -130,10 +134,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
 	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
 		Handlers: map[string]webhook.Handler{"stripe": a.Billing}})
+	provider, err := emailProvider(cfg, guard)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -168,7 +178,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 // Migrations is the schema of every system this binary runs, for Migrate.
 func Migrations() []store.MigrationSet {
 	return []store.MigrationSet{store.CoreMigrations(), jobs.Migrations(), schedules.Migrations(),
-		webhook.Migrations(), billing.Migrations()}
+		webhook.Migrations(), billing.Migrations(), email.Migrations()}
 }
 
 // OpenAPI is the document /openapi.json serves: the HTTP kit's own merged
@@ -177,7 +187,8 @@ func Migrations() []store.MigrationSet {
 func OpenAPI() ([]byte, error) {
 	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "tenants", OpenAPI: tenants.OpenAPI()}, {Name: "contacts", OpenAPI: contacts.OpenAPI()},
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
-		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()}})
+		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
+		{Name: "email", OpenAPI: email.OpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).
@@ -259,4 +270,20 @@ func (a *App) Stop() {
 			_ = a.DB.Close()
 		}
 	})
+}
+
+// emailProvider builds the configured email provider: the outbox, or the
+// SMTP relay reached through the guarded dialer of operator destinations.
+func emailProvider(cfg config.Config, guard *egress.Guard) (email.Provider, error) {
+	if cfg.EmailProvider != "smtp" {
+		return email.Outbox{}, nil
+	}
+	var ca []byte
+	if cfg.SMTPCA != "" {
+		var err error
+		if ca, err = os.ReadFile(cfg.SMTPCA); err != nil {
+			return nil, fmt.Errorf("JOIST_SMTP_CA: %w", err)
+		}
+	}
+	return email.ParseSMTPURL(cfg.SMTPURL, ca, guard.DialContext(egress.Operator))
 }

@@ -88,6 +88,17 @@ type Config struct {
 	// StripeAPIBase is Stripe's API base URL. JOIST_STRIPE_API_BASE.
 	StripeAPIBase string `toml:"stripe_api_base" env:"JOIST_STRIPE_API_BASE" flag:"stripe-api-base" help:"Stripe API base URL"`
 
+	// EmailMaxBytes is the body limit of POST /v1/emails and
+	// /v1/emails/batch (attachments are base64 in the JSON). JOIST_EMAIL_MAX_BYTES.
+	EmailMaxBytes int64 `toml:"email_max_bytes" env:"JOIST_EMAIL_MAX_BYTES" flag:"email-max-bytes" help:"largest POST /v1/emails body in bytes (attachments included)"`
+	// EmailProvider sends email: outbox (capture, never send) or smtp. JOIST_EMAIL_PROVIDER.
+	EmailProvider string `toml:"email_provider" env:"JOIST_EMAIL_PROVIDER" flag:"email-provider" help:"outbox (capture, never send) or smtp"`
+	// SMTPURL is the relay: smtp://user:pass@host:587?tls=starttls|none or smtps://user:pass@host:465. JOIST_SMTP_URL.
+	SMTPURL string `toml:"smtp_url" env:"JOIST_SMTP_URL" flag:"smtp-url" help:"SMTP relay, smtp://user:pass@host:587 (?tls=starttls|none) or smtps://user:pass@host:465"`
+	// SMTPCA is a PEM file of the CAs the relay's certificate is checked
+	// against instead of the system's (test relays). JOIST_SMTP_CA.
+	SMTPCA string `toml:"smtp_ca" env:"JOIST_SMTP_CA" flag:"smtp-ca" help:"PEM file of CAs trusted for the SMTP relay (default: the system's)"`
+
 	// QueueWorkers is Queues parsed.
 	QueueWorkers map[string]int `toml:"-"`
 	// Trusted is TrustedProxies parsed.
@@ -114,6 +125,8 @@ func Default() Config {
 		WebhookRetention:      30 * 24 * time.Hour,
 		StripeAPIBase:         "https://api.stripe.com",
 		MaxBodyBytes:          1 << 20,
+		EmailMaxBytes:         10 << 20,
+		EmailProvider:         "outbox",
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
 	}
@@ -379,6 +392,20 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("JOIST_MAX_BODY_BYTES: must be at least 1024"))
+	}
+	if c.EmailMaxBytes < 64<<10 {
+		errs = append(errs, errors.New("JOIST_EMAIL_MAX_BYTES: must be at least 65536"))
+	}
+	switch c.EmailProvider {
+	case "", "outbox":
+	case "smtp":
+		if c.SMTPURL == "" {
+			errs = append(errs, errors.New("JOIST_SMTP_URL: required with JOIST_EMAIL_PROVIDER=smtp (smtp://user:pass@host:587)"))
+		}
+	case "resend", "postmark":
+		errs = append(errs, fmt.Errorf("JOIST_EMAIL_PROVIDER: %q is not available in this version; use outbox or smtp", c.EmailProvider))
+	default:
+		errs = append(errs, fmt.Errorf("JOIST_EMAIL_PROVIDER: %q must be outbox or smtp", c.EmailProvider))
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("JOIST_SESSION_TTL: must be at least 1m"))

@@ -74,6 +74,9 @@ type Route struct {
 	// Redact, when set, strips secrets from a response before it is kept
 	// for idempotent replay.
 	Redact func([]byte) []byte
+	// MaxBodyBytes, when set, is the route's own body limit instead of
+	// Options.MaxBodyBytes (email sends carry attachments).
+	MaxBodyBytes int64
 }
 
 // Request is what the kit resolved for a handler: the authenticated actor,
@@ -248,7 +251,11 @@ func (a *API) wrap(rt Route) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		corr := CorrelationID(r.Context())
-		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
+		limit := a.opts.MaxBodyBytes
+		if rt.MaxBodyBytes > 0 {
+			limit = rt.MaxBodyBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		r = r.WithContext(context.WithValue(r.Context(), routeKey, label))
 		req := &Request{Request: r, CorrelationID: corr, ClientIP: a.opts.ClientIP(r)}
 		err := a.serve(sw, req, rt)

@@ -245,6 +245,21 @@ func TestRealJoist(t *testing.T) {
 	c.want(400, "GET", "/v1/subscriptions?status=zombie", key.Key, "")
 	c.want(404, "GET", "/v1/subscriptions/sub_1?livemode=false", key.Key, "")
 
+	// Email: a send (captured by the outbox), its replay, a batch, the log, refusals.
+	_, b = c.want(202, "POST", "/v1/emails", key.Key, `{"from":"Acme <hello@acme.example>","contact":"user_42","to":"ann@x.example","subject":"Hi","html":"<p>Hi</p>","attachments":[{"filename":"a.txt","content":"aGk="}]}`, "Idempotency-Key", "em-1")
+	var em struct{ ID string }
+	if err := json.Unmarshal(b, &em); err != nil {
+		t.Fatal(err)
+	}
+	c.want(202, "POST", "/v1/emails", key.Key, `{"from":"Acme <hello@acme.example>","contact":"user_42","to":"ann@x.example","subject":"Hi","html":"<p>Hi</p>","attachments":[{"filename":"a.txt","content":"aGk="}]}`, "Idempotency-Key", "em-1")
+	c.want(400, "POST", "/v1/emails", key.Key, `{"from":"hello@acme.example","to":"ann@x.example","subject":"Hi\r\nBcc: x@y.example","text":"t"}`)
+	c.want(202, "POST", "/v1/emails/batch", key.Key, `{"emails":[{"from":"hello@acme.example","to":["a@x.example"],"subject":"1","text":"1","send_at":"`+time.Now().Add(time.Hour).UTC().Format(time.RFC3339)+`"}]}`)
+	c.want(400, "POST", "/v1/emails/batch", key.Key, `{"emails":[]}`)
+	c.want(200, "GET", "/v1/emails/"+em.ID, key.Key, "")
+	c.want(404, "GET", "/v1/emails/em_nope", key.Key, "")
+	c.want(200, "GET", "/v1/emails?to=ann@x.example&status=queued,captured&limit=5", key.Key, "")
+	c.want(200, "GET", "/v1/emails?contact=user_42&since=2020-01-01T00:00:00Z", key.Key, "")
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")

@@ -1,0 +1,142 @@
+package email
+
+import (
+	_ "embed"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/wire"
+)
+
+//go:embed openapi.json
+var openapiFragment []byte
+
+// OpenAPI is the fragment of /openapi.json that describes this system's
+// routes (merged by the HTTP kit).
+func OpenAPI() []byte { return openapiFragment }
+
+// api serves the email system's routes.
+type api struct{ svc *Service }
+
+// API is the email system's part of the HTTP API.
+func (s *Service) API() httpapi.System {
+	a := &api{svc: s}
+	return httpapi.System{Name: "email", OpenAPI: openapiFragment, Routes: []httpapi.Route{
+		{Method: "POST", Pattern: "/v1/emails", Tenant: "header", Idempotent: true, MaxBodyBytes: s.opts.MaxBodyBytes, Handler: a.send},
+		{Method: "POST", Pattern: "/v1/emails/batch", Tenant: "header", Idempotent: true, MaxBodyBytes: s.opts.MaxBodyBytes, Handler: a.batch},
+		{Method: "GET", Pattern: "/v1/emails", Tenant: "header", Handler: a.list},
+		{Method: "GET", Pattern: "/v1/emails/{email}", Tenant: "header", Handler: a.get},
+	}}
+}
+
+// unprocessable are the codes answered 422: well-formed requests joist
+// cannot act on.
+var unprocessable = map[string]bool{"from_domain_not_allowed": true, "contact_has_no_email": true}
+
+func edge(err error) error {
+	var ce *core.Error
+	if errors.As(err, &ce) && unprocessable[ce.Code] {
+		p := httpapi.NewProblem(http.StatusUnprocessableEntity, ce.Code, ce.Message)
+		p.Field = ce.Field
+		return p
+	}
+	return err
+}
+
+func input(w wire.EmailSend) Input {
+	in := Input{To: w.To, Cc: w.Cc, Bcc: w.Bcc, ReplyTo: w.ReplyTo, From: w.From, Contact: w.Contact, Subject: w.Subject,
+		HTML: w.HTML, Text: w.Text, Headers: w.Headers, Tags: w.Tags, Metadata: w.Metadata, SendAt: w.SendAt, Category: w.Category}
+	for _, a := range w.Attachments {
+		in.Attachments = append(in.Attachments, AttachmentInput{Filename: a.Filename, Content: a.Content, ContentType: a.ContentType,
+			ContentID: a.ContentID})
+	}
+	return in
+}
+
+// View is an email as the API shows it; full adds the bodies and events.
+func View(d Detail, full bool) wire.Email {
+	e := d.Email
+	v := wire.Email{ID: e.ID, Status: e.Status, From: e.From, To: e.To, Cc: e.Cc, Bcc: e.Bcc, ReplyTo: e.ReplyTo, Contact: d.ContactExternalID,
+		Subject: e.Subject, Headers: e.Headers, Attachments: []wire.EmailAttachmentInfo{}, Tags: e.Tags, Metadata: e.Metadata,
+		Category: e.Category, MessageID: e.MessageID, Provider: e.Provider, ProviderID: e.ProviderID, Error: e.Error, JobID: e.JobID,
+		CorrelationID: e.CorrelationID, SendAt: httpapi.UTCPtr(e.SendAt), SentAt: httpapi.UTCPtr(e.SentAt), CreatedAt: e.CreatedAt.UTC(),
+		UpdatedAt: e.UpdatedAt.UTC()}
+	for _, a := range e.Attachments {
+		v.Attachments = append(v.Attachments, wire.EmailAttachmentInfo{Filename: a.Filename, ContentType: a.ContentType,
+			ContentID: a.ContentID, Size: len(a.Content)})
+	}
+	if full {
+		v.HTML, v.Text = e.HTML, e.Text
+		v.Events = []wire.EmailEvent{}
+		for _, ev := range d.Events {
+			v.Events = append(v.Events, wire.EmailEvent{Type: ev.Type, Detail: ev.Detail, CreatedAt: ev.CreatedAt.UTC()})
+		}
+	}
+	return v
+}
+
+func (a *api) send(w http.ResponseWriter, r *httpapi.Request) error {
+	var in wire.EmailSend
+	if err := httpapi.Decode(r.Request, &in); err != nil {
+		return err
+	}
+	e, err := a.svc.Send(r.Context(), r.Actor, r.Tenant.ID, r.Header.Get("Idempotency-Key"), input(in))
+	if err != nil {
+		return edge(err)
+	}
+	w.Header().Set("Location", "/v1/emails/"+e.ID)
+	return httpapi.WriteJSON(w, http.StatusAccepted, View(Detail{Email: e, ContactExternalID: in.Contact}, false))
+}
+
+func (a *api) batch(w http.ResponseWriter, r *httpapi.Request) error {
+	var in wire.EmailBatch
+	if err := httpapi.Decode(r.Request, &in); err != nil {
+		return err
+	}
+	ins := make([]Input, len(in.Emails))
+	for i, e := range in.Emails {
+		ins[i] = input(e)
+	}
+	out, err := a.svc.Batch(r.Context(), r.Actor, r.Tenant.ID, r.Header.Get("Idempotency-Key"), ins)
+	if err != nil {
+		return edge(err)
+	}
+	res := wire.EmailBatchResult{Data: make([]wire.Email, len(out))}
+	for i, e := range out {
+		res.Data[i] = View(Detail{Email: e, ContactExternalID: in.Emails[i].Contact}, false)
+	}
+	return httpapi.WriteJSON(w, http.StatusAccepted, res)
+}
+
+func (a *api) get(w http.ResponseWriter, r *httpapi.Request) error {
+	d, err := a.svc.Get(r.Context(), r.Actor, r.Tenant.ID, r.PathValue("email"))
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, View(d, true))
+}
+
+func (a *api) list(w http.ResponseWriter, r *httpapi.Request) error {
+	p, err := httpapi.ParsePage(r.Request)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := ListFilter{Filter: Filter{To: q.Get("to"), Tag: q.Get("tag")}, Contact: q.Get("contact")}
+	if st := q.Get("status"); st != "" {
+		f.Statuses = strings.Split(st, ",")
+	}
+	if err := httpapi.TimeRange(q.Get, &f.Since, &f.Until); err != nil {
+		return err
+	}
+	items, next, err := a.svc.List(r.Context(), r.Actor, r.Tenant.ID, p, f)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, httpapi.List[wire.Email]{Data: httpapi.MapSlice(items, func(d Detail) wire.Email {
+		return View(d, false)
+	}), NextCursor: next})
+}
