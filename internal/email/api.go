@@ -1,8 +1,9 @@
 package email
 
 import (
-	_ "embed"
+	"embed"
 	"errors"
+	"io/fs"
 	"net/http"
 	"strings"
 
@@ -11,25 +12,60 @@ import (
 	"github.com/joist-dev/joist/wire"
 )
 
-//go:embed openapi.json
-var openapiFragment []byte
+// The system's OpenAPI fragment is one file per part of it
+// (openapi.json for sending, openapi_<part>.json for the others), combined
+// here into the one fragment the HTTP kit merges.
+//
+//go:embed openapi*.json
+var openapiFiles embed.FS
 
 // OpenAPI is the fragment of /openapi.json that describes this system's
 // routes (merged by the HTTP kit).
-func OpenAPI() []byte { return openapiFragment }
+func OpenAPI() []byte {
+	names, err := fs.Glob(openapiFiles, "openapi*.json")
+	if err != nil {
+		panic(err)
+	}
+	frags := make([][]byte, 0, len(names))
+	for _, n := range names {
+		b, err := openapiFiles.ReadFile(n)
+		if err != nil {
+			panic(err) // embedded: cannot fail
+		}
+		frags = append(frags, b)
+	}
+	b, err := httpapi.CombineFragments(frags...)
+	if err != nil {
+		panic("email: " + err.Error()) // a defect caught by every test that starts joist
+	}
+	return b
+}
 
 // api serves the email system's routes.
 type api struct{ svc *Service }
 
+// routeSets are the parts of the email system's API, each in its own file.
+var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes}
+
 // API is the email system's part of the HTTP API.
 func (s *Service) API() httpapi.System {
 	a := &api{svc: s}
-	return httpapi.System{Name: "email", OpenAPI: openapiFragment, Routes: []httpapi.Route{
+	var routes []httpapi.Route
+	for _, f := range routeSets {
+		routes = append(routes, f(a)...)
+	}
+	return httpapi.System{Name: "email", OpenAPI: OpenAPI(), Routes: routes}
+}
+
+// sendRoutes are the routes that send and read emails.
+func (a *api) sendRoutes() []httpapi.Route {
+	s := a.svc
+	return []httpapi.Route{
 		{Method: "POST", Pattern: "/v1/emails", Tenant: "header", Idempotent: true, MaxBodyBytes: s.opts.MaxBodyBytes, Handler: a.send},
 		{Method: "POST", Pattern: "/v1/emails/batch", Tenant: "header", Idempotent: true, MaxBodyBytes: s.opts.MaxBodyBytes, Handler: a.batch},
 		{Method: "GET", Pattern: "/v1/emails", Tenant: "header", Handler: a.list},
 		{Method: "GET", Pattern: "/v1/emails/{email}", Tenant: "header", Handler: a.get},
-	}}
+	}
 }
 
 // unprocessable are the codes answered 422: well-formed requests joist

@@ -138,6 +138,56 @@ func describeSystems(doc map[string]any, tags []any) {
 	info["description"] = description + "\n\nWhat this API covers:\n" + lines.String()
 }
 
+// CombineFragments joins the fragments of one system's parts into one
+// fragment (tags, paths and components), refusing a tag, path or
+// component defined twice.
+func CombineFragments(frags ...[]byte) ([]byte, error) {
+	out := struct {
+		Tags       []map[string]any          `json:"tags,omitempty"`
+		Paths      map[string]any            `json:"paths,omitempty"`
+		Components map[string]map[string]any `json:"components,omitempty"`
+	}{Paths: map[string]any{}, Components: map[string]map[string]any{}}
+	tags := map[string]bool{}
+	for i, f := range frags {
+		var frag struct {
+			Tags       []map[string]any          `json:"tags"`
+			Paths      map[string]any            `json:"paths"`
+			Components map[string]map[string]any `json:"components"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(f)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&frag); err != nil {
+			return nil, fmt.Errorf("openapi: fragment %d: %w", i+1, err)
+		}
+		for _, t := range frag.Tags {
+			name, _ := t["name"].(string)
+			if tags[name] {
+				return nil, fmt.Errorf("openapi: tag %q defined twice", name)
+			}
+			tags[name] = true
+			out.Tags = append(out.Tags, t)
+		}
+		for p, item := range frag.Paths {
+			if _, dup := out.Paths[p]; dup {
+				return nil, fmt.Errorf("openapi: path %s described twice", p)
+			}
+			out.Paths[p] = item
+		}
+		for kind, items := range frag.Components {
+			if out.Components[kind] == nil {
+				out.Components[kind] = map[string]any{}
+			}
+			for name, v := range items {
+				if _, dup := out.Components[kind][name]; dup {
+					return nil, fmt.Errorf("openapi: components/%s/%s defined twice", kind, name)
+				}
+				out.Components[kind][name] = v
+			}
+		}
+	}
+	return json.Marshal(out)
+}
+
 func unresolvedRefs(doc map[string]any, comps map[string]any) []string {
 	seen := map[string]bool{}
 	var walk func(v any)

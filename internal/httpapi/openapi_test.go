@@ -49,3 +49,25 @@ func TestMergeOpenAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestCombineFragments(t *testing.T) {
+	a := `{"tags":[{"name":"email"}],"paths":{"/v1/emails":{}},"components":{"schemas":{"Email":{}}}}`
+	b := `{"paths":{"/v1/domains":{}},"components":{"schemas":{"Domain":{}}}}`
+	out, err := httpapi.CombineFragments([]byte(a), []byte(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := httpapi.MergeOpenAPI([]httpapi.System{{Name: "email", OpenAPI: out}}); err != nil {
+		t.Fatalf("a combined fragment does not merge: %v", err)
+	}
+	for _, c := range []struct{ b, want string }{
+		{`{"paths":{"/v1/emails":{}}}`, "path /v1/emails described twice"},
+		{`{"components":{"schemas":{"Email":{}}}}`, "components/schemas/Email defined twice"},
+		{`{"tags":[{"name":"email"}]}`, `tag "email" defined twice`},
+		{`{"servers":[]}`, "fragment 2"},
+	} {
+		if _, err := httpapi.CombineFragments([]byte(a), []byte(c.b)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+	}
+}
