@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/email/render"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/wire"
 )
@@ -45,7 +46,7 @@ func OpenAPI() []byte {
 type api struct{ svc *Service }
 
 // routeSets are the parts of the email system's API, each in its own file.
-var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes}
+var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes}
 
 // API is the email system's part of the HTTP API.
 func (s *Service) API() httpapi.System {
@@ -69,12 +70,13 @@ func (a *api) sendRoutes() []httpapi.Route {
 }
 
 // unprocessable are the codes answered 422: well-formed requests joist
-// cannot act on.
+// cannot act on (and the render errors render.Unprocessable names: the
+// data does not fit the template).
 var unprocessable = map[string]bool{"from_domain_not_allowed": true, "contact_has_no_email": true}
 
 func edge(err error) error {
 	var ce *core.Error
-	if errors.As(err, &ce) && unprocessable[ce.Code] {
+	if errors.As(err, &ce) && (unprocessable[ce.Code] || render.Unprocessable(err)) {
 		p := httpapi.NewProblem(http.StatusUnprocessableEntity, ce.Code, ce.Message)
 		p.Field = ce.Field
 		return p
