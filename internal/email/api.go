@@ -86,7 +86,7 @@ func edge(err error) error {
 
 func input(w wire.EmailSend) Input {
 	in := Input{To: w.To, Cc: w.Cc, Bcc: w.Bcc, ReplyTo: w.ReplyTo, From: w.From, Contact: w.Contact, Subject: w.Subject,
-		HTML: w.HTML, Text: w.Text, Headers: w.Headers, Tags: w.Tags, Metadata: w.Metadata, SendAt: w.SendAt, Category: w.Category}
+		HTML: w.HTML, Text: w.Text, Template: w.Template, Data: w.Data, Locale: w.Locale, Headers: w.Headers, Tags: w.Tags, Metadata: w.Metadata, SendAt: w.SendAt, Category: w.Category}
 	for _, a := range w.Attachments {
 		in.Attachments = append(in.Attachments, AttachmentInput{Filename: a.Filename, Content: a.Content, ContentType: a.ContentType,
 			ContentID: a.ContentID})
@@ -98,7 +98,7 @@ func input(w wire.EmailSend) Input {
 func View(d Detail, full bool) wire.Email {
 	e := d.Email
 	v := wire.Email{ID: e.ID, Status: e.Status, From: e.From, To: e.To, Cc: e.Cc, Bcc: e.Bcc, ReplyTo: e.ReplyTo, Contact: d.ContactExternalID,
-		Subject: e.Subject, Headers: e.Headers, Attachments: []wire.EmailAttachmentInfo{}, Tags: e.Tags, Metadata: e.Metadata,
+		Subject: e.Subject, Template: e.Template, Locale: e.Locale, Headers: e.Headers, Attachments: []wire.EmailAttachmentInfo{}, Tags: e.Tags, Metadata: e.Metadata,
 		Category: e.Category, MessageID: e.MessageID, Provider: e.Provider, ProviderID: e.ProviderID, Error: e.Error, JobID: e.JobID,
 		CorrelationID: e.CorrelationID, SendAt: httpapi.UTCPtr(e.SendAt), SentAt: httpapi.UTCPtr(e.SentAt), CreatedAt: e.CreatedAt.UTC(),
 		UpdatedAt: e.UpdatedAt.UTC()}
@@ -163,7 +163,7 @@ func (a *api) list(w http.ResponseWriter, r *httpapi.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := ListFilter{Filter: Filter{To: q.Get("to"), Tag: q.Get("tag")}, Contact: q.Get("contact")}
+	f := ListFilter{Filter: Filter{To: q.Get("to"), Tag: q.Get("tag"), Template: q.Get("template")}, Contact: q.Get("contact")}
 	if st := q.Get("status"); st != "" {
 		f.Statuses = strings.Split(st, ",")
 	}

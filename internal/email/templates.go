@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
+	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
@@ -287,6 +289,23 @@ func (s *Service) renderTemplate(ctx context.Context, sc *store.Scope, name, loc
 		rc.Contact = &render.Contact{ExternalID: c.ExternalID, Email: c.Email, Name: c.Name, Locale: c.Locale, Timezone: c.Timezone, Metadata: meta}
 	}
 	return render.Render(tmpl, layout, rc, locale)
+}
+
+// renderSend renders a template send into e, in its transaction: the
+// subject, HTML and text a send with its own content would carry, and the
+// locale rendered. A render error (422 for data that does not fit) fails
+// the send whole, storing nothing.
+func (s *Service) renderSend(ctx context.Context, sc *store.Scope, e *Email, data map[string]any, c *store.Contact) error {
+	msg, err := s.renderTemplate(ctx, sc, e.Template, e.Locale, data, c)
+	if err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(msg.Subject); n > maxSubject {
+		return &core.Error{Kind: core.ErrInvalid, Code: render.CodeInvalidSubject,
+			Message: fmt.Sprintf("the rendered subject has %d characters; at most %d", n, maxSubject)}
+	}
+	e.Subject, e.HTML, e.Text, e.Locale = msg.Subject, msg.HTML, msg.Text, msg.Locale
+	return nil
 }
 
 // quoteName quotes a name for a message, cut at 80 bytes.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/wire"
@@ -230,6 +231,100 @@ func TestTemplatePreview(t *testing.T) {
 				}
 				apptestUnchanged(t, env, before)
 			})
+		}
+	})
+}
+
+// TestTemplateSend: a template send is rendered at once in the contact's
+// locale (de-AT falls back to de), stored with the rendered subject and
+// bodies, the template and the locale, and captured by the outbox; the
+// log filters on template. Data that does not fit the template is 422
+// naming the variable, and nothing at all is stored.
+func TestTemplateSend(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		newTenant(t, env, "acme")
+		inst, acme := newCaller(t, env, ""), newCaller(t, env, "acme")
+		for path, body := range map[string]string{"/v1/email/templates/booking": bookingTemplate, "/v1/email/layouts/base": baseLayout} {
+			if r := inst.do(t, "PUT", path, body); r.status != http.StatusCreated {
+				t.Fatalf("%s: %d %s", path, r.status, r.body)
+			}
+		}
+		if r := acme.do(t, "PUT", "/v1/contacts/lena", `{"email":"lena@x.example","name":"Lena","locale":"de-AT"}`); r.status != http.StatusCreated {
+			t.Fatalf("contact: %d %s", r.status, r.body)
+		}
+		r := acme.do(t, "POST", "/v1/emails", `{"from":"hello@acme.example","contact":"lena","template":"booking","data":{"booking_id":"B-7","date":"Montag"}}`,
+			"Idempotency-Key", "booking-7")
+		if r.status != http.StatusAccepted {
+			t.Fatalf("template send: %d %s", r.status, r.body)
+		}
+		var sent wire.Email
+		r.json(t, &sent)
+		if sent.Subject != "Buchung B-7 bestätigt" || sent.Template != "booking" || sent.Locale != "de" || sent.To[0] != "lena@x.example" {
+			t.Fatalf("answer: %s", r.body)
+		}
+		var got wire.Email
+		waitFor(t, 20*time.Second, "the outbox to capture the email", func() bool {
+			acme.do(t, "GET", "/v1/emails/"+sent.ID, nil).json(t, &got)
+			return got.Status == "captured"
+		})
+		if got.Template != "booking" || got.Locale != "de" || !strings.Contains(got.HTML, "<p>Hallo Lena</p>") || !strings.Contains(got.HTML, `class="footer"`) ||
+			!strings.Contains(got.Text, "Hallo Lena") || got.Subject != "Buchung B-7 bestätigt" {
+			t.Fatalf("captured: %+v", got)
+		}
+		// The request's locale wins over the contact's; a batch mixes template sends and sends with their own content.
+		r = acme.do(t, "POST", "/v1/emails/batch", `{"emails":[
+			{"from":"hello@acme.example","contact":"lena","template":"booking","locale":"en","data":{"booking_id":"B-8","date":"Monday"}},
+			{"from":"hello@acme.example","to":"x@x.example","subject":"plain","text":"plain"}]}`)
+		var batch wire.EmailBatchResult
+		r.json(t, &batch)
+		if r.status != http.StatusAccepted || batch.Data[0].Locale != "en" || batch.Data[0].Subject != "Booking B-8 confirmed" || batch.Data[1].Template != "" {
+			t.Fatalf("batch: %d %s", r.status, r.body)
+		}
+		var l wire.List[wire.Email]
+		acme.do(t, "GET", "/v1/emails?template=booking", nil).json(t, &l)
+		if len(l.Data) != 2 || l.Data[0].ID != batch.Data[0].ID || l.Data[1].ID != sent.ID {
+			t.Fatalf("?template=booking: %+v", l.Data)
+		}
+
+		// Let the send jobs finish, so that the counts below see only the requests.
+		waitFor(t, 20*time.Second, "every email captured", func() bool {
+			var q wire.List[wire.Email]
+			acme.do(t, "GET", "/v1/emails?status=queued", nil).json(t, &q)
+			return len(q.Data) == 0
+		})
+		ok := `"from":"hello@acme.example","contact":"lena"`
+		for _, c := range []struct {
+			name, path, body string
+			status           int
+			code, field      string
+		}{
+			{"missing variable", "/v1/emails", `{` + ok + `,"template":"booking","data":{"date":"x"}}`, 422, "missing_variable", "data.booking_id"},
+			{"missing variable in a batch", "/v1/emails/batch", `{"emails":[{` + ok + `,"template":"booking","data":{"booking_id":1,"date":"x"}},{` + ok + `,"template":"booking","data":{"date":"x"}}]}`, 422, "missing_variable", "emails[1].data.booking_id"},
+			{"no contact for contact.name", "/v1/emails", `{"from":"hello@acme.example","to":"a@x.example","template":"booking","data":{"booking_id":1,"date":"x"}}`, 422, "missing_variable", "contact"},
+			{"subject injection through data", "/v1/emails", `{` + ok + `,"template":"booking","data":{"booking_id":"1\r\nBcc: evil@x.example","date":"x"}}`, 422, "invalid_subject", ""},
+			{"template and subject", "/v1/emails", `{` + ok + `,"template":"booking","subject":"Hi","data":{}}`, 400, "template_and_content", "subject"},
+			{"template and html", "/v1/emails", `{` + ok + `,"template":"booking","html":"<p>x</p>"}`, 400, "template_and_content", "html"},
+			{"neither", "/v1/emails", `{` + ok + `}`, 400, "subject_required", "subject"},
+			{"data without template", "/v1/emails", `{` + ok + `,"subject":"Hi","text":"t","data":{"a":1}}`, 400, "template_required", "data"},
+			{"data not an object", "/v1/emails", `{` + ok + `,"template":"booking","data":"x"}`, 400, "invalid_data", "data"},
+			{"bad locale", "/v1/emails", `{` + ok + `,"template":"booking","locale":"??","data":{}}`, 400, "invalid_locale", "locale"},
+			{"bad template name", "/v1/emails", `{` + ok + `,"template":"../etc"}`, 400, "invalid_name", "template"},
+			{"unknown template", "/v1/emails", `{` + ok + `,"template":"ghost","data":{}}`, 404, "not_found", "template"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				before := env.Snapshot(t)
+				r := acme.do(t, "POST", c.path, c.body)
+				var p problem
+				r.json(t, &p)
+				if r.status != c.status || p.Code != c.code || p.Field != c.field {
+					t.Fatalf("%d %s, want %d %s field %q", r.status, r.body, c.status, c.code, c.field)
+				}
+				apptestUnchanged(t, env, before)
+			})
+		}
+		if lines := env.ErrorLines(); len(lines) > 0 {
+			t.Fatalf("errors logged: %v", lines)
 		}
 	})
 }
