@@ -139,7 +139,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		db.Close()
 		return nil, err
 	}
-	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider})
+	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
+		Box: box, DNSServer: cfg.DNSServer})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
@@ -152,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Admin, err = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP,
 		Sections: []admin.SectionFunc{a.Tenants.AdminSection(), a.Contacts.AdminSection(), a.Jobs.AdminSection(), a.Schedules.AdminSection(),
-			a.Webhooks.AdminSection(), a.Billing.AdminSection(), a.Operators.AdminSection()},
+			a.Webhooks.AdminSection(), a.Billing.AdminSection(), a.Email.AdminSection(), a.Operators.AdminSection()},
 	})
 	if err != nil {
 		db.Close()

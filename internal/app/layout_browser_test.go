@@ -14,6 +14,7 @@ import (
 	"github.com/joist-dev/joist/client"
 	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/email"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/testutil"
@@ -116,6 +117,16 @@ func TestListPagesFitAt1280(t *testing.T) {
 		resp.Body.Close()
 	}
 
+	for i := range 3 {
+		if _, err := env.App.Email.Send(ctx, admintest.CLI(), tn.ID, "", email.Input{
+			From:    "Booking confirmations <booking-confirmations@notifications.a-long-domain-name.example>",
+			Contact: "user-42-with-a-rather-long-external-id", Cc: []string{"front-desk-of-the-clinic@a-long-domain-name.example"},
+			Subject: fmt.Sprintf("Your booking 2026-01-01-confirmation-0123456789abcdef is confirmed for Monday morning (%d)", i),
+			Text:    "See you", Tags: []string{"booking-confirmation", "transactional-reminder"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	browser := admintest.NewBrowser(t, path)
 	admintest.LoginAs(t, browser, env, "/admin/tenants", "tenants")
 	width, err := chromedp.Run(browser, chromedp.Evaluate[int](`window.innerWidth`))
@@ -132,6 +143,7 @@ func TestListPagesFitAt1280(t *testing.T) {
 		{"/admin/tenants/acme/schedules", "schedules"},
 		{"/admin/tenants/acme/webhooks", "sources"},
 		{"/admin/tenants/acme/webhooks/events", "events"},
+		{"/admin/tenants/acme/emails", "emails"},
 	} {
 		admintest.Step(t, browser, page.path,
 			chromedp.Navigate(env.URL+page.path),

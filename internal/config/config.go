@@ -98,6 +98,9 @@ type Config struct {
 	// SMTPCA is a PEM file of the CAs the relay's certificate is checked
 	// against instead of the system's (test relays). JOIST_SMTP_CA.
 	SMTPCA string `toml:"smtp_ca" env:"JOIST_SMTP_CA" flag:"smtp-ca" help:"PEM file of CAs trusted for the SMTP relay (default: the system's)"`
+	// DNSServer is the resolver the server's domain checks ask (host:port;
+	// default: the first nameserver of /etc/resolv.conf). JOIST_DNS_SERVER.
+	DNSServer string `toml:"dns_server" env:"JOIST_DNS_SERVER" flag:"dns-server" help:"DNS server (host:port) of the domain checks (default: the first nameserver of /etc/resolv.conf)"`
 
 	// QueueWorkers is Queues parsed.
 	QueueWorkers map[string]int `toml:"-"`

@@ -28,9 +28,6 @@ func (s *Service) message(ctx context.Context, e Email) (*Message, error) {
 	return s.sign(ctx, m)
 }
 
-// sign is where a message whose From domain has a DKIM key is signed.
-func (s *Service) sign(_ context.Context, m *Message) (*Message, error) { return m, nil }
-
 func addrs(list []string) []*gomail.Address {
 	out := make([]*gomail.Address, 0, len(list))
 	for _, s := range list {

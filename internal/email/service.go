@@ -13,6 +13,7 @@ import (
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -44,6 +45,11 @@ type Options struct {
 	// MaxAttempts of an email_send job (default 12: about 8 hours of
 	// River's backoff for a relay that stays down).
 	MaxAttempts int
+	// Box seals the DKIM private keys at rest (JOIST_SECRET_KEY).
+	Box *secretbox.Box
+	// DNSServer is the resolver of the domain checks (JOIST_DNS_SERVER,
+	// host:port; "" is the first nameserver of /etc/resolv.conf).
+	DNSServer string
 }
 
 // Service accepts emails, sends them as jobs and keeps their log.
@@ -54,6 +60,7 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 	opts Options
+	keys keyCache // opened DKIM keys
 }
 
 // New builds the email system on d and registers its email_send worker
@@ -243,11 +250,6 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 	}
 	return e, nil
 }
-
-// checkFrom is where the sending domain is checked against the tenant's
-// and the instance's domains when a real provider sends; the outbox takes
-// any sender.
-func (s *Service) checkFrom(_ context.Context, _ *store.Scope, _ string) error { return nil }
 
 func domainOf(addr string) string {
 	_, d, _ := strings.Cut(bareAddress(addr), "@")

@@ -62,6 +62,10 @@ func TestSMTPRelay(t *testing.T) {
 		rl.mu.Unlock()
 		newTenant(t, env, "acme")
 		c := newCaller(t, env, "acme")
+		// With a real provider, from must be on a domain of the tenant's.
+		if r := c.do(t, "POST", "/v1/domains", `{"name":"acme.example"}`); r.status != http.StatusCreated {
+			t.Fatalf("domain: %d %s", r.status, r.body)
+		}
 		logo := base64.StdEncoding.EncodeToString([]byte("\x89PNG fake"))
 		e := sendOK(t, c, `{"from":"Acme Ünïcode <hello@acme.example>","to":["ana@x.example"],"cc":"cy@x.example","bcc":"audit@acme.example",
 			"reply_to":"help@acme.example","subject":"Grüße – your receipt","html":"<p>Hi <img src=\"cid:logo\"></p>","text":"Hi",

@@ -287,6 +287,19 @@ func TestRealJoist(t *testing.T) {
 	c.want(201, "PUT", "/v1/email/layouts/gone", root, `{"html":"{{.content}}"}`)
 	c.want(204, "DELETE", "/v1/email/layouts/gone", root, "")
 
+	// Sending domains: create (records), list, read, a second owner, rotate, check, delete.
+	c.want(201, "POST", "/v1/domains", key.Key, `{"name":"mail.acme.example","ed25519":true,"spf_include":"_spf.relay.example"}`)
+	c.want(201, "POST", "/v1/domains", root, `{"name":"shared.example","provider":"postmark"}`)
+	c.want(409, "POST", "/v1/domains", root, `{"name":"mail.acme.example"}`)
+	c.want(400, "POST", "/v1/domains", key.Key, `{"name":"not a domain"}`)
+	c.want(200, "GET", "/v1/domains", key.Key, "")
+	c.want(200, "GET", "/v1/domains/mail.acme.example", key.Key, "")
+	c.want(200, "POST", "/v1/domains/mail.acme.example/rotate-dkim", key.Key, "")
+	c.want(409, "POST", "/v1/domains/mail.acme.example/rotate-dkim", key.Key, "")
+	c.want(404, "GET", "/v1/domains/nope.example/check", key.Key, "")
+	c.want(204, "DELETE", "/v1/domains/mail.acme.example", key.Key, "")
+	c.want(404, "GET", "/v1/domains/mail.acme.example", key.Key, "")
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")

@@ -1,0 +1,138 @@
+package email
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/emersion/go-message/textproto"
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// checkFrom refuses a from address on a domain that is neither the
+// tenant's nor the instance's when a real provider sends (so no tenant key
+// can send as another's domain); the outbox sends nothing and takes any
+// sender. The match is exact: mail.example.com is not example.com.
+func (s *Service) checkFrom(ctx context.Context, sc *store.Scope, from string) error {
+	if s.opts.Provider.Name() == (Outbox{}).Name() {
+		return nil
+	}
+	d := domainOf(from)
+	_, err := domainOwned(ctx, sc.Tx(), sc.TenantID(), d)
+	if errors.Is(err, store.ErrNotFound) {
+		return &core.Error{Kind: core.ErrInvalid, Code: "from_domain_not_allowed", Field: "from",
+			Message: fmt.Sprintf("from: %q is not a sending domain of this tenant or of the instance: add it with POST /v1/domains first", d)}
+	}
+	return err
+}
+
+// signedHeaders are the header fields a DKIM signature covers when the
+// message has them: what mailbox providers expect signed, the one-click
+// unsubscribe fields included (RFC 8058 requires them signed).
+var signedHeaders = []string{"From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+	"Auto-Submitted", "List-Unsubscribe", "List-Unsubscribe-Post"}
+
+// sign adds a DKIM-Signature per active key of the From domain (RSA, and
+// Ed25519 when the domain has one) to a message the SMTP provider sends;
+// the other providers sign themselves, and the outbox sends nothing. A
+// domain without keys (deleted since the email was accepted) goes unsigned.
+func (s *Service) sign(ctx context.Context, m *Message) (*Message, error) {
+	if s.opts.Provider.Name() != "smtp" {
+		return m, nil
+	}
+	var d Domain
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = domainOwned(ctx, tx, m.Email.TenantID, domainOf(m.Email.From))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		s.log.Warn("email sent unsigned: its from domain is no longer registered", "email", m.Email.ID, "domain", domainOf(m.Email.From))
+		return m, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(m.Raw)))
+	if err != nil {
+		return nil, fmt.Errorf("dkim: read the message's header: %w", err)
+	}
+	var keys []string
+	for _, k := range signedHeaders {
+		if hdr.Has(k) {
+			keys = append(keys, k)
+		}
+	}
+	var sigs bytes.Buffer
+	for _, k := range d.Keys {
+		if k.Status != KeyActive {
+			continue
+		}
+		signer, err := s.keys.signer(s, k)
+		if err != nil {
+			return nil, err
+		}
+		ds, err := dkim.NewSigner(&dkim.SignOptions{Domain: d.Name, Selector: k.Selector, Signer: signer, Hash: crypto.SHA256,
+			HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed, HeaderKeys: keys})
+		if err != nil {
+			return nil, fmt.Errorf("dkim: %w", err)
+		}
+		if _, err := ds.Write(m.Raw); err != nil {
+			ds.Close()
+			return nil, fmt.Errorf("dkim: %w", err)
+		}
+		if err := ds.Close(); err != nil {
+			return nil, fmt.Errorf("dkim: sign with selector %s: %w", k.Selector, err)
+		}
+		sigs.WriteString(ds.Signature())
+	}
+	if sigs.Len() == 0 {
+		return m, nil
+	}
+	out := *m
+	out.Raw = append(sigs.Bytes(), m.Raw...)
+	return &out, nil
+}
+
+// keyCache keeps opened private keys by key id (a key's id never changes
+// its key), so a burst of sends opens and parses each key once.
+type keyCache struct {
+	mu   sync.Mutex
+	byID map[string]crypto.Signer
+}
+
+func (c *keyCache) signer(s *Service, k DKIMKey) (crypto.Signer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sg, ok := c.byID[k.ID]; ok {
+		return sg, nil
+	}
+	if s.opts.Box == nil {
+		return nil, errors.New("dkim: no secret box to open keys with")
+	}
+	der, err := s.opts.Box.Open(k.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("dkim: open the key of selector %s (sealed with another JOIST_SECRET_KEY?): %w", k.Selector, err)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("dkim: the key of selector %s: %w", k.Selector, err)
+	}
+	sg, ok := pk.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("dkim: the key of selector %s is a %T", k.Selector, pk)
+	}
+	if c.byID == nil {
+		c.byID = map[string]crypto.Signer{}
+	}
+	c.byID[k.ID] = sg
+	return sg, nil
+}
