@@ -36,6 +36,10 @@ type Options struct {
 	// Provider sends the messages (default: the outbox, which captures
 	// them and sends nothing).
 	Provider Provider
+	// Rate is the most provider requests a second across every node
+	// sharing the database (JOIST_EMAIL_RATE; 0: the provider's
+	// DefaultRate, unlimited when it has none).
+	Rate int
 	// MaxBodyBytes is the send routes' body limit (JOIST_EMAIL_MAX_BYTES,
 	// default 10 MiB).
 	MaxBodyBytes int64
@@ -79,6 +83,14 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 12
+	}
+	if opts.Rate == 0 {
+		if dr, ok := opts.Provider.(interface{ DefaultRate() int }); ok {
+			opts.Rate = dr.DefaultRate()
+		}
+	}
+	if opts.Rate > 0 && opts.Provider.Name() != (Outbox{}).Name() {
+		opts.Provider = rateLimited{Provider: opts.Provider, lim: newRateLimiter(d.DB, opts.Provider.Name(), opts.Rate, d.Now)}
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts}
 	jobs.AddWorker(js.Engine(), &sendWorker{svc: s})
