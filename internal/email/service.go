@@ -211,6 +211,15 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 			e.To = []string{canonical(a)}
 		}
 	}
+	if e.Template != "" {
+		var cp *store.Contact
+		if c.contactRef != "" {
+			cp = &contact
+		}
+		if err := s.renderSend(ctx, sc, &e, c.data, cp); err != nil {
+			return Email{}, err
+		}
+	}
 	if err := s.checkFrom(ctx, sc, e.From); err != nil {
 		return Email{}, err
 	}
