@@ -132,15 +132,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	clientIP := httpapi.ClientIPFunc(cfg.Trusted)
 	a.Billing = billing.New(a.Deps, a.Core, a.Jobs, billing.Options{Events: webhook.StoredEvent,
 		StripeAPIKey: cfg.StripeAPIKey, StripeAPIBase: cfg.StripeAPIBase})
-	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
-		Handlers: map[string]webhook.Handler{"stripe": a.Billing}})
 	provider, err := emailProvider(cfg, guard)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	// The email system is the built-in handler of Resend and Postmark
+	// sources (delivery events), reading them as billing does.
 	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
-		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer})
+		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer, Events: webhook.StoredEvent})
+	handlers := map[string]webhook.Handler{"stripe": a.Billing}
+	for _, p := range email.DeliveryProviders {
+		handlers[p] = a.Email
+	}
+	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
+		Handlers: handlers})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),

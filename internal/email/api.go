@@ -46,7 +46,7 @@ func OpenAPI() []byte {
 type api struct{ svc *Service }
 
 // routeSets are the parts of the email system's API, each in its own file.
-var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes, (*api).domainRoutes}
+var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes, (*api).domainRoutes, (*api).suppressionRoutes}
 
 // API is the email system's part of the HTTP API.
 func (s *Service) API() httpapi.System {

@@ -3,7 +3,6 @@ package email
 import (
 	"embed"
 
-	"github.com/joist-dev/joist/internal/email/ratemigrations"
 	"github.com/joist-dev/joist/internal/store"
 )
 
@@ -11,9 +10,9 @@ import (
 var migrationFS embed.FS
 
 // Migrations is the email system's schema (emails, email_recipients,
-// email_tags, email_events, ...), after the providers' shared rate limit
-// (email_provider_rate, a set of its own).
+// email_tags, email_events, domains, templates, suppressions, and the
+// providers' shared rate limit, email_provider_rate).
 func Migrations() store.MigrationSet {
 	return store.MigrationSet{System: "email", FS: store.MigrationsDir(migrationFS),
-		After: []store.MigrationSet{store.CoreMigrations(), ratemigrations.Migrations()}}
+		After: []store.MigrationSet{store.CoreMigrations()}}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/joist-dev/joist/wire"
 )
 
-func eventTypes(e wire.Email) []string {
+func eventTypeList(e wire.Email) []string {
 	var out []string
 	for _, ev := range e.Events {
 		out = append(out, ev.Type)
@@ -81,7 +81,7 @@ func TestResend(t *testing.T) {
 		e2 := sendOK(t, c, `{"from":"hello@acme.example","to":"bo@x.example","subject":"Limited","text":"r"}`)
 		got = waitStatus(t, c, e2.ID, "sent", "failed")
 		reqs = st.requests("Limited")
-		if got.Status != "sent" || !slices.Equal(eventTypes(got), []string{"queued", "deferred", "sent"}) || len(reqs) != 2 ||
+		if got.Status != "sent" || !slices.Equal(eventTypeList(got), []string{"queued", "deferred", "sent"}) || len(reqs) != 2 ||
 			!strings.Contains(got.Events[1].Detail, "429") {
 			t.Fatalf("rate-limited email: %+v, %d requests", got, len(reqs))
 		}
@@ -161,7 +161,7 @@ func TestPostmark(t *testing.T) {
 		e2 := sendOK(t, c, `{"from":"hello@acme.example","to":"bo@x.example","subject":"Flaky","text":"r"}`)
 		got = waitStatus(t, c, e2.ID, "sent", "failed")
 		reqs = st.requests("Flaky")
-		if got.Status != "sent" || !slices.Equal(eventTypes(got), []string{"queued", "deferred", "sent"}) || len(reqs) != 2 ||
+		if got.Status != "sent" || !slices.Equal(eventTypeList(got), []string{"queued", "deferred", "sent"}) || len(reqs) != 2 ||
 			reqs[1].body["MessageStream"] != "outbound" {
 			t.Fatalf("retried email: %+v, %d requests", got, len(reqs))
 		}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/joist-dev/joist/internal/email/ratemigrations"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
 )
@@ -27,7 +26,7 @@ func TestRateLimitShared(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = db.Close() })
-			if _, err := db.Migrate(ctx, store.CoreMigrations(), ratemigrations.Migrations()); err != nil {
+			if _, err := db.Migrate(ctx, store.CoreMigrations(), Migrations()); err != nil {
 				t.Fatal(err)
 			}
 			nodes = append(nodes, newRateLimiter(db, "resend", 5, time.Now))

@@ -125,6 +125,9 @@ func (s *Service) deliver(ctx context.Context, tenantID, id string, lastAttempt 
 	if e.Status != StatusQueued {
 		return nil // a repeated job of a finished email (a rescued job)
 	}
+	if suppressed, err := s.checkSuppressed(ctx, e); suppressed || err != nil {
+		return err
+	}
 	m, err := s.message(ctx, e)
 	if err != nil {
 		return s.finish(ctx, e, Result{}, &SendError{Permanent: true, Err: err}, true)

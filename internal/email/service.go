@@ -25,8 +25,10 @@ const (
 	StatusFailed   = "failed"   // refused for good, or out of attempts
 )
 
-// Statuses lists every status, for filters.
-var Statuses = []string{StatusQueued, StatusSent, StatusCaptured, StatusFailed}
+// Statuses lists every status, for filters (the delivery statuses are in
+// events.go).
+var Statuses = []string{StatusQueued, StatusSent, StatusCaptured, StatusFailed, StatusDeliveryDelayed, StatusDelivered, StatusBounced,
+	StatusComplained, StatusSuppressed}
 
 // MaxBatch is the most emails one POST /v1/emails/batch holds.
 const MaxBatch = 100
@@ -54,6 +56,9 @@ type Options struct {
 	// DNSServer is the resolver of the domain checks (JOIST_DNS_SERVER,
 	// host:port; "" is the first nameserver of /etc/resolv.conf).
 	DNSServer string
+	// Events reads the stored webhook event an email_event job names
+	// (webhook.StoredEvent): delivery events of Resend and Postmark sources.
+	Events EventReader
 }
 
 // Service accepts emails, sends them as jobs and keeps their log.
@@ -94,6 +99,7 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts}
 	jobs.AddWorker(js.Engine(), &sendWorker{svc: s})
+	jobs.AddWorker(js.Engine(), &eventWorker{svc: s})
 	return s
 }
 

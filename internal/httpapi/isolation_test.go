@@ -434,6 +434,7 @@ func TestTenantIsolation(t *testing.T) {
 		emailIsolationCases(t, s, cases, want404, noLeak)
 		emailTemplateIsolationCases(t, s, cases, want404, noLeak)
 		emailDomainIsolationCases(t, s, cases, want404, noLeak)
+		emailSuppressionIsolationCases(t, s, cases, want404, noLeak)
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
 			name := rt.Method + " " + rt.Pattern

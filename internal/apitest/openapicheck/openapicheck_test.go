@@ -300,6 +300,13 @@ func TestRealJoist(t *testing.T) {
 	c.want(204, "DELETE", "/v1/domains/mail.acme.example", key.Key, "")
 	c.want(404, "GET", "/v1/domains/mail.acme.example", key.Key, "")
 
+	// Suppressions: put, list, release.
+	c.want(200, "PUT", "/v1/email/suppressions/ana@acme.example", key.Key, `{"category":"marketing","reason":"asked","expires_at":"2999-01-01T00:00:00Z"}`)
+	c.want(400, "PUT", "/v1/email/suppressions/not-an-address", key.Key, `{}`)
+	c.want(200, "GET", "/v1/email/suppressions?category=marketing", key.Key, "")
+	c.want(204, "DELETE", "/v1/email/suppressions/ana@acme.example", key.Key, "")
+	c.want(404, "DELETE", "/v1/email/suppressions/ana@acme.example?category=all", key.Key, "")
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")

@@ -17,6 +17,8 @@
 //	| twilio | X-Twilio-Signature (optional X-Twilio-Webhooks-Signature-Settings) | base64 HMAC-SHA1 (or SHA-256 per settings) of public URL + form params sorted by name (name+value); JSON: URL carries bodySHA256 = hex SHA-256 of body, URL alone signed | I-Twilio-Idempotency-Token | none (use TypePointer, e.g. "/MessageStatus") |
 //	| standard_webhooks | webhook-id, webhook-timestamp, webhook-signature | "v1,"+base64 HMAC-SHA256 (whsec_ key) or "v1a,"+base64 ed25519 (whpk_ key) of id.ts.body, space-separated list; 300 s | webhook-id | body "type" if present |
 //	| svix (Resend) | svix-id, svix-timestamp, svix-signature | as standard_webhooks | svix-id | body "type" if present |
+//	| resend | as svix | as svix | svix-id | body "type" |
+//	| postmark | Authorization: Basic (the credentials of the webhook URL) | "user:password" compared with each secret in constant time (SHA-256 of both, so the length leaks nothing) | body RecordType + ":" + ID (bounces, complaints), else RecordType + ":" + MessageID + ":" + Recipient (deliveries) | body RecordType |
 //	| hmac | Config.Header (minus Config.Prefix) | hex or base64 HMAC-SHA256 or -SHA1 of body | IDHeader, else IDPointer, else "sha256:" + hex SHA-256 of the body | TypePointer |
 //
 // IDHeader, IDPointer and TypePointer, when set, override the provider's

@@ -216,6 +216,9 @@ func TestValidate(t *testing.T) {
 	}
 	for _, p := range Providers {
 		c := Config{Provider: p, Secrets: ok, Header: "X-Sig", IDPointer: "/a~0b~1c/0"}
+		if p == Postmark {
+			c.Secrets = []Secret{{Value: "user:password"}}
+		}
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}

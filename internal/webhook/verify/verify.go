@@ -23,10 +23,16 @@ const (
 	StandardWebhooks Provider = "standard_webhooks"
 	Svix             Provider = "svix"
 	HMAC             Provider = "hmac"
+	// Resend signs its webhooks with Svix: verified as Svix; its own name
+	// so that the email system's built-in handler is on for it.
+	Resend Provider = "resend"
+	// Postmark does not sign: the webhook URL carries HTTP Basic
+	// credentials, compared with the source's secrets ("user:password").
+	Postmark Provider = "postmark"
 )
 
 // Providers lists every supported provider, in documentation order.
-var Providers = []Provider{Stripe, GitHub, Shopify, Slack, Twilio, StandardWebhooks, Svix, HMAC}
+var Providers = []Provider{Stripe, GitHub, Shopify, Slack, Twilio, StandardWebhooks, Svix, Resend, Postmark, HMAC}
 
 // DefaultTolerance is how far a signed timestamp may be from now, in either
 // direction, when Config.Tolerance is zero.
@@ -124,7 +130,10 @@ func (c Config) Validate() error {
 		if s.Value == "" {
 			return fmt.Errorf("secrets[%d]: empty secret", i)
 		}
-		if c.Provider == StandardWebhooks || c.Provider == Svix {
+		if c.Provider == Postmark && !strings.Contains(s.Value, ":") {
+			return fmt.Errorf("secrets[%d]: a postmark secret is the Basic credentials of the webhook URL, \"user:password\"", i)
+		}
+		if c.Provider == StandardWebhooks || c.Provider == Svix || c.Provider == Resend {
 			if _, err := parseStandardSecret(s.Value); err != nil {
 				return fmt.Errorf("secrets[%d]: %v", i, err)
 			}
@@ -193,8 +202,10 @@ func Verify(cfg Config, req Request, now time.Time) (Result, error) {
 		res, err = verifyTwilio(keys, req)
 	case StandardWebhooks:
 		res, err = verifyStandard(keys, req, now, tol, standardHeaders)
-	case Svix:
+	case Svix, Resend:
 		res, err = verifyStandard(keys, req, now, tol, svixHeaders)
+	case Postmark:
+		res, err = verifyPostmark(keys, req)
 	case HMAC:
 		res, err = verifyHMAC(cfg, keys, req)
 	}
