@@ -140,7 +140,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
-		Box: box, DNSServer: cfg.DNSServer})
+		Box: box, DNSServer: cfg.DNSServer, PublicURL: cfg.BaseURL(), UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),

@@ -109,6 +109,11 @@ func (s *Service) deliver(ctx context.Context, tenantID, id string, lastAttempt 
 	if e.Status != StatusQueued {
 		return nil // a repeated job of a finished email (a rescued job)
 	}
+	if addr, err := s.suppressed(ctx, e); err != nil {
+		return err
+	} else if addr != "" {
+		return s.finish(ctx, e, Result{Status: StatusSuppressed, Reply: suppressedReply(addr)}, nil, false)
+	}
 	m, err := s.message(ctx, e)
 	if err != nil {
 		return s.finish(ctx, e, Result{}, &SendError{Permanent: true, Err: err}, true)
@@ -127,6 +132,10 @@ func (s *Service) finish(ctx context.Context, e Email, res Result, sendErr error
 	var tlKind, tlSummary string
 	e.Provider, e.UpdatedAt = s.opts.Provider.Name(), now
 	switch {
+	case sendErr == nil && res.Status == StatusSuppressed:
+		e.Status, e.Provider = StatusSuppressed, ""
+		ev.Type, ev.Detail = StatusSuppressed, res.Reply
+		tlKind, tlSummary = "email.suppressed", fmt.Sprintf("Email %q not sent: %s", e.Subject, res.Reply)
 	case sendErr == nil:
 		e.Status, e.ProviderID, e.Error, e.SentAt = res.Status, store.SafeText(res.ProviderID), "", &now
 		ev.Type, ev.Detail = res.Status, store.SafeText(res.Reply)

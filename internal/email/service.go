@@ -23,10 +23,13 @@ const (
 	StatusSent     = "sent"     // the provider accepted it
 	StatusCaptured = "captured" // the outbox kept it; never sent
 	StatusFailed   = "failed"   // refused for good, or out of attempts
+	// StatusSuppressed: not attempted, a recipient is suppressed (a
+	// marketing email to an address that unsubscribed).
+	StatusSuppressed = "suppressed"
 )
 
 // Statuses lists every status, for filters.
-var Statuses = []string{StatusQueued, StatusSent, StatusCaptured, StatusFailed}
+var Statuses = []string{StatusQueued, StatusSent, StatusCaptured, StatusFailed, StatusSuppressed}
 
 // MaxBatch is the most emails one POST /v1/emails/batch holds.
 const MaxBatch = 100
@@ -50,6 +53,15 @@ type Options struct {
 	// DNSServer is the resolver of the domain checks (JOIST_DNS_SERVER,
 	// host:port; "" is the first nameserver of /etc/resolv.conf).
 	DNSServer string
+	// PublicURL is joist's public base URL (JOIST_PUBLIC_URL): the
+	// unsubscribe links of marketing mail point at it.
+	PublicURL string
+	// UnsubscribeKey signs unsubscribe links (derived from
+	// JOIST_SECRET_KEY); marketing mail cannot be sent without it.
+	UnsubscribeKey []byte
+	// Suppressor keeps unsubscribed addresses (default: the table
+	// email_unsubscribes).
+	Suppressor Suppressor
 }
 
 // Service accepts emails, sends them as jobs and keeps their log.
@@ -79,6 +91,9 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 12
+	}
+	if opts.Suppressor == nil {
+		opts.Suppressor = unsubscribeTable{db: d.DB, now: d.Now}
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts}
 	jobs.AddWorker(js.Engine(), &sendWorker{svc: s})
