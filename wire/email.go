@@ -70,7 +70,8 @@ type EmailAttachment struct {
 }
 
 // EmailSend is the body of POST /v1/emails: a message with subject and
-// html and/or text, to addresses or to a contact.
+// html and/or text, or a template with its data, to addresses or to a
+// contact.
 type EmailSend struct {
 	To      Addresses `json:"to,omitempty"`
 	Cc      Addresses `json:"cc,omitempty"`
@@ -79,10 +80,18 @@ type EmailSend struct {
 	ReplyTo Addresses `json:"reply_to,omitempty"`
 	// Contact is a contact's external id: its address is the recipient when
 	// To is empty, and the email is on its timeline.
-	Contact     string            `json:"contact,omitempty"`
-	Subject     string            `json:"subject"`
-	HTML        string            `json:"html,omitempty"`
-	Text        string            `json:"text,omitempty"`
+	Contact string `json:"contact,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	HTML    string `json:"html,omitempty"`
+	Text    string `json:"text,omitempty"`
+	// Template names a template (the tenant's, else the instance's)
+	// rendered at once instead of Subject, HTML and Text.
+	Template string `json:"template,omitempty"`
+	// Data is the JSON object the template sees as {{.data}}.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Locale is the BCP 47 tag to render the template in; empty uses the
+	// contact's locale, else the template's default.
+	Locale      string            `json:"locale,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	Attachments []EmailAttachment `json:"attachments,omitempty"`
 	Tags        []string          `json:"tags,omitempty"`
@@ -118,15 +127,19 @@ type EmailEvent struct {
 
 // Email is an email in API responses. Lists leave out html, text and events.
 type Email struct {
-	ID            string                `json:"id"`
-	Status        string                `json:"status"`
-	From          string                `json:"from"`
-	To            []string              `json:"to"`
-	Cc            []string              `json:"cc"`
-	Bcc           []string              `json:"bcc"`
-	ReplyTo       []string              `json:"reply_to"`
-	Contact       string                `json:"contact"`
-	Subject       string                `json:"subject"`
+	ID      string   `json:"id"`
+	Status  string   `json:"status"`
+	From    string   `json:"from"`
+	To      []string `json:"to"`
+	Cc      []string `json:"cc"`
+	Bcc     []string `json:"bcc"`
+	ReplyTo []string `json:"reply_to"`
+	Contact string   `json:"contact"`
+	Subject string   `json:"subject"`
+	// Template is the template a template send rendered, Locale the
+	// variant it rendered (after fallback); both empty otherwise.
+	Template      string                `json:"template"`
+	Locale        string                `json:"locale"`
 	HTML          string                `json:"html,omitempty"`
 	Text          string                `json:"text,omitempty"`
 	Headers       map[string]string     `json:"headers"`

@@ -35,7 +35,10 @@ type EmailTemplatePut struct {
 
 // EmailTemplate is a stored template in API responses.
 type EmailTemplate struct {
-	Name          string                          `json:"name"`
+	Name string `json:"name"`
+	// Owner is "tenant" (the caller's tenant's own) or "instance" (the
+	// instance's, which the tenant renders while it has none of the name).
+	Owner         string                          `json:"owner"`
 	DefaultLocale string                          `json:"default_locale"`
 	Layout        string                          `json:"layout"`
 	Variants      map[string]EmailTemplateVariant `json:"variants"`
@@ -54,7 +57,9 @@ type EmailLayoutPut struct {
 
 // EmailLayout is a stored layout in API responses.
 type EmailLayout struct {
-	Name      string    `json:"name"`
+	Name string `json:"name"`
+	// Owner is "tenant" or "instance", as for templates.
+	Owner     string    `json:"owner"`
 	HTML      string    `json:"html"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

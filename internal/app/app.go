@@ -140,7 +140,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
-		Box: box, DNSServer: cfg.DNSServer, PublicURL: cfg.BaseURL(), UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
+		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer, PublicURL: cfg.BaseURL(),
+		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
@@ -273,10 +274,17 @@ func (a *App) Stop() {
 	})
 }
 
-// emailProvider builds the configured email provider: the outbox, or the
-// SMTP relay reached through the guarded dialer of operator destinations.
+// emailProvider builds the configured email provider: the outbox, the
+// SMTP relay reached through the guarded dialer of operator destinations,
+// or Resend or Postmark through the guarded client.
 func emailProvider(cfg config.Config, guard *egress.Guard) (email.Provider, error) {
-	if cfg.EmailProvider != "smtp" {
+	switch cfg.EmailProvider {
+	case "resend":
+		return email.NewResend(cfg.ResendAPIKey, cfg.ResendAPIBase, guard.Client(egress.Operator)), nil
+	case "postmark":
+		return email.NewPostmark(cfg.PostmarkServerToken, cfg.PostmarkAPIBase, guard.Client(egress.Operator)), nil
+	case "smtp":
+	default:
 		return email.Outbox{}, nil
 	}
 	var ca []byte

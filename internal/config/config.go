@@ -91,8 +91,21 @@ type Config struct {
 	// EmailMaxBytes is the body limit of POST /v1/emails and
 	// /v1/emails/batch (attachments are base64 in the JSON). JOIST_EMAIL_MAX_BYTES.
 	EmailMaxBytes int64 `toml:"email_max_bytes" env:"JOIST_EMAIL_MAX_BYTES" flag:"email-max-bytes" help:"largest POST /v1/emails body in bytes (attachments included)"`
-	// EmailProvider sends email: outbox (capture, never send) or smtp. JOIST_EMAIL_PROVIDER.
-	EmailProvider string `toml:"email_provider" env:"JOIST_EMAIL_PROVIDER" flag:"email-provider" help:"outbox (capture, never send) or smtp"`
+	// EmailProvider sends email: outbox (capture, never send), smtp, resend
+	// or postmark. JOIST_EMAIL_PROVIDER.
+	EmailProvider string `toml:"email_provider" env:"JOIST_EMAIL_PROVIDER" flag:"email-provider" help:"outbox (capture, never send), smtp, resend or postmark"`
+	// EmailRate is the most provider API requests a second across every
+	// node (0: the provider's default, 2 for resend, 10 for postmark; smtp
+	// unlimited). JOIST_EMAIL_RATE.
+	EmailRate int64 `toml:"email_rate" env:"JOIST_EMAIL_RATE" flag:"email-rate" help:"most email provider requests a second across the cluster (0: the provider's default)"`
+	// ResendAPIKey is Resend's API key (re_...). JOIST_RESEND_API_KEY.
+	ResendAPIKey string `toml:"resend_api_key" env:"JOIST_RESEND_API_KEY" flag:"resend-api-key" help:"Resend API key, with JOIST_EMAIL_PROVIDER=resend"`
+	// ResendAPIBase is Resend's API base URL. JOIST_RESEND_API_BASE.
+	ResendAPIBase string `toml:"resend_api_base" env:"JOIST_RESEND_API_BASE" flag:"resend-api-base" help:"Resend API base URL"`
+	// PostmarkServerToken is the Postmark server's API token. JOIST_POSTMARK_SERVER_TOKEN.
+	PostmarkServerToken string `toml:"postmark_server_token" env:"JOIST_POSTMARK_SERVER_TOKEN" flag:"postmark-server-token" help:"Postmark server API token, with JOIST_EMAIL_PROVIDER=postmark"`
+	// PostmarkAPIBase is Postmark's API base URL. JOIST_POSTMARK_API_BASE.
+	PostmarkAPIBase string `toml:"postmark_api_base" env:"JOIST_POSTMARK_API_BASE" flag:"postmark-api-base" help:"Postmark API base URL"`
 	// SMTPURL is the relay: smtp://user:pass@host:587?tls=starttls|none or smtps://user:pass@host:465. JOIST_SMTP_URL.
 	SMTPURL string `toml:"smtp_url" env:"JOIST_SMTP_URL" flag:"smtp-url" help:"SMTP relay, smtp://user:pass@host:587 (?tls=starttls|none) or smtps://user:pass@host:465"`
 	// SMTPCA is a PEM file of the CAs the relay's certificate is checked
@@ -130,6 +143,8 @@ func Default() Config {
 		MaxBodyBytes:          1 << 20,
 		EmailMaxBytes:         10 << 20,
 		EmailProvider:         "outbox",
+		ResendAPIBase:         "https://api.resend.com",
+		PostmarkAPIBase:       "https://api.postmarkapp.com",
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
 	}
@@ -405,10 +420,27 @@ func (c *Config) Validate() error {
 		if c.SMTPURL == "" {
 			errs = append(errs, errors.New("JOIST_SMTP_URL: required with JOIST_EMAIL_PROVIDER=smtp (smtp://user:pass@host:587)"))
 		}
-	case "resend", "postmark":
-		errs = append(errs, fmt.Errorf("JOIST_EMAIL_PROVIDER: %q is not available in this version; use outbox or smtp", c.EmailProvider))
+	case "resend":
+		if c.ResendAPIKey == "" {
+			errs = append(errs, errors.New("JOIST_RESEND_API_KEY: required with JOIST_EMAIL_PROVIDER=resend"))
+		}
+	case "postmark":
+		if c.PostmarkServerToken == "" {
+			errs = append(errs, errors.New("JOIST_POSTMARK_SERVER_TOKEN: required with JOIST_EMAIL_PROVIDER=postmark"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("JOIST_EMAIL_PROVIDER: %q must be outbox or smtp", c.EmailProvider))
+		errs = append(errs, fmt.Errorf("JOIST_EMAIL_PROVIDER: %q must be outbox, smtp, resend or postmark", c.EmailProvider))
+	}
+	for name, base := range map[string]string{"JOIST_RESEND_API_BASE": c.ResendAPIBase, "JOIST_POSTMARK_API_BASE": c.PostmarkAPIBase} {
+		if base == "" {
+			continue // the provider's default
+		}
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: %q must be an absolute http:// or https:// URL", name, base))
+		}
+	}
+	if c.EmailRate < 0 || c.EmailRate > 10000 {
+		errs = append(errs, errors.New("JOIST_EMAIL_RATE: must be 0 (the provider's default) to 10000 requests a second"))
 	}
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("JOIST_SESSION_TTL: must be at least 1m"))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/email/render"
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/wire"
 )
@@ -45,7 +46,7 @@ func OpenAPI() []byte {
 type api struct{ svc *Service }
 
 // routeSets are the parts of the email system's API, each in its own file.
-var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).domainRoutes, (*api).unsubscribeRoutes}
+var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes, (*api).domainRoutes, (*api).unsubscribeRoutes}
 
 // API is the email system's part of the HTTP API.
 func (s *Service) API() httpapi.System {
@@ -69,12 +70,13 @@ func (a *api) sendRoutes() []httpapi.Route {
 }
 
 // unprocessable are the codes answered 422: well-formed requests joist
-// cannot act on.
+// cannot act on (and the render errors render.Unprocessable names: the
+// data does not fit the template).
 var unprocessable = map[string]bool{"from_domain_not_allowed": true, "contact_has_no_email": true}
 
 func edge(err error) error {
 	var ce *core.Error
-	if errors.As(err, &ce) && unprocessable[ce.Code] {
+	if errors.As(err, &ce) && (unprocessable[ce.Code] || render.Unprocessable(err)) {
 		p := httpapi.NewProblem(http.StatusUnprocessableEntity, ce.Code, ce.Message)
 		p.Field = ce.Field
 		return p
@@ -84,7 +86,7 @@ func edge(err error) error {
 
 func input(w wire.EmailSend) Input {
 	in := Input{To: w.To, Cc: w.Cc, Bcc: w.Bcc, ReplyTo: w.ReplyTo, From: w.From, Contact: w.Contact, Subject: w.Subject,
-		HTML: w.HTML, Text: w.Text, Headers: w.Headers, Tags: w.Tags, Metadata: w.Metadata, SendAt: w.SendAt, Category: w.Category}
+		HTML: w.HTML, Text: w.Text, Template: w.Template, Data: w.Data, Locale: w.Locale, Headers: w.Headers, Tags: w.Tags, Metadata: w.Metadata, SendAt: w.SendAt, Category: w.Category}
 	for _, a := range w.Attachments {
 		in.Attachments = append(in.Attachments, AttachmentInput{Filename: a.Filename, Content: a.Content, ContentType: a.ContentType,
 			ContentID: a.ContentID})
@@ -96,7 +98,7 @@ func input(w wire.EmailSend) Input {
 func View(d Detail, full bool) wire.Email {
 	e := d.Email
 	v := wire.Email{ID: e.ID, Status: e.Status, From: e.From, To: e.To, Cc: e.Cc, Bcc: e.Bcc, ReplyTo: e.ReplyTo, Contact: d.ContactExternalID,
-		Subject: e.Subject, Headers: e.Headers, Attachments: []wire.EmailAttachmentInfo{}, Tags: e.Tags, Metadata: e.Metadata,
+		Subject: e.Subject, Template: e.Template, Locale: e.Locale, Headers: e.Headers, Attachments: []wire.EmailAttachmentInfo{}, Tags: e.Tags, Metadata: e.Metadata,
 		Category: e.Category, MessageID: e.MessageID, Provider: e.Provider, ProviderID: e.ProviderID, Error: e.Error, JobID: e.JobID,
 		CorrelationID: e.CorrelationID, SendAt: httpapi.UTCPtr(e.SendAt), SentAt: httpapi.UTCPtr(e.SentAt), CreatedAt: e.CreatedAt.UTC(),
 		UpdatedAt: e.UpdatedAt.UTC()}
@@ -161,7 +163,7 @@ func (a *api) list(w http.ResponseWriter, r *httpapi.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	f := ListFilter{Filter: Filter{To: q.Get("to"), Tag: q.Get("tag")}, Contact: q.Get("contact")}
+	f := ListFilter{Filter: Filter{To: q.Get("to"), Tag: q.Get("tag"), Template: q.Get("template")}, Contact: q.Get("contact")}
 	if st := q.Get("status"); st != "" {
 		f.Statuses = strings.Split(st, ",")
 	}

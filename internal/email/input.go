@@ -14,7 +14,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/email/render"
 	"github.com/joist-dev/joist/internal/jobs"
+	"github.com/joist-dev/joist/internal/store"
 )
 
 // Categories of email: transactional mail (password resets, receipts) and
@@ -41,12 +43,17 @@ type Input struct {
 	From                 string
 	Contact              string // external id
 	Subject, HTML, Text  string
-	Headers              map[string]string
-	Attachments          []AttachmentInput
-	Tags                 []string
-	Metadata             json.RawMessage
-	SendAt               *time.Time
-	Category             string
+	// Template, Data and Locale are a template send's, instead of
+	// Subject, HTML and Text.
+	Template    string
+	Data        json.RawMessage
+	Locale      string
+	Headers     map[string]string
+	Attachments []AttachmentInput
+	Tags        []string
+	Metadata    json.RawMessage
+	SendAt      *time.Time
+	Category    string
 }
 
 // AttachmentInput is an attachment as the API gives it (Content in base64).
@@ -127,6 +134,9 @@ func canonical(a *mail.Address) string {
 type checked struct {
 	Email
 	contactRef string
+	// A template send's data, rendered in the send's transaction (the
+	// template's name and requested locale are in Email).
+	data map[string]any
 }
 
 // check validates an input whole; prefix names it in a batch ("emails[3].").
@@ -169,20 +179,13 @@ func (s *Service) check(prefix string, in Input, now time.Time) (checked, error)
 	if len(e.To) == 0 && in.Contact == "" {
 		return c, wrap(invalidf("to", "recipient_required", "give to (an address or a list) or contact (a contact's external id)"))
 	}
-	if strings.ContainsAny(in.Subject, "\r\n") {
-		return c, wrap(invalidf("subject", "header_injection", "the subject may not contain a line break"))
+	if in.Template != "" {
+		if err := checkTemplateSend(&c, in); err != nil {
+			return c, wrap(err)
+		}
+	} else if err := checkContent(e, in); err != nil {
+		return c, wrap(err)
 	}
-	if strings.TrimSpace(in.Subject) == "" {
-		return c, wrap(invalidf("subject", "subject_required", "give a subject"))
-	}
-	if utf8.RuneCountInString(in.Subject) > maxSubject {
-		return c, wrap(invalidf("subject", "subject_too_long", "at most %d characters", maxSubject))
-	}
-	e.Subject = in.Subject
-	if in.HTML == "" && in.Text == "" {
-		return c, wrap(invalidf("html", "body_required", "give html, text or both"))
-	}
-	e.HTML, e.Text = in.HTML, in.Text
 	if e.Headers, err = checkHeaders(in.Headers); err != nil {
 		return c, wrap(err)
 	}
@@ -292,4 +295,53 @@ func (s *Service) checkAttachments(in []AttachmentInput) ([]Attachment, error) {
 		out = append(out, Attachment{Filename: a.Filename, ContentType: ct, ContentID: a.ContentID, Content: content})
 	}
 	return out, nil
+}
+
+// checkContent checks a send's own subject and bodies.
+func checkContent(e *Email, in Input) error {
+	if in.Data != nil || in.Locale != "" {
+		field := "data"
+		if in.Data == nil {
+			field = "locale"
+		}
+		return invalidf(field, "template_required", "data and locale go with template; give template, or leave them out")
+	}
+	if strings.ContainsAny(in.Subject, "\r\n") {
+		return invalidf("subject", "header_injection", "the subject may not contain a line break")
+	}
+	if strings.TrimSpace(in.Subject) == "" {
+		return invalidf("subject", "subject_required", "give a subject (with html and/or text), or a template with its data")
+	}
+	if utf8.RuneCountInString(in.Subject) > maxSubject {
+		return invalidf("subject", "subject_too_long", "at most %d characters", maxSubject)
+	}
+	e.Subject = in.Subject
+	if in.HTML == "" && in.Text == "" {
+		return invalidf("html", "body_required", "give html, text or both")
+	}
+	e.HTML, e.Text = in.HTML, in.Text
+	return nil
+}
+
+// checkTemplateSend checks a template send: the template's name, its data
+// (a JSON object) and locale (a BCP 47 tag, checked when rendering), and
+// no subject or body of its own. It is rendered in the send's transaction.
+func checkTemplateSend(c *checked, in Input) error {
+	for _, f := range []struct{ name, val string }{{"subject", in.Subject}, {"html", in.HTML}, {"text", in.Text}} {
+		if f.val != "" {
+			return invalidf(f.name, "template_and_content", "give template (with data) or subject with html and/or text, not both")
+		}
+	}
+	if err := checkName("template", "template", in.Template); err != nil {
+		return err
+	}
+	data, err := render.DecodeData(in.Data)
+	if err != nil {
+		return err
+	}
+	if !store.ValidText(in.Locale) {
+		return core.InvalidText("locale")
+	}
+	c.Template, c.Locale, c.data = in.Template, in.Locale, data
+	return nil
 }

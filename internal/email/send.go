@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -50,6 +51,9 @@ type Result struct {
 type SendError struct {
 	Permanent bool
 	Err       error
+	// RetryAfter, when set on a transient failure, is the least delay
+	// before the next attempt (a provider's Retry-After on a 429).
+	RetryAfter time.Duration
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -72,6 +76,9 @@ func (Outbox) Send(context.Context, *Message) (Result, error) {
 type sendWorker struct {
 	river.WorkerDefaults[SendArgs]
 	svc *Service
+	// retryAfter holds a failed attempt's least delay ("jobID:attempt"),
+	// from Work to NextRetry, as HTTP-push jobs do.
+	retryAfter sync.Map
 }
 
 // Timeout bounds one attempt (an SMTP conversation with a large message).
@@ -79,16 +86,25 @@ func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return 2 * ti
 
 // NextRetry backs off exponentially from 1 s, doubling to at most an
 // hour, with ±20% jitter, as HTTP-push jobs do: a relay that is briefly
-// down is retried soon, one that stays down is not hammered.
+// down is retried soon, one that stays down is not hammered. A provider's
+// Retry-After is the least delay (capped at an hour).
 func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
 	d := time.Second << min(job.Attempt-1, 12)
 	d = min(d, time.Hour)
 	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	if v, ok := w.retryAfter.LoadAndDelete(fmt.Sprint(job.ID, ":", job.Attempt)); ok {
+		d = max(d, min(v.(time.Duration), time.Hour))
+	}
 	return time.Now().Add(d)
 }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	return w.svc.deliver(ctx, job.Args.TenantID, job.Args.EmailID, job.Attempt >= job.MaxAttempts)
+	err := w.svc.deliver(ctx, job.Args.TenantID, job.Args.EmailID, job.Attempt >= job.MaxAttempts)
+	var se *SendError
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		w.retryAfter.Store(fmt.Sprint(job.ID, ":", job.Attempt), se.RetryAfter)
+	}
+	return err
 }
 
 // deliver sends a stored email once and records the outcome. lastAttempt

@@ -39,6 +39,10 @@ type Options struct {
 	// Provider sends the messages (default: the outbox, which captures
 	// them and sends nothing).
 	Provider Provider
+	// Rate is the most provider requests a second across every node
+	// sharing the database (JOIST_EMAIL_RATE; 0: the provider's
+	// DefaultRate, unlimited when it has none).
+	Rate int
 	// MaxBodyBytes is the send routes' body limit (JOIST_EMAIL_MAX_BYTES,
 	// default 10 MiB).
 	MaxBodyBytes int64
@@ -91,6 +95,14 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 12
+	}
+	if opts.Rate == 0 {
+		if dr, ok := opts.Provider.(interface{ DefaultRate() int }); ok {
+			opts.Rate = dr.DefaultRate()
+		}
+	}
+	if opts.Rate > 0 && opts.Provider.Name() != (Outbox{}).Name() {
+		opts.Provider = rateLimited{Provider: opts.Provider, lim: newRateLimiter(d.DB, opts.Provider.Name(), opts.Rate, d.Now)}
 	}
 	if opts.Suppressor == nil {
 		opts.Suppressor = unsubscribeTable{db: d.DB, now: d.Now}
@@ -218,6 +230,15 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 				return Email{}, invalidf("contact", "contact_has_no_email", "contact %q has no valid email address (%q); give to", c.contactRef, contact.Email)
 			}
 			e.To = []string{canonical(a)}
+		}
+	}
+	if e.Template != "" {
+		var cp *store.Contact
+		if c.contactRef != "" {
+			cp = &contact
+		}
+		if err := s.renderSend(ctx, sc, &e, c.data, cp); err != nil {
+			return Email{}, err
 		}
 	}
 	if err := s.checkFrom(ctx, sc, e.From); err != nil {

@@ -23,15 +23,19 @@ type Attachment struct {
 // Email is an accepted email as stored: the message as given, its status
 // and what the provider answered.
 type Email struct {
-	ID          string
-	TenantID    string
-	ContactID   string // joist's ct_ id, or ""
-	From        string
-	To          []string
-	Cc          []string
-	Bcc         []string
-	ReplyTo     []string
-	Subject     string
+	ID        string
+	TenantID  string
+	ContactID string // joist's ct_ id, or ""
+	From      string
+	To        []string
+	Cc        []string
+	Bcc       []string
+	ReplyTo   []string
+	Subject   string
+	// Template and Locale are a template send's template name and the
+	// variant rendered (before rendering: the locale asked for).
+	Template    string
+	Locale      string
 	HTML        string
 	Text        string
 	Headers     map[string]string
@@ -67,14 +71,14 @@ type Event struct {
 
 const emailCols = `id, tenant_id, contact_id, from_addr, to_addrs, cc_addrs, bcc_addrs, reply_to, subject, html, text_body, headers,
 	attachments, tags, metadata, category, status, message_id, provider, provider_id, error, idempotency_key, job_id, correlation_id,
-	send_at, sent_at, created_at, updated_at`
+	send_at, sent_at, created_at, updated_at, template, locale`
 
 func scanEmail(r store.Row) (Email, error) {
 	var e Email
 	var to, cc, bcc, replyTo, headers, atts, tags, meta []byte
 	err := r.Scan(&e.ID, &e.TenantID, &e.ContactID, &e.From, &to, &cc, &bcc, &replyTo, &e.Subject, &e.HTML, &e.Text, &headers,
 		&atts, &tags, &meta, &e.Category, &e.Status, &e.MessageID, &e.Provider, &e.ProviderID, &e.Error, &e.IdempotencyKey, &e.JobID,
-		&e.CorrelationID, &e.SendAt, &e.SentAt, &e.CreatedAt, &e.UpdatedAt)
+		&e.CorrelationID, &e.SendAt, &e.SentAt, &e.CreatedAt, &e.UpdatedAt, &e.Template, &e.Locale)
 	if err != nil {
 		return e, err
 	}
@@ -101,10 +105,10 @@ type scope struct{ s *store.Scope }
 // emailInsert stores a new email with its recipients and tags.
 func (q scope) emailInsert(ctx context.Context, e Email) error {
 	tx, tid := q.s.Tx(), q.s.TenantID()
-	_, err := tx.Exec(ctx, "INSERT INTO emails ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := tx.Exec(ctx, "INSERT INTO emails ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		e.ID, tid, e.ContactID, e.From, jsonOf(e.To), jsonOf(e.Cc), jsonOf(e.Bcc), jsonOf(e.ReplyTo), e.Subject, e.HTML, e.Text,
 		jsonOf(e.Headers), jsonOf(e.Attachments), jsonOf(e.Tags), e.Metadata, e.Category, e.Status, e.MessageID, e.Provider, e.ProviderID,
-		e.Error, e.IdempotencyKey, e.JobID, e.CorrelationID, e.SendAt, e.SentAt, e.CreatedAt, e.UpdatedAt)
+		e.Error, e.IdempotencyKey, e.JobID, e.CorrelationID, e.SendAt, e.SentAt, e.CreatedAt, e.UpdatedAt, e.Template, e.Locale)
 	if err != nil {
 		return err
 	}
@@ -165,6 +169,7 @@ type Filter struct {
 	ContactID string
 	Statuses  []string // any of
 	Tag       string
+	Template  string
 	Since     time.Time
 	Until     time.Time
 	// Query matches the subject, the sender or a recipient (the admin's search).
@@ -200,6 +205,10 @@ func (q scope) emailList(ctx context.Context, p store.Page, f Filter) ([]Email, 
 	if f.Tag != "" {
 		sql += " AND EXISTS (SELECT 1 FROM email_tags t WHERE t.tenant_id = e.tenant_id AND t.email_id = e.id AND t.tag = ?)"
 		args = append(args, f.Tag)
+	}
+	if f.Template != "" {
+		sql += " AND template = ?"
+		args = append(args, f.Template)
 	}
 	if !f.Since.IsZero() {
 		sql += " AND created_at >= ?"

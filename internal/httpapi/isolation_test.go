@@ -432,6 +432,7 @@ func TestTenantIsolation(t *testing.T) {
 			want404(t, s.raw(t, "PUT", "/v1/billing/customers/cus_bonly", a, "_", `{"tenant":"clinic-a"}`))
 		}
 		emailIsolationCases(t, s, cases, want404, noLeak)
+		emailTemplateIsolationCases(t, s, cases, want404, noLeak)
 		emailDomainIsolationCases(t, s, cases, want404, noLeak)
 		emailUnsubscribeIsolationCases(t, s, cases)
 		covered := 0

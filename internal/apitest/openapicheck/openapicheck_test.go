@@ -260,6 +260,33 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "GET", "/v1/emails?to=ann@x.example&status=queued,captured&limit=5", key.Key, "")
 	c.want(200, "GET", "/v1/emails?contact=user_42&since=2020-01-01T00:00:00Z", key.Key, "")
 
+	// Email templates and layouts: the instance's (root key, no Joist-Tenant), a tenant's own, preview, refusals.
+	tpl := `{"default_locale":"en","layout":"base","variants":{"en":{"subject":"Hi {{.data.n}}","preheader":"p","html":"<p>Hi {{.contact.name}}</p>"},"de":{"subject":"Hallo {{.data.n}}","text":"Hallo"}}}`
+	c.want(201, "PUT", "/v1/email/templates/welcome", root, tpl)
+	c.want(200, "PUT", "/v1/email/templates/welcome", root, tpl)
+	c.want(201, "PUT", "/v1/email/templates/receipt", key.Key, `{"default_locale":"en","variants":{"en":{"subject":"Receipt","text":"Thanks"}}}`)
+	c.want(400, "PUT", "/v1/email/templates/bad", key.Key, `{"default_locale":"en","variants":{"en":{"subject":"{{.x","text":"t"}}}`)
+	c.want(201, "PUT", "/v1/email/layouts/base", root, `{"html":"<html><body>{{.content}}</body></html>"}`)
+	c.want(200, "PUT", "/v1/email/layouts/base", root, `{"html":"<html><body>{{.content}}<p>{{.tenant.name}}</p></body></html>"}`)
+	c.want(400, "PUT", "/v1/email/layouts/bad", key.Key, `{"html":"<p>no content</p>"}`)
+	c.want(200, "GET", "/v1/email/templates", key.Key, "")
+	c.want(200, "GET", "/v1/email/templates?limit=1", root, "")
+	c.want(200, "GET", "/v1/email/templates/welcome", key.Key, "")
+	c.want(404, "GET", "/v1/email/templates/nope", key.Key, "")
+	c.want(200, "GET", "/v1/email/layouts", key.Key, "")
+	c.want(200, "GET", "/v1/email/layouts/base", key.Key, "")
+	c.want(200, "POST", "/v1/email/templates/welcome/preview", key.Key, `{"locale":"de-AT","data":{"n":1},"contact":"user_42"}`)
+	c.want(422, "POST", "/v1/email/templates/welcome/preview", key.Key, `{"locale":"en","data":{},"contact":"user_42"}`)
+	c.want(404, "POST", "/v1/email/templates/nope/preview", key.Key, `{}`)
+	c.want(202, "POST", "/v1/emails", key.Key, `{"from":"hello@acme.example","contact":"user_42","template":"welcome","locale":"de","data":{"n":2}}`)
+	c.want(422, "POST", "/v1/emails", key.Key, `{"from":"hello@acme.example","contact":"user_42","template":"welcome","data":{}}`)
+	c.want(200, "GET", "/v1/emails?template=welcome", key.Key, "")
+	c.want(204, "DELETE", "/v1/email/templates/receipt", key.Key, "")
+	c.want(404, "DELETE", "/v1/email/templates/welcome", key.Key, "")
+	c.want(404, "DELETE", "/v1/email/layouts/base", key.Key, "")
+	c.want(201, "PUT", "/v1/email/layouts/gone", root, `{"html":"{{.content}}"}`)
+	c.want(204, "DELETE", "/v1/email/layouts/gone", root, "")
+
 	// Sending domains: create (records), list, read, a second owner, rotate, check, delete.
 	c.want(201, "POST", "/v1/domains", key.Key, `{"name":"mail.acme.example","ed25519":true,"spf_include":"_spf.relay.example"}`)
 	c.want(201, "POST", "/v1/domains", root, `{"name":"shared.example","provider":"postmark"}`)
