@@ -46,7 +46,8 @@ func OpenAPI() []byte {
 type api struct{ svc *Service }
 
 // routeSets are the parts of the email system's API, each in its own file.
-var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes, (*api).domainRoutes, (*api).suppressionRoutes}
+var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes, (*api).domainRoutes, (*api).suppressionRoutes,
+	(*api).unsubscribeRoutes}
 
 // API is the email system's part of the HTTP API.
 func (s *Service) API() httpapi.System {
@@ -55,7 +56,7 @@ func (s *Service) API() httpapi.System {
 	for _, f := range routeSets {
 		routes = append(routes, f(a)...)
 	}
-	return httpapi.System{Name: "email", OpenAPI: OpenAPI(), Routes: routes}
+	return httpapi.System{Name: "email", OpenAPI: OpenAPI(), Routes: routes, Prefixes: []httpapi.Route{a.unsubscribePrefix()}}
 }
 
 // sendRoutes are the routes that send and read emails.

@@ -15,7 +15,11 @@ import (
 
 // message builds the message a provider sends for e.
 func (s *Service) message(ctx context.Context, e Email) (*Message, error) {
-	raw, err := buildMIME(e, s.now())
+	h := Headers(e, s.now())
+	if err := s.listUnsubscribe(&h, e); err != nil {
+		return nil, err
+	}
+	raw, err := buildMIME(e, h)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +69,11 @@ func Headers(e Email, date time.Time) gomail.Header {
 	return h
 }
 
-// buildMIME writes e as an RFC 5322 message: text and HTML as
+// buildMIME writes e under the top-level header h as an RFC 5322 message: text and HTML as
 // multipart/alternative, inline attachments (with a content id) beside the
 // HTML in multipart/related, other attachments in multipart/mixed.
 // go-message does the encoding (quoted-printable, base64, RFC 2047 words).
-func buildMIME(e Email, date time.Time) ([]byte, error) {
+func buildMIME(e Email, h gomail.Header) ([]byte, error) {
 	var inline, files []Attachment
 	for _, a := range e.Attachments {
 		if a.ContentID != "" && e.HTML != "" {
@@ -78,7 +82,6 @@ func buildMIME(e Email, date time.Time) ([]byte, error) {
 			files = append(files, a)
 		}
 	}
-	h := Headers(e, date)
 	var buf bytes.Buffer
 	// The tree, outermost first; each level is present only when needed.
 	body := func(w partCreator) error { return writeAlternative(w, e) }

@@ -146,6 +146,10 @@ func (s *Service) finish(ctx context.Context, e Email, res Result, sendErr error
 	var tlKind, tlSummary string
 	e.Provider, e.UpdatedAt = s.opts.Provider.Name(), now
 	switch {
+	case sendErr == nil && res.Status == StatusSuppressed:
+		e.Status, e.Provider = StatusSuppressed, ""
+		ev.Type, ev.Detail = StatusSuppressed, res.Reply
+		tlKind, tlSummary = "email.suppressed", fmt.Sprintf("Email %q not sent: %s", e.Subject, res.Reply)
 	case sendErr == nil:
 		e.Status, e.ProviderID, e.Error, e.SentAt = res.Status, store.SafeText(res.ProviderID), "", &now
 		ev.Type, ev.Detail = res.Status, store.SafeText(res.Reply)

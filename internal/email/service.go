@@ -59,6 +59,12 @@ type Options struct {
 	// Events reads the stored webhook event an email_event job names
 	// (webhook.StoredEvent): delivery events of Resend and Postmark sources.
 	Events EventReader
+	// PublicURL is joist's public base URL (JOIST_PUBLIC_URL): the
+	// unsubscribe links of marketing mail point at it.
+	PublicURL string
+	// UnsubscribeKey signs unsubscribe links (derived from
+	// JOIST_SECRET_KEY); marketing mail cannot be sent without it.
+	UnsubscribeKey []byte
 }
 
 // Service accepts emails, sends them as jobs and keeps their log.

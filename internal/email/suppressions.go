@@ -286,7 +286,6 @@ func (s *Service) checkSuppressed(ctx context.Context, e Email) (bool, error) {
 	}
 	detail = store.SafeText(detail + "); not sent")
 	e.Status, e.Error, e.UpdatedAt = StatusSuppressed, detail, now
-	e.Provider = s.opts.Provider.Name()
 	return true, s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(e.TenantID)
 		q := scope{sc}

@@ -306,6 +306,13 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "GET", "/v1/email/suppressions?category=marketing", key.Key, "")
 	c.want(204, "DELETE", "/v1/email/suppressions/ana@acme.example", key.Key, "")
 	c.want(404, "DELETE", "/v1/email/suppressions/ana@acme.example?category=all", key.Key, "")
+	// One-click unsubscribe (public): the page, the POST (twice), a token joist did not sign.
+	unsub := "/u/" + env.App.Email.UnsubscribeToken(tenant.ID, "ann@x.example", "marketing")
+	c.want(200, "GET", unsub, "", "")
+	c.want(200, "POST", unsub, "", "List-Unsubscribe=One-Click", "Content-Type", "application/x-www-form-urlencoded")
+	c.want(200, "POST", unsub, "", "")
+	c.want(404, "POST", unsub[:len(unsub)-4], "", "")
+	c.want(400, "GET", "/u/x", "", "")
 
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
