@@ -127,6 +127,12 @@ func TestListPagesFitAt1280(t *testing.T) {
 		}
 	}
 
+	if _, err := env.App.Email.PutSuppression(ctx, admintest.CLI(), tn.ID, "a-former-patient-who-moved-away@a-long-domain-name.example",
+		email.SuppressionInput{Reason: "The clinic asked us by phone to stop every reminder until the new front desk is staffed",
+			ExpiresAt: new(time.Now().Add(30 * 24 * time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+
 	browser := admintest.NewBrowser(t, path)
 	admintest.LoginAs(t, browser, env, "/admin/tenants", "tenants")
 	width, err := chromedp.Run(browser, chromedp.Evaluate[int](`window.innerWidth`))
@@ -144,6 +150,7 @@ func TestListPagesFitAt1280(t *testing.T) {
 		{"/admin/tenants/acme/webhooks", "sources"},
 		{"/admin/tenants/acme/webhooks/events", "events"},
 		{"/admin/tenants/acme/emails", "emails"},
+		{"/admin/tenants/acme/emails/suppressions", "suppressions"},
 	} {
 		admintest.Step(t, browser, page.path,
 			chromedp.Navigate(env.URL+page.path),

@@ -20,12 +20,14 @@ import (
 //	GET /admin/tenants/{tenant}/emails          the log: search, status tabs (captured: the outbox), 50 a page
 //	GET /admin/tenants/{tenant}/emails/{email}  one email: headers, HTML in a sandboxed frame, text, events, send attempts
 //
+// the suppression list (admin_suppressions.go) and the sending domains
+// (admin_domains.go) beside them,
 // and a card on the contact page with the contact's latest emails. The
-// pages only read (role read: viewers see them); every read goes through
+// log and email pages only read (role read: viewers see them); every read goes through
 // Service (and jobs.Service for the send job) with the operator as the
 // actor, which checks the tenant scope.
 
-//go:embed pages
+//go:embed pages partials
 var pagesFS embed.FS
 
 // contactEmailsMax is how many emails the contact page's card lists.
@@ -45,12 +47,20 @@ type emailPages struct {
 func (s *Service) AdminSection() admin.SectionFunc {
 	return func(a *admin.Admin) admin.Section {
 		p := &emailPages{a: a, svc: s, jobs: s.jobs}
-		return admin.Section{Name: "email", Templates: admin.Sub(pagesFS, "pages"),
+		return admin.Section{Name: "email", Templates: admin.Sub(pagesFS, "pages"), Partials: admin.Sub(pagesFS, "partials"),
+			Flashes: map[string]string{
+				"suppression_added":    "The address was suppressed.",
+				"suppression_released": "The address was released: emails to it will be sent again.",
+			},
 			TenantLinks: []admin.TenantLink{{Label: "Emails", Path: "/emails", ID: "tenant-emails"}},
 			Panels:      []admin.Panel{{Page: admin.PanelContact, Template: "contact_emails.html", Data: p.contactPanel}},
 			Routes: map[string]admin.HandlerFunc{
 				"GET /admin/tenants/{tenant}/emails":         p.list,
 				"GET /admin/tenants/{tenant}/emails/{email}": p.detail,
+
+				"GET /admin/tenants/{tenant}/emails/suppressions":          p.suppressions,
+				"POST /admin/tenants/{tenant}/emails/suppressions":         p.suppressionAdd,
+				"POST /admin/tenants/{tenant}/emails/suppressions/release": p.suppressionRelease,
 			}}
 	}
 }
@@ -146,6 +156,7 @@ type logData struct {
 	Emails   []emailRow
 	Next     string
 	Provider string // the instance's provider (outbox: nothing is sent)
+	Nav      emailNav
 }
 
 // Outbox says whether the page shows the outbox (the captured emails).
@@ -166,7 +177,7 @@ func (p *emailPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) 
 	if err != nil {
 		return err
 	}
-	d := logData{Tenant: t, Filter: f, Provider: p.svc.ProviderName()}
+	d := logData{Tenant: t, Filter: f, Provider: p.svc.ProviderName(), Nav: emailNav{Slug: t.Slug, Active: "log"}}
 	for _, e := range list {
 		d.Emails = append(d.Emails, emailRow{e})
 	}
