@@ -42,8 +42,8 @@ type emailPages struct {
 
 // AdminSection is the email part of the dashboard: each tenant's email log
 // (the outbox's captured emails among them), an email's page, and the
-// contact page's Emails card. The instance sends no email, so its page has
-// no link.
+// contact page's Emails card. The instance sends no email, so its page
+// links only to its sending domains.
 func (s *Service) AdminSection() admin.SectionFunc {
 	return func(a *admin.Admin) admin.Section {
 		p := &emailPages{a: a, svc: s, jobs: s.jobs}
@@ -51,9 +51,11 @@ func (s *Service) AdminSection() admin.SectionFunc {
 			Flashes: map[string]string{
 				"suppression_added":    "The address was suppressed.",
 				"suppression_released": "The address was released: emails to it will be sent again.",
+				"dkim_rotated":         "A new DKIM key was made: publish its record beside the current one, then check DNS; signing switches to it when the check finds it.",
 			},
-			TenantLinks: []admin.TenantLink{{Label: "Emails", Path: "/emails", ID: "tenant-emails"}},
-			Panels:      []admin.Panel{{Page: admin.PanelContact, Template: "contact_emails.html", Data: p.contactPanel}},
+			TenantLinks: []admin.TenantLink{{Label: "Emails", Path: "/emails", ID: "tenant-emails"},
+				{Label: "Email domains", Path: "/emails/domains", ID: "tenant-email-domains", Instance: true}},
+			Panels: []admin.Panel{{Page: admin.PanelContact, Template: "contact_emails.html", Data: p.contactPanel}},
 			Routes: map[string]admin.HandlerFunc{
 				"GET /admin/tenants/{tenant}/emails":         p.list,
 				"GET /admin/tenants/{tenant}/emails/{email}": p.detail,
@@ -61,6 +63,11 @@ func (s *Service) AdminSection() admin.SectionFunc {
 				"GET /admin/tenants/{tenant}/emails/suppressions":          p.suppressions,
 				"POST /admin/tenants/{tenant}/emails/suppressions":         p.suppressionAdd,
 				"POST /admin/tenants/{tenant}/emails/suppressions/release": p.suppressionRelease,
+
+				"GET /admin/tenants/{tenant}/emails/domains":                       p.domains,
+				"GET /admin/tenants/{tenant}/emails/domains/{domain}":              p.domain,
+				"POST /admin/tenants/{tenant}/emails/domains/{domain}/check":       p.domainCheck,
+				"POST /admin/tenants/{tenant}/emails/domains/{domain}/rotate-dkim": p.domainRotate,
 			}}
 	}
 }
