@@ -76,13 +76,24 @@ func (Outbox) Send(context.Context, *Message) (Result, error) {
 type sendWorker struct {
 	river.WorkerDefaults[SendArgs]
 	svc *Service
+	// maxTimeout is the job engine's JOIST_JOB_MAX_TIMEOUT.
+	maxTimeout time.Duration
 	// retryAfter holds a failed attempt's least delay ("jobID:attempt"),
 	// from Work to NextRetry, as HTTP-push jobs do.
 	retryAfter sync.Map
 }
 
-// Timeout bounds one attempt (an SMTP conversation with a large message).
-func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return 2 * time.Minute }
+// Timeout bounds one attempt (an SMTP conversation with a large message):
+// 2 minutes, or JOIST_JOB_MAX_TIMEOUT when that is shorter. River rescues a
+// job left running by a dead node only once its own timeout has passed, so
+// without the cap a send in flight at a kill -9 waited 2 minutes whatever
+// JOIST_JOB_MAX_TIMEOUT said.
+func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration {
+	if m := w.maxTimeout; m > 0 && m < 2*time.Minute {
+		return m
+	}
+	return 2 * time.Minute
+}
 
 // NextRetry backs off exponentially from 1 s, doubling to at most an
 // hour, with ±20% jitter, as HTTP-push jobs do: a relay that is briefly

@@ -104,7 +104,7 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 		opts.Provider = rateLimited{Provider: opts.Provider, lim: newRateLimiter(d.DB, opts.Provider.Name(), opts.Rate, d.Now)}
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts}
-	jobs.AddWorker(js.Engine(), &sendWorker{svc: s})
+	jobs.AddWorker(js.Engine(), &sendWorker{svc: s, maxTimeout: js.Engine().Options().MaxTimeout})
 	jobs.AddWorker(js.Engine(), &eventWorker{svc: s})
 	return s
 }
