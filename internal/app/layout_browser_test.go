@@ -127,6 +127,26 @@ func TestListPagesFitAt1280(t *testing.T) {
 		}
 	}
 
+	// An email whose recipient is suppressed: the log shows it "suppressed".
+	if _, err := env.App.Email.PutSuppression(ctx, admintest.CLI(), tn.ID, "front-desk-of-the-clinic-2@a-long-domain-name.example",
+		email.SuppressionInput{Reason: "moved"}); err != nil {
+		t.Fatal(err)
+	}
+	sup, err := env.App.Email.Send(ctx, admintest.CLI(), tn.ID, "", email.Input{
+		From:    "Booking confirmations <booking-confirmations@notifications.a-long-domain-name.example>",
+		To:      []string{"front-desk-of-the-clinic-2@a-long-domain-name.example"}, Cc: []string{"front-desk-of-the-clinic@a-long-domain-name.example"},
+		Subject: "Your booking 2026-01-01-confirmation-0123456789abcdef is confirmed for Monday morning (suppressed)",
+		Text:    "See you", Tags: []string{"booking-confirmation", "transactional-reminder"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, func() error {
+		d, err := env.App.Email.Get(ctx, admintest.CLI(), tn.ID, sup.ID)
+		if err == nil && d.Status != "suppressed" {
+			err = fmt.Errorf("email %s is %s, want suppressed", sup.ID, d.Status)
+		}
+		return err
+	})
 	if _, err := env.App.Email.PutSuppression(ctx, admintest.CLI(), tn.ID, "a-former-patient-who-moved-away@a-long-domain-name.example",
 		email.SuppressionInput{Reason: "The clinic asked us by phone to stop every reminder until the new front desk is staffed",
 			ExpiresAt: new(time.Now().Add(30 * 24 * time.Hour))}); err != nil {
