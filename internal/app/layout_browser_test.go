@@ -133,8 +133,8 @@ func TestListPagesFitAt1280(t *testing.T) {
 		t.Fatal(err)
 	}
 	sup, err := env.App.Email.Send(ctx, admintest.CLI(), tn.ID, "", email.Input{
-		From:    "Booking confirmations <booking-confirmations@notifications.a-long-domain-name.example>",
-		To:      []string{"front-desk-of-the-clinic-2@a-long-domain-name.example"}, Cc: []string{"front-desk-of-the-clinic@a-long-domain-name.example"},
+		From: "Booking confirmations <booking-confirmations@notifications.a-long-domain-name.example>",
+		To:   []string{"front-desk-of-the-clinic-2@a-long-domain-name.example"}, Cc: []string{"front-desk-of-the-clinic@a-long-domain-name.example"},
 		Subject: "Your booking 2026-01-01-confirmation-0123456789abcdef is confirmed for Monday morning (suppressed)",
 		Text:    "See you", Tags: []string{"booking-confirmation", "transactional-reminder"}})
 	if err != nil {
