@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,7 +290,7 @@ func crashEmail(t *testing.T, d store.Dialect, total int) {
 	drainBy := time.Now().Add(60 * time.Second)
 	for {
 		var err error
-		if rows, err = emailList(w); err != nil {
+		if rows, err = listAll[emailRow](w, "/v1/emails"); err != nil {
 			t.Fatal(err)
 		}
 		byID, statuses = map[string]emailRow{}, map[string]int{}
@@ -359,35 +358,4 @@ func crashEmail(t *testing.T, d store.Dialect, total int) {
 		d, total, drained.Seconds(), failures.Load())
 	t.Logf("%s: the relay got %d messages: %d duplicates (%d of them of messages it had before the kill; at most %d allowed)",
 		d, relayed, dups, dupAtKill, emailWorkers)
-}
-
-// emailList lists every email of the tenant, paging by 500.
-func emailList(w *whNode) ([]emailRow, error) {
-	var out []emailRow
-	cursor := ""
-	for {
-		q := url.Values{"limit": {"500"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		status, b, err := w.api("GET", "/v1/emails?"+q.Encode(), nil)
-		if err != nil {
-			return nil, err
-		}
-		if status != http.StatusOK {
-			return nil, fmt.Errorf("list emails: %d %s", status, b)
-		}
-		var l struct {
-			Data       []emailRow
-			NextCursor string `json:"next_cursor"`
-		}
-		if err := json.Unmarshal(b, &l); err != nil {
-			return nil, err
-		}
-		out = append(out, l.Data...)
-		if l.NextCursor == "" {
-			return out, nil
-		}
-		cursor = l.NextCursor
-	}
 }

@@ -107,24 +107,27 @@ type whEvent struct {
 	ForwardJobID    string `json:"forward_job_id"`
 }
 
-// events lists every stored event of the tenant, paging by 500.
-func (w *whNode) events() ([]whEvent, error) {
-	var out []whEvent
+// events lists every stored event of the tenant.
+func (w *whNode) events() ([]whEvent, error) { return listAll[whEvent](w, "/v1/webhook-events") }
+
+// listAll reads every page of a list route of the tenant, 500 at a time.
+func listAll[T any](w *whNode, path string) ([]T, error) {
+	var out []T
 	cursor := ""
 	for {
 		q := url.Values{"limit": {"500"}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		status, b, err := w.api("GET", "/v1/webhook-events?"+q.Encode(), nil)
+		status, b, err := w.api("GET", path+"?"+q.Encode(), nil)
 		if err != nil {
 			return nil, err
 		}
 		if status != http.StatusOK {
-			return nil, fmt.Errorf("list events: %d %s", status, b)
+			return nil, fmt.Errorf("list %s: %d %s", path, status, b)
 		}
 		var l struct {
-			Data       []whEvent
+			Data       []T
 			NextCursor string `json:"next_cursor"`
 		}
 		if err := json.Unmarshal(b, &l); err != nil {

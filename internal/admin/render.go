@@ -85,6 +85,17 @@ type Tab struct {
 	Active bool
 }
 
+// FilterTabs are the tabs of a list filtered by one value: "all" (the
+// value "") first, then each of values; url gives a value's link, and the
+// tab of active is marked.
+func FilterTabs(values []string, active string, url func(value string) string) []Tab {
+	tabs := []Tab{{Name: "all", URL: url(""), Active: active == ""}}
+	for _, v := range values {
+		tabs = append(tabs, Tab{Name: v, URL: url(v), Active: active == v})
+	}
+	return tabs
+}
+
 // RenderForm shows page again with err's message above it, when err is a
 // validation error (400) or a conflict (409): the way a form answers bad
 // input. Any other error is returned unchanged, for the error page.

@@ -191,15 +191,11 @@ func (p *emailPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) 
 	if next != "" {
 		d.Next = f.url(t.Slug, "cursor", next)
 	}
-	for _, st := range append([]string{""}, Statuses...) {
+	d.Tabs = admin.FilterTabs(Statuses, f.Status, func(st string) string {
 		tf := f
 		tf.Status = st
-		name := st
-		if st == "" {
-			name = "all"
-		}
-		d.Tabs = append(d.Tabs, admin.Tab{Name: name, URL: tf.url(t.Slug), Active: f.Status == st})
-	}
+		return tf.url(t.Slug)
+	})
 	return p.a.Render(w, r, op, http.StatusOK, "emails.html", d)
 }
 

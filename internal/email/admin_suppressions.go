@@ -79,15 +79,11 @@ func (p *emailPages) suppressionsData(r *http.Request, op *admin.Op) (supData, e
 	if next != "" {
 		d.Next = f.url(t.Slug, "cursor", next)
 	}
-	for _, c := range append([]string{""}, Categories...) {
+	d.Tabs = admin.FilterTabs(Categories, f.Category, func(c string) string {
 		tf := f
 		tf.Category = c
-		name := c
-		if c == "" {
-			name = "all"
-		}
-		d.Tabs = append(d.Tabs, admin.Tab{Name: name, URL: tf.url(t.Slug), Active: f.Category == c})
-	}
+		return tf.url(t.Slug)
+	})
 	return d, nil
 }
 

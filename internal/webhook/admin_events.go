@@ -98,15 +98,11 @@ func (p *webhooksPages) eventsData(r *http.Request, op *admin.Op, t store.Tenant
 	if next != "" {
 		d.Next = f.url(t.Slug, "cursor", next)
 	}
-	for _, st := range append([]string{""}, EventStatuses...) {
+	d.Tabs = admin.FilterTabs(EventStatuses, f.Status, func(st string) string {
 		tf := f
 		tf.Status = st
-		name := st
-		if st == "" {
-			name = "all"
-		}
-		d.Tabs = append(d.Tabs, admin.Tab{Name: name, URL: tf.url(t.Slug), Active: f.Status == st})
-	}
+		return tf.url(t.Slug)
+	})
 	srcs, err := p.svc.ListSources(r.Context(), op.Actor, t.ID)
 	if err != nil {
 		return d, err
