@@ -25,6 +25,7 @@ import (
 	"github.com/joist-dev/joist/internal/httpapi"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/metrics"
+	"github.com/joist-dev/joist/internal/notify"
 	"github.com/joist-dev/joist/internal/operators"
 	"github.com/joist-dev/joist/internal/schedules"
 	"github.com/joist-dev/joist/internal/secretbox"
@@ -186,7 +187,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 // Migrations is the schema of every system this binary runs, for Migrate.
 func Migrations() []store.MigrationSet {
 	return []store.MigrationSet{store.CoreMigrations(), jobs.Migrations(), schedules.Migrations(),
-		webhook.Migrations(), billing.Migrations(), email.Migrations()}
+		webhook.Migrations(), billing.Migrations(), email.Migrations(), notify.Migrations()}
 }
 
 // OpenAPI is the document /openapi.json serves: the HTTP kit's own merged
