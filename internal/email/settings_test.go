@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
@@ -112,6 +114,22 @@ func TestTenantSettings(t *testing.T) {
 		if !dbHolds(t, env, "audit_log", "action", "email_settings.put") {
 			t.Fatal("PUT not audited")
 		}
+		// The admin's email log says which provider each tenant uses, hints only.
+		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
+		v := admintest.NewClient(t, env)
+		v.Login("vera@example.com", admintest.Password)
+		page := v.Get("/admin/tenants/acme/emails")
+		admintest.Want(t, "acme's log", page, http.StatusOK, `id="email-provider"`, "<strong>resend</strong>", "the tenant's own settings",
+			"re_…x9f2", own.srv.URL)
+		if strings.Contains(page.Body, tenantResendKey) {
+			t.Fatal("the admin shows the tenant's key")
+		}
+		page = v.Get("/admin/tenants/beta/emails")
+		admintest.Want(t, "beta's log", page, http.StatusOK, "<strong>resend</strong>", "the instance's provider")
+		if strings.Contains(page.Body, inst.srv.URL) || strings.Contains(page.Body, "re_…") {
+			t.Fatal("a tenant's page shows the instance's settings")
+		}
+
 		// The root key without Joist-Tenant: the instance's, read-only, as hints.
 		rootc := newCaller(t, env, "")
 		r = rootc.do(t, "GET", "/v1/email/settings", nil)
