@@ -281,14 +281,22 @@ func (s *Service) checkSettings(in ProviderSettings) (Settings, string, error) {
 		}
 	}
 	if strings.ContainsAny(secret, "\r\n") {
-		return Settings{}, "", invalidf(secretField[in.Provider], "invalid_secret", "holds a line break")
+		return Settings{}, "", invalidf(secretField(in.Provider), "invalid_secret", "holds a line break")
 	}
 	st.SecretHint = secretHint(secret)
 	return st, secret, nil
 }
 
-// secretField names each provider's secret in the settings.
-var secretField = map[string]string{ProviderSMTP: "smtp_url", ProviderResend: "resend_api_key", ProviderPostmark: "postmark_server_token"}
+// secretField names a provider's secret in the settings.
+func secretField(provider string) string {
+	switch provider {
+	case ProviderSMTP:
+		return "smtp_url"
+	case ProviderResend:
+		return "resend_api_key"
+	}
+	return "postmark_server_token"
+}
 
 // checkBase checks an API base URL a tenant gives: absolute http(s), no
 // credentials, query or fragment, and a destination the guard allows a

@@ -34,6 +34,9 @@ func (s *Service) providerFor(ctx context.Context, tenantID string) (Provider, e
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
+		s.tenantProvs.mu.Lock()
+		delete(s.tenantProvs.m, tenantID) // deleted since: forget what was built
+		s.tenantProvs.mu.Unlock()
 		return s.opts.Provider, nil
 	}
 	if err != nil {
