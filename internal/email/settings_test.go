@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
@@ -289,6 +290,43 @@ func TestTenantSettingsBadInput(t *testing.T) {
 					t.Fatalf("settings changed: %+v", got)
 				}
 			})
+		}
+	})
+}
+
+// TestTenantSettingsEgress: a tenant's own relay is a customer destination
+// of the guarded client: a name that resolves to loopback passes the PUT
+// (only literal addresses can be judged there) and is refused when the
+// send job dials it; the email is deferred with the refusal in its event,
+// never sent, on both stores.
+func TestTenantSettingsEgress(t *testing.T) {
+	t.Parallel()
+	rl := newRelay(t)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		newTenant(t, env, "acme")
+		c := newCaller(t, env, "acme")
+		_, port, _ := strings.Cut(rl.addr, ":")
+		if r := c.do(t, "PUT", "/v1/email/settings", `{"provider":"smtp","smtp_url":"smtp://joist:relay-pass@localhost:`+port+`"}`); r.status != 200 ||
+			!strings.Contains(string(r.body), `"smtp_url":"smtp://joist@localhost:`+port+`"`) || strings.Contains(string(r.body), "relay-pass") {
+			t.Fatalf("PUT: %d %s", r.status, r.body)
+		}
+		if r := c.do(t, "POST", "/v1/domains", `{"name":"acme.example"}`); r.status != http.StatusCreated {
+			t.Fatalf("domain: %d %s", r.status, r.body)
+		}
+		e := sendOK(t, c, `{"from":"hello@acme.example","to":"ana@x.example","subject":"Refused","text":"x"}`)
+		var got wire.Email
+		waitFor(t, 20*time.Second, "a deferred event", func() bool {
+			got = waitStatus(t, c, e.ID, "queued", "sent", "failed")
+			return len(got.Events) > 1
+		})
+		if got.Status != "queued" || got.Events[1].Type != "deferred" || !strings.Contains(got.Events[1].Detail, "loopback or private") {
+			t.Fatalf("a tenant's relay on loopback: %+v", got)
+		}
+		if n := len(rl.messages()); n != 0 {
+			t.Fatalf("the relay got %d messages", n)
+		}
+		if lines := env.ErrorLines(); len(lines) > 0 {
+			t.Fatalf("errors logged: %v", lines)
 		}
 	})
 }
