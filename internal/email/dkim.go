@@ -18,10 +18,10 @@ import (
 )
 
 // checkFrom refuses a from address on a domain that is neither the
-// tenant's nor the instance's when a real provider sends (the tenant's own,
-// else the instance's; so no tenant key
-// can send as another's domain); the outbox sends nothing and takes any
-// sender. The match is exact: mail.example.com is not example.com.
+// tenant's nor the instance's when a real provider sends (the tenant's
+// own, else the instance's), so no tenant key can send as another's
+// domain; the outbox sends nothing and takes any sender. The match is
+// exact: mail.example.com is not example.com.
 func (s *Service) checkFrom(ctx context.Context, sc *store.Scope, from string) error {
 	// The tenant's provider (its own settings, else the instance's)
 	// decides: the outbox sends nothing and takes any from.
