@@ -141,6 +141,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// The email system is the built-in handler of Resend and Postmark
 	// sources (delivery events), reading them as billing does.
 	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
+		Instance: email.ProviderSettings{Provider: provider.Name(), SMTPURL: cfg.SMTPURL, ResendAPIKey: cfg.ResendAPIKey,
+			ResendAPIBase: cfg.ResendAPIBase, PostmarkServerToken: cfg.PostmarkServerToken, PostmarkAPIBase: cfg.PostmarkAPIBase},
 		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer, Events: webhook.StoredEvent, PublicURL: cfg.BaseURL(),
 		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}

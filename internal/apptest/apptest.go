@@ -123,6 +123,30 @@ func (e *Env) Restart(t testing.TB, mod ...func(*config.Config)) *Env {
 		OwnerPassword: e.OwnerPassword, Dialect: e.Dialect}
 }
 
+// Node starts a second joist on e's store and configuration (another node
+// of the same cluster, in this process), with its own listener, until the
+// test ends. On SQLite both open the one database file.
+func (e *Env) Node(t testing.TB) *Env {
+	t.Helper()
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.App.Config
+	cfg.Addr = ln.Addr().String()
+	a, err := app.New(ctx, cfg, e.App.Log)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	if err := a.Start(ctx, ln); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(a.Stop)
+	return &Env{App: a, URL: "http://" + a.Addr(), RootKey: e.RootKey, OwnerEmail: e.OwnerEmail,
+		OwnerPassword: e.OwnerPassword, Dialect: e.Dialect, log: e.log}
+}
+
 // Each runs f as a subtest per store with a fresh joist; mod may adjust
 // the configuration.
 func Each(t *testing.T, f func(t *testing.T, env *Env), mod ...func(*config.Config)) {

@@ -162,7 +162,7 @@ type logData struct {
 	Tabs     []admin.Tab // "all", then Statuses
 	Emails   []emailRow
 	Next     string
-	Provider string // the instance's provider (outbox: nothing is sent)
+	Provider SettingsInfo // the provider the tenant sends through (outbox: nothing is sent)
 	Nav      emailNav
 }
 
@@ -184,7 +184,11 @@ func (p *emailPages) list(w http.ResponseWriter, r *http.Request, op *admin.Op) 
 	if err != nil {
 		return err
 	}
-	d := logData{Tenant: t, Filter: f, Provider: p.svc.ProviderName(), Nav: emailNav{Slug: t.Slug, Active: "log"}}
+	prov, err := p.svc.GetSettings(r.Context(), op.Actor, t.ID)
+	if err != nil {
+		return err
+	}
+	d := logData{Tenant: t, Filter: f, Provider: prov, Nav: emailNav{Slug: t.Slug, Active: "log"}}
 	for _, e := range list {
 		d.Emails = append(d.Emails, emailRow{e})
 	}

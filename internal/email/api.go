@@ -47,7 +47,7 @@ type api struct{ svc *Service }
 
 // routeSets are the parts of the email system's API, each in its own file.
 var routeSets = []func(*api) []httpapi.Route{(*api).sendRoutes, (*api).templateRoutes, (*api).domainRoutes, (*api).suppressionRoutes,
-	(*api).unsubscribeRoutes}
+	(*api).unsubscribeRoutes, (*api).settingsRoutes}
 
 // API is the email system's part of the HTTP API.
 func (s *Service) API() httpapi.System {

@@ -18,16 +18,27 @@ import (
 )
 
 // checkFrom refuses a from address on a domain that is neither the
-// tenant's nor the instance's when a real provider sends (so no tenant key
-// can send as another's domain); the outbox sends nothing and takes any
-// sender. The match is exact: mail.example.com is not example.com.
+// tenant's nor the instance's when a real provider sends (the tenant's
+// own, else the instance's), so no tenant key can send as another's
+// domain; the outbox sends nothing and takes any sender. The match is
+// exact: mail.example.com is not example.com.
 func (s *Service) checkFrom(ctx context.Context, sc *store.Scope, from string) error {
-	if s.opts.Provider.Name() == (Outbox{}).Name() {
-		return nil
+	// The tenant's provider (its own settings, else the instance's)
+	// decides: the outbox sends nothing and takes any from.
+	instanceOutbox := s.opts.Provider.Name() == ProviderOutbox
+	if instanceOutbox {
+		if outbox, err := s.usesOutbox(ctx, sc.Tx(), sc.TenantID()); err != nil || outbox {
+			return err
+		}
 	}
 	d := domainOf(from)
 	_, err := domainOwned(ctx, sc.Tx(), sc.TenantID(), d)
 	if errors.Is(err, store.ErrNotFound) {
+		if !instanceOutbox {
+			if outbox, err := s.usesOutbox(ctx, sc.Tx(), sc.TenantID()); err != nil || outbox {
+				return err
+			}
+		}
 		return &core.Error{Kind: core.ErrInvalid, Code: "from_domain_not_allowed", Field: "from",
 			Message: fmt.Sprintf("from: %q is not a sending domain of this tenant or of the instance: add it with POST /v1/domains first", d)}
 	}
@@ -44,8 +55,8 @@ var signedHeaders = []string{"From", "Reply-To", "To", "Cc", "Subject", "Date", 
 // Ed25519 when the domain has one) to a message the SMTP provider sends;
 // the other providers sign themselves, and the outbox sends nothing. A
 // domain without keys (deleted since the email was accepted) goes unsigned.
-func (s *Service) sign(ctx context.Context, m *Message) (*Message, error) {
-	if s.opts.Provider.Name() != "smtp" {
+func (s *Service) sign(ctx context.Context, m *Message, provider string) (*Message, error) {
+	if provider != ProviderSMTP {
 		return m, nil
 	}
 	var d Domain

@@ -26,6 +26,8 @@ type caller struct {
 	env    *apptest.Env
 	tenant string
 	hc     *http.Client
+	// key, when set, replaces the root key (a tenant key).
+	key string
 }
 
 func newCaller(t *testing.T, env *apptest.Env, tenant string) *caller {
@@ -73,7 +75,11 @@ func (c *caller) do(t *testing.T, method, path string, body any, hdr ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.env.RootKey)
+	key := c.env.RootKey
+	if c.key != "" {
+		key = c.key
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	if c.tenant != "" {
 		req.Header.Set("Joist-Tenant", c.tenant)
 	}

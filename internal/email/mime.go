@@ -15,6 +15,12 @@ import (
 
 // message builds the message a provider sends for e.
 func (s *Service) message(ctx context.Context, e Email) (*Message, error) {
+	return s.messageFor(ctx, e, s.opts.Provider.Name())
+}
+
+// messageFor builds e's message for the provider named provider (joist
+// DKIM-signs what goes through smtp).
+func (s *Service) messageFor(ctx context.Context, e Email, provider string) (*Message, error) {
 	h := Headers(e, s.now())
 	if err := s.listUnsubscribe(&h, e); err != nil {
 		return nil, err
@@ -29,7 +35,7 @@ func (s *Service) message(ctx context.Context, e Email) (*Message, error) {
 			m.Recipients = append(m.Recipients, bareAddress(a))
 		}
 	}
-	return s.sign(ctx, m)
+	return s.sign(ctx, m, provider)
 }
 
 func addrs(list []string) []*gomail.Address {

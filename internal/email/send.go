@@ -139,23 +139,28 @@ func (s *Service) deliver(ctx context.Context, tenantID, id string, lastAttempt 
 	if suppressed, err := s.checkSuppressed(ctx, e); suppressed || err != nil {
 		return err
 	}
-	m, err := s.message(ctx, e)
+	p, err := s.providerFor(ctx, e.TenantID)
 	if err != nil {
-		return s.finish(ctx, e, Result{}, &SendError{Permanent: true, Err: err}, true)
+		return s.finish(ctx, e, s.opts.Provider.Name(), Result{}, err, lastAttempt)
 	}
-	res, sendErr := s.opts.Provider.Send(ctx, m)
-	return s.finish(ctx, e, res, sendErr, lastAttempt)
+	m, err := s.messageFor(ctx, e, p.Name())
+	if err != nil {
+		return s.finish(ctx, e, p.Name(), Result{}, &SendError{Permanent: true, Err: err}, true)
+	}
+	res, sendErr := p.Send(ctx, m)
+	return s.finish(ctx, e, p.Name(), res, sendErr, lastAttempt)
 }
 
 // finish records a send's outcome: the email's status, an event and a
 // timeline entry. A transient failure is returned so that River retries.
-func (s *Service) finish(ctx context.Context, e Email, res Result, sendErr error, lastAttempt bool) error {
+// provider names the provider the email went through.
+func (s *Service) finish(ctx context.Context, e Email, provider string, res Result, sendErr error, lastAttempt bool) error {
 	now := s.now()
 	var se *SendError
 	permanent := errors.As(sendErr, &se) && se.Permanent
 	ev := Event{EmailID: e.ID, CreatedAt: now}
 	var tlKind, tlSummary string
-	e.Provider, e.UpdatedAt = s.opts.Provider.Name(), now
+	e.Provider, e.UpdatedAt = provider, now
 	switch {
 	case sendErr == nil && res.Status == StatusSuppressed:
 		e.Status, e.Provider = StatusSuppressed, ""

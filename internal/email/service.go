@@ -12,6 +12,7 @@ import (
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/egress"
 	"github.com/joist-dev/joist/internal/jobs"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
@@ -35,9 +36,12 @@ const MaxBatch = 100
 
 // Options configure the email system.
 type Options struct {
-	// Provider sends the messages (default: the outbox, which captures
-	// them and sends nothing).
+	// Provider sends the messages of tenants without their own provider
+	// settings (default: the outbox, which captures them and sends nothing).
 	Provider Provider
+	// Instance are the instance's provider settings from the configuration,
+	// shown (as hints) by GET /v1/email/settings to the root key.
+	Instance ProviderSettings
 	// Rate is the most provider requests a second across every node
 	// sharing the database (JOIST_EMAIL_RATE; 0: the provider's
 	// DefaultRate, unlimited when it has none).
@@ -76,6 +80,10 @@ type Service struct {
 	now  func() time.Time
 	opts Options
 	keys keyCache // opened DKIM keys
+	// egress is the guarded client tenants' own providers go through.
+	egress *egress.Guard
+	// tenantProvs are the providers built from tenants' own settings.
+	tenantProvs tenantProviders
 }
 
 // New builds the email system on d and registers its email_send worker
@@ -103,13 +111,13 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	if opts.Rate > 0 && opts.Provider.Name() != (Outbox{}).Name() {
 		opts.Provider = rateLimited{Provider: opts.Provider, lim: newRateLimiter(d.DB, opts.Provider.Name(), opts.Rate, d.Now)}
 	}
-	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts}
+	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts, egress: d.Egress}
 	jobs.AddWorker(js.Engine(), &sendWorker{svc: s, maxTimeout: js.Engine().Options().MaxTimeout})
 	jobs.AddWorker(js.Engine(), &eventWorker{svc: s})
 	return s
 }
 
-// ProviderName is the configured provider's name (outbox, smtp, ...).
+// ProviderName is the instance's provider's name (outbox, smtp, ...).
 func (s *Service) ProviderName() string { return s.opts.Provider.Name() }
 
 // SendArgs is the built-in job sending one stored email.

@@ -435,6 +435,7 @@ func TestTenantIsolation(t *testing.T) {
 		emailTemplateIsolationCases(t, s, cases, want404, noLeak)
 		emailDomainIsolationCases(t, s, cases, want404, noLeak)
 		emailSuppressionIsolationCases(t, s, cases, want404, noLeak)
+		emailSettingsIsolationCases(t, s, cases, want404, noLeak)
 		emailUnsubscribeIsolationCases(t, s, cases)
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
