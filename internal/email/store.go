@@ -135,12 +135,6 @@ func (q scope) emailInsert(ctx context.Context, e Email) error {
 	return nil
 }
 
-// emailSetJob records the id of the email's send job.
-func (q scope) emailSetJob(ctx context.Context, id, jobID string) error {
-	_, err := q.s.Tx().Exec(ctx, "UPDATE emails SET job_id = ? WHERE tenant_id = ? AND id = ?", jobID, q.s.TenantID(), id)
-	return err
-}
-
 // emailGet finds an email of the tenant by id.
 func (q scope) emailGet(ctx context.Context, id string) (Email, error) {
 	return scanEmail(q.s.Tx().QueryRow(ctx, "SELECT "+emailCols+" FROM emails WHERE tenant_id = ? AND id = ?", q.s.TenantID(), id))
