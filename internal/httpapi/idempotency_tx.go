@@ -90,22 +90,28 @@ func WriteJSONBody(w http.ResponseWriter, status int, body []byte) error {
 	return err
 }
 
-// idempotentInTx serves an IdempotentInTx route: a key already kept is
-// answered from a read, without the writer; otherwise the handler claims
-// and completes it in its own transaction.
+// idempotentInTx serves an IdempotentInTx route: the handler claims and
+// completes the key in its own transaction. On SQLite a key already kept
+// is first looked for on a reader, so that a replay or a conflict is
+// answered without the single writer (and before a handler that reads
+// ahead of its write could answer otherwise); on PostgreSQL that would be
+// one transaction more per request, and the claim in the handler's
+// transaction answers the same.
 func (a *API) idempotentInTx(w http.ResponseWriter, r *Request, rt Route, rec store.IdempotencyRecord, now time.Time) error {
 	ctx := r.Context()
-	var existing store.IdempotencyRecord
-	err := a.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		existing, err = tx.IdempotencyGet(ctx, rec.TenantID, rec.Route, rec.Key, now)
-		return err
-	})
-	switch {
-	case err == nil && !(existing.State == "pending" && existing.CreatedAt.Before(now.Add(-store.PendingClaimTimeout))):
-		return replay(w, existing, rec)
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return err
+	if a.db.Dialect() == store.SQLite {
+		var existing store.IdempotencyRecord
+		err := a.db.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			existing, err = tx.IdempotencyGet(ctx, rec.TenantID, rec.Route, rec.Key, now)
+			return err
+		})
+		switch {
+		case err == nil && !(existing.State == "pending" && existing.CreatedAt.Before(now.Add(-store.PendingClaimTimeout))):
+			return replay(w, existing, rec)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 	}
 	t := &TxIdempotency{rec: rec, now: now, redact: rt.Redact}
 	r.idem = t
@@ -146,6 +152,6 @@ func (a *API) idempotentInTx(w http.ResponseWriter, r *Request, rt Route, rec st
 		w.Header()[k] = v
 	}
 	w.WriteHeader(rw.status)
-	_, err = w.Write(rw.body.Bytes())
+	_, err := w.Write(rw.body.Bytes())
 	return err
 }
