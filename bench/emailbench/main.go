@@ -59,6 +59,7 @@ var (
 	dur      = flag.Duration("dur", 10*time.Second, "time each side sends for")
 	drainMax = flag.Duration("drain-timeout", 2*time.Minute, "bound on waiting for joist to deliver what it accepted")
 	keep     = flag.Bool("keep", false, "keep the data directory (or PostgreSQL schema)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of joist serve during the load to this file (through JOIST_PPROF_ADDR)")
 )
 
 const (
@@ -313,6 +314,13 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 	env := []string{"JOIST_ADDR=" + addr, "JOIST_DATA=" + filepath.Join(tmp, "data"), "JOIST_ROOT_KEY=" + rootKey,
 		"JOIST_OWNER_EMAIL=owner@example.com", "JOIST_OWNER_PASSWORD=emailbench owner password",
 		"JOIST_EMAIL_PROVIDER=smtp", "JOIST_SMTP_URL=smtp://" + k.addr + "?tls=none"}
+	pprofAddr := ""
+	if *cpuProf != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return side{}, err
+		}
+		env = append(env, "JOIST_PPROF_ADDR="+pprofAddr)
+	}
 	switch *kind {
 	case "sqlite":
 	case "postgres":
@@ -424,6 +432,12 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 		firstErr atomic.Value
 		wg       sync.WaitGroup
 	)
+	profDone := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() { profDone <- profile(ctx, pprofAddr, *dur, *cpuProf) }()
+	} else {
+		profDone <- nil
+	}
 	t0 := time.Now()
 	for range *conc {
 		wg.Add(1)
@@ -448,6 +462,9 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	if err := <-profDone; err != nil {
+		return side{}, err
+	}
 	if n := errs.Load(); n > 0 {
 		return side{}, fmt.Errorf("joist: %d sends failed, the first: %v", n, firstErr.Load())
 	}
@@ -477,6 +494,34 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 	k.mu.Unlock()
 	fmt.Printf("joist delivered the last accepted email %.1fs after the load ended\n", last.Sub(t0.Add(elapsed)).Seconds())
 	return s, nil
+}
+
+// profile fetches a CPU profile of joist serve over the load's duration
+// (less a second, so that it ends with the load) into path.
+func profile(ctx context.Context, addr string, d time.Duration, path string) error {
+	secs := max(1, int((d-time.Second)/time.Second))
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	fmt.Printf("cpu profile of joist serve: %s\n", path)
+	return f.Close()
 }
 
 func freeAddr() (string, error) {

@@ -175,6 +175,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = httpapi.LimitHeaders(mux)
 	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks})}
+	if cfg.PprofAddr != "" {
+		a.services = append(a.services, &pprofServer{addr: cfg.PprofAddr, log: log.With("service", "pprof")})
+	}
 	// Credentials are created last, once nothing else in New can fail, so
 	// that a failed New never creates credentials no one is shown.
 	a.Bootstrap, err = a.Core.Bootstrap(ctx, core.BootstrapInput{

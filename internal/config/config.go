@@ -54,6 +54,10 @@ type Config struct {
 	MaxBodyBytes int64 `toml:"max_body_bytes" env:"JOIST_MAX_BODY_BYTES" flag:"max-body-bytes" help:"largest accepted API request body in bytes"`
 	// SessionTTL is the admin session idle lifetime.
 	SessionTTL time.Duration `toml:"session_ttl" env:"JOIST_SESSION_TTL" flag:"session-ttl" help:"admin session idle lifetime"`
+	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof)
+	// on this loopback address, apart from the API: off by default, for
+	// profiling under load (bench/emailbench sets it). JOIST_PPROF_ADDR.
+	PprofAddr string `toml:"pprof_addr" env:"JOIST_PPROF_ADDR" flag:"pprof-addr" help:"loopback host:port serving Go's pprof profiles (empty: off)"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"JOIST_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests get on SIGTERM"`
 
@@ -338,6 +342,13 @@ func (c *Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("JOIST_ADDR: %q is not host:port (example: 127.0.0.1:8080)", c.Addr))
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+			errs = append(errs, fmt.Errorf("JOIST_PPROF_ADDR: %q must be a loopback host:port (example: 127.0.0.1:6060): profiles are not for the network", c.PprofAddr))
+		}
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("JOIST_DATA: must not be empty when JOIST_DATABASE_URL is not set"))

@@ -75,6 +75,9 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{args: []string{"--max-body-bytes", "lots"}, want: "--max-body-bytes"},
 		{env: map[string]string{"JOIST_EGRESS_ALLOW": "10.0.0.0/8, http://x/"}, want: `JOIST_EGRESS_ALLOW: "http://x/" is not a host`},
 		{env: map[string]string{"JOIST_EGRESS_DENY_PRIVATE": "sometimes"}, want: `JOIST_EGRESS_DENY_PRIVATE: "sometimes" is not true or false`},
+		{env: map[string]string{"JOIST_PPROF_ADDR": "0.0.0.0:6060"}, want: "JOIST_PPROF_ADDR: \"0.0.0.0:6060\" must be a loopback"},
+		{env: map[string]string{"JOIST_PPROF_ADDR": ":6060"}, want: "JOIST_PPROF_ADDR"},
+		{env: map[string]string{"JOIST_PPROF_ADDR": "example.com:6060"}, want: "JOIST_PPROF_ADDR"},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.args, c.env)
@@ -86,6 +89,20 @@ func TestErrorsNameTheSetting(t *testing.T) {
 	os.WriteFile(file, []byte("adr = \"x\"\n"), 0o600)
 	if _, err := load(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), `unknown setting "adr"`) {
 		t.Errorf("unknown TOML key: %v", err)
+	}
+}
+
+// TestPprofAddrIsLoopbackOnly: Go's profiles are served only when asked
+// for, and only on a loopback address.
+func TestPprofAddrIsLoopbackOnly(t *testing.T) {
+	cfg, err := load(t, nil, nil)
+	if err != nil || cfg.PprofAddr != "" {
+		t.Fatalf("default: %q %v", cfg.PprofAddr, err)
+	}
+	for _, a := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0"} {
+		if cfg, err := load(t, nil, map[string]string{"JOIST_PPROF_ADDR": a}); err != nil || cfg.PprofAddr != a {
+			t.Errorf("%s: %q %v", a, cfg.PprofAddr, err)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/email/render"
 	"github.com/joist-dev/joist/internal/httpapi"
+	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
 )
 
@@ -63,8 +65,10 @@ func (s *Service) API() httpapi.System {
 func (a *api) sendRoutes() []httpapi.Route {
 	s := a.svc
 	return []httpapi.Route{
-		{Method: "POST", Pattern: "/v1/emails", Tenant: "header", Idempotent: true, MaxBodyBytes: s.opts.MaxBodyBytes, Handler: a.send},
-		{Method: "POST", Pattern: "/v1/emails/batch", Tenant: "header", Idempotent: true, MaxBodyBytes: s.opts.MaxBodyBytes, Handler: a.batch},
+		{Method: "POST", Pattern: "/v1/emails", Tenant: "header", Idempotent: true, IdempotentInTx: true, MaxBodyBytes: s.opts.MaxBodyBytes,
+			Handler: a.send},
+		{Method: "POST", Pattern: "/v1/emails/batch", Tenant: "header", Idempotent: true, IdempotentInTx: true, MaxBodyBytes: s.opts.MaxBodyBytes,
+			Handler: a.batch},
 		{Method: "GET", Pattern: "/v1/emails", Tenant: "header", Handler: a.list},
 		{Method: "GET", Pattern: "/v1/emails/{email}", Tenant: "header", Handler: a.get},
 	}
@@ -122,12 +126,24 @@ func (a *api) send(w http.ResponseWriter, r *httpapi.Request) error {
 	if err := httpapi.Decode(r.Request, &in); err != nil {
 		return err
 	}
-	e, err := a.svc.Send(r.Context(), r.Actor, r.Tenant.ID, r.Header.Get("Idempotency-Key"), input(in))
+	// The response is encoded, and kept under the Idempotency-Key, inside
+	// the transaction that stores the email: one commit for both.
+	var body []byte
+	idem := r.Idempotency()
+	e, err := a.svc.SendWithin(r.Context(), r.Actor, r.Tenant.ID, r.Header.Get("Idempotency-Key"), input(in), Within{
+		Before: idem.Claim,
+		After: func(ctx context.Context, tx *store.Tx, out []Email) error {
+			w.Header().Set("Location", "/v1/emails/"+out[0].ID)
+			var err error
+			body, err = idem.Complete(ctx, tx, http.StatusAccepted, w.Header(), View(Detail{Email: out[0], ContactExternalID: in.Contact}, false))
+			return err
+		}})
 	if err != nil {
+		w.Header().Del("Location")
 		return edge(err)
 	}
 	w.Header().Set("Location", "/v1/emails/"+e.ID)
-	return httpapi.WriteJSON(w, http.StatusAccepted, View(Detail{Email: e, ContactExternalID: in.Contact}, false))
+	return httpapi.WriteJSONBody(w, http.StatusAccepted, body)
 }
 
 func (a *api) batch(w http.ResponseWriter, r *httpapi.Request) error {
@@ -139,15 +155,23 @@ func (a *api) batch(w http.ResponseWriter, r *httpapi.Request) error {
 	for i, e := range in.Emails {
 		ins[i] = input(e)
 	}
-	out, err := a.svc.Batch(r.Context(), r.Actor, r.Tenant.ID, r.Header.Get("Idempotency-Key"), ins)
+	var body []byte
+	idem := r.Idempotency()
+	_, err := a.svc.BatchWithin(r.Context(), r.Actor, r.Tenant.ID, r.Header.Get("Idempotency-Key"), ins, Within{
+		Before: idem.Claim,
+		After: func(ctx context.Context, tx *store.Tx, out []Email) error {
+			res := wire.EmailBatchResult{Data: make([]wire.Email, len(out))}
+			for i, e := range out {
+				res.Data[i] = View(Detail{Email: e, ContactExternalID: in.Emails[i].Contact}, false)
+			}
+			var err error
+			body, err = idem.Complete(ctx, tx, http.StatusAccepted, w.Header(), res)
+			return err
+		}})
 	if err != nil {
 		return edge(err)
 	}
-	res := wire.EmailBatchResult{Data: make([]wire.Email, len(out))}
-	for i, e := range out {
-		res.Data[i] = View(Detail{Email: e, ContactExternalID: in.Emails[i].Contact}, false)
-	}
-	return httpapi.WriteJSON(w, http.StatusAccepted, res)
+	return httpapi.WriteJSONBody(w, http.StatusAccepted, body)
 }
 
 func (a *api) get(w http.ResponseWriter, r *httpapi.Request) error {

@@ -84,6 +84,8 @@ type Service struct {
 	egress *egress.Guard
 	// tenantProvs are the providers built from tenants' own settings.
 	tenantProvs tenantProviders
+	// parsed keeps parsed templates and layouts by their source.
+	parsed parseCache
 }
 
 // New builds the email system on d and registers its email_send worker
@@ -133,7 +135,21 @@ func (SendArgs) Kind() string { return "email_send" }
 // transaction. key is the request's Idempotency-Key (or ""): it is kept
 // with the email, so a retry after a crash finds it instead of sending again.
 func (s *Service) Send(ctx context.Context, a auth.Actor, tenantID, key string, in Input) (Email, error) {
-	out, err := s.sendMany(ctx, a, tenantID, key, []Input{in}, false)
+	return s.SendWithin(ctx, a, tenantID, key, in, Within{})
+}
+
+// Within is the caller's work inside an accept's transaction: Before
+// ahead of any write, After once the emails are stored. The HTTP API keeps
+// the request's Idempotency-Key record there, so that it commits with the
+// emails and their send jobs, never without them, in one commit.
+type Within struct {
+	Before func(ctx context.Context, tx *store.Tx) error
+	After  func(ctx context.Context, tx *store.Tx, out []Email) error
+}
+
+// SendWithin is Send with w run inside its transaction.
+func (s *Service) SendWithin(ctx context.Context, a auth.Actor, tenantID, key string, in Input, w Within) (Email, error) {
+	out, err := s.sendMany(ctx, a, tenantID, key, []Input{in}, false, w)
 	if err != nil {
 		return Email{}, err
 	}
@@ -143,16 +159,21 @@ func (s *Service) Send(ctx context.Context, a auth.Actor, tenantID, key string, 
 // Batch accepts up to MaxBatch emails: all of them, or (bad input in one)
 // none, the error naming which.
 func (s *Service) Batch(ctx context.Context, a auth.Actor, tenantID, key string, in []Input) ([]Email, error) {
+	return s.BatchWithin(ctx, a, tenantID, key, in, Within{})
+}
+
+// BatchWithin is Batch with w run inside its transaction.
+func (s *Service) BatchWithin(ctx context.Context, a auth.Actor, tenantID, key string, in []Input, w Within) ([]Email, error) {
 	switch {
 	case len(in) == 0:
 		return nil, invalidf("emails", "emails_required", "give 1 to %d emails", MaxBatch)
 	case len(in) > MaxBatch:
 		return nil, invalidf("emails", "too_many_emails", "%d emails; at most %d per batch", len(in), MaxBatch)
 	}
-	return s.sendMany(ctx, a, tenantID, key, in, true)
+	return s.sendMany(ctx, a, tenantID, key, in, true, w)
 }
 
-func (s *Service) sendMany(ctx context.Context, a auth.Actor, tenantID, key string, in []Input, batch bool) ([]Email, error) {
+func (s *Service) sendMany(ctx context.Context, a auth.Actor, tenantID, key string, in []Input, batch bool, w Within) ([]Email, error) {
 	if err := s.core.TenantAccess(a, tenantID, auth.PermJobsWrite); err != nil {
 		return nil, err
 	}
@@ -169,22 +190,64 @@ func (s *Service) sendMany(ctx context.Context, a auth.Actor, tenantID, key stri
 		}
 		cs[i].IdempotencyKey = idemKey(key, batch, i)
 	}
+	batchErr := func(i int, err error) error {
+		if ce, ok := err.(*core.Error); ok && batch {
+			ce.Message = fmt.Sprintf("emails[%d]: %s", i, ce.Message)
+			if ce.Field != "" {
+				ce.Field = fmt.Sprintf("emails[%d].%s", i, ce.Field)
+			}
+		}
+		return err
+	}
+	// On SQLite, what a send reads and renders is done before its write,
+	// on a reader, so that the single writer only writes (the group commit
+	// is serial); a key already used is left to the write, which replays
+	// it. On PostgreSQL it stays in the write: no writer to spare, and one
+	// transaction fewer.
+	prepared := make([]*Email, len(cs))
+	if s.db.Dialect() == store.SQLite {
+		err := s.db.Read(ctx, func(tx *store.Tx) error {
+			sc := tx.Tenant(tenantID)
+			for i := range cs {
+				if cs[i].IdempotencyKey != "" {
+					_, err := scope{sc}.emailGetByKey(ctx, cs[i].IdempotencyKey)
+					if err == nil {
+						continue
+					}
+					if !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
+				}
+				e, err := s.prepare(ctx, sc, cs[i])
+				if err != nil {
+					return batchErr(i, err)
+				}
+				prepared[i] = &e
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	var out []Email
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if w.Before != nil {
+			if err := w.Before(ctx, tx); err != nil {
+				return err
+			}
+		}
 		out = make([]Email, 0, len(cs))
 		sc := tx.Tenant(tenantID)
 		for i := range cs {
-			e, err := s.store(ctx, tx, sc, a, cs[i], now)
+			e, err := s.store(ctx, tx, sc, a, cs[i], prepared[i], now)
 			if err != nil {
-				if ce, ok := err.(*core.Error); ok && batch {
-					ce.Message = fmt.Sprintf("emails[%d]: %s", i, ce.Message)
-					if ce.Field != "" {
-						ce.Field = fmt.Sprintf("emails[%d].%s", i, ce.Field)
-					}
-				}
-				return err
+				return batchErr(i, err)
 			}
 			out = append(out, e)
+		}
+		if w.After != nil {
+			return w.After(ctx, tx, out)
 		}
 		return nil
 	})
@@ -202,8 +265,9 @@ func idemKey(key string, batch bool, i int) string {
 }
 
 // store writes one checked email, its recipients, its queued event, its
-// send job and its timeline entry, inside tx.
-func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a auth.Actor, c checked, now time.Time) (Email, error) {
+// send job and its timeline entry, inside tx; p is the email prepared
+// before (nil: prepared here).
+func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a auth.Actor, c checked, p *Email, now time.Time) (Email, error) {
 	q := scope{sc}
 	if c.IdempotencyKey != "" {
 		prev, err := q.emailGetByKey(ctx, c.IdempotencyKey)
@@ -214,6 +278,52 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 			return Email{}, err
 		}
 	}
+	var e Email
+	if p != nil {
+		e = *p
+	} else {
+		var err error
+		if e, err = s.prepare(ctx, sc, c); err != nil {
+			return Email{}, err
+		}
+	}
+	e.ID = store.NewID("em_")
+	e.TenantID = sc.TenantID()
+	e.Status = StatusQueued
+	e.MessageID = e.ID + "@" + domainOf(e.From)
+	e.CorrelationID = a.CorrelationID
+	e.CreatedAt, e.UpdatedAt = now, now
+	// The send job first, so that the email is inserted with its id (no
+	// second write of the row).
+	opts := &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}
+	if e.SendAt != nil {
+		opts.ScheduledAt = *e.SendAt
+	}
+	jobID, err := s.jobs.EnqueueTx(ctx, tx, e.TenantID, SendArgs{TenantID: e.TenantID, EmailID: e.ID}, opts, e.CorrelationID)
+	if err != nil {
+		return Email{}, err
+	}
+	e.JobID = jobID
+	if err := q.emailInsert(ctx, e); err != nil {
+		return Email{}, err
+	}
+	detail := ""
+	if e.SendAt != nil {
+		detail = "scheduled for " + e.SendAt.Format(time.RFC3339)
+	}
+	if err := q.eventInsert(ctx, Event{EmailID: e.ID, Type: StatusQueued, Detail: detail, CreatedAt: now}); err != nil {
+		return Email{}, err
+	}
+	if err := s.timeline(ctx, sc, e, "email.queued", fmt.Sprintf("Email %q queued to %s", e.Subject, strings.Join(e.To, ", ")), now); err != nil {
+		return Email{}, err
+	}
+	return e, nil
+}
+
+// prepare resolves a checked email's contact, renders its template and
+// checks its sender, reading through sc: the email as it will be stored,
+// without its id.
+func (s *Service) prepare(ctx context.Context, sc *store.Scope, c checked) (Email, error) {
 	e := c.Email
 	var contact store.Contact
 	if c.contactRef != "" {
@@ -247,37 +357,6 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 		}
 	}
 	if err := s.checkFrom(ctx, sc, e.From); err != nil {
-		return Email{}, err
-	}
-	e.ID = store.NewID("em_")
-	e.TenantID = sc.TenantID()
-	e.Status = StatusQueued
-	e.MessageID = e.ID + "@" + domainOf(e.From)
-	e.CorrelationID = a.CorrelationID
-	e.CreatedAt, e.UpdatedAt = now, now
-	if err := q.emailInsert(ctx, e); err != nil {
-		return Email{}, err
-	}
-	opts := &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}
-	if e.SendAt != nil {
-		opts.ScheduledAt = *e.SendAt
-	}
-	jobID, err := s.jobs.EnqueueTx(ctx, tx, e.TenantID, SendArgs{TenantID: e.TenantID, EmailID: e.ID}, opts, e.CorrelationID)
-	if err != nil {
-		return Email{}, err
-	}
-	e.JobID = jobID
-	if err := q.emailSetJob(ctx, e.ID, jobID); err != nil {
-		return Email{}, err
-	}
-	detail := ""
-	if e.SendAt != nil {
-		detail = "scheduled for " + e.SendAt.Format(time.RFC3339)
-	}
-	if err := q.eventInsert(ctx, Event{EmailID: e.ID, Type: StatusQueued, Detail: detail, CreatedAt: now}); err != nil {
-		return Email{}, err
-	}
-	if err := s.timeline(ctx, sc, e, "email.queued", fmt.Sprintf("Email %q queued to %s", e.Subject, strings.Join(e.To, ", ")), now); err != nil {
 		return Email{}, err
 	}
 	return e, nil

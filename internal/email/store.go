@@ -135,20 +135,17 @@ func (q scope) emailInsert(ctx context.Context, e Email) error {
 	return nil
 }
 
-// emailSetJob records the id of the email's send job.
-func (q scope) emailSetJob(ctx context.Context, id, jobID string) error {
-	_, err := q.s.Tx().Exec(ctx, "UPDATE emails SET job_id = ? WHERE tenant_id = ? AND id = ?", jobID, q.s.TenantID(), id)
-	return err
-}
-
 // emailGet finds an email of the tenant by id.
 func (q scope) emailGet(ctx context.Context, id string) (Email, error) {
 	return scanEmail(q.s.Tx().QueryRow(ctx, "SELECT "+emailCols+" FROM emails WHERE tenant_id = ? AND id = ?", q.s.TenantID(), id))
 }
 
-// emailGetByKey finds the email an Idempotency-Key created.
+// emailGetByKey finds the email an Idempotency-Key created. The query
+// repeats the partial index's condition (a key that is not empty): neither
+// SQLite nor a generic PostgreSQL plan can prove it from a parameter, and
+// without it the lookup scanned every email of the tenant.
 func (q scope) emailGetByKey(ctx context.Context, key string) (Email, error) {
-	return scanEmail(q.s.Tx().QueryRow(ctx, "SELECT "+emailCols+" FROM emails WHERE tenant_id = ? AND idempotency_key = ?",
+	return scanEmail(q.s.Tx().QueryRow(ctx, "SELECT "+emailCols+" FROM emails WHERE tenant_id = ? AND idempotency_key = ? AND idempotency_key <> ''",
 		q.s.TenantID(), key))
 }
 

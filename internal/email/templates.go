@@ -260,7 +260,7 @@ func (s *Service) renderTemplate(ctx context.Context, sc *store.Scope, name, loc
 	if err != nil {
 		return render.Message{}, err
 	}
-	tmpl, err := parseStored(t)
+	tmpl, err := s.parsed.template(t)
 	if err != nil {
 		return render.Message{}, err
 	}
@@ -269,7 +269,7 @@ func (s *Service) renderTemplate(ctx context.Context, sc *store.Scope, name, loc
 		l, err := q.layoutFind(ctx, t.Layout)
 		switch {
 		case err == nil:
-			if layout, err = render.ParseLayout(l.Name, l.HTML); err != nil {
+			if layout, err = s.parsed.layout(l); err != nil {
 				return render.Message{}, err
 			}
 		case !errors.Is(err, store.ErrNotFound):

@@ -42,6 +42,9 @@ func (a *API) idempotent(w http.ResponseWriter, r *Request, rt Route) error {
 	now := a.core.Now()
 	rec := store.IdempotencyRecord{TenantID: r.Tenant.ID, Route: rt.Method + " " + rt.Pattern, Key: key,
 		RequestHash: hex.EncodeToString(h.Sum(nil)), CreatedAt: now, ExpiresAt: now.Add(a.opts.IdempotencyTTL)}
+	if rt.IdempotentInTx {
+		return a.idempotentInTx(w, r, rt, rec, now)
+	}
 	var existing store.IdempotencyRecord
 	err = a.db.Write(r.Context(), func(tx *store.Tx) error {
 		var err error
@@ -49,24 +52,7 @@ func (a *API) idempotent(w http.ResponseWriter, r *Request, rt Route) error {
 		return err
 	})
 	if errors.Is(err, store.ErrConflict) {
-		switch {
-		case existing.RequestHash != rec.RequestHash:
-			return NewProblem(http.StatusConflict, "idempotency_conflict",
-				"this Idempotency-Key was already used with a different request body; use a new key for a new request")
-		case existing.State != "done":
-			return NewProblem(http.StatusConflict, "idempotency_in_progress",
-				"a request with this Idempotency-Key is still being processed; retry in a moment")
-		}
-		w.Header().Set("Content-Type", existing.ContentType)
-		for _, line := range strings.Split(existing.Headers, "\n") {
-			if k, v, ok := strings.Cut(line, ": "); ok {
-				w.Header().Set(k, v)
-			}
-		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		w.WriteHeader(existing.Status)
-		_, _ = w.Write(existing.Body)
-		return nil
+		return replay(w, existing, rec)
 	}
 	if err != nil {
 		return err
@@ -103,6 +89,29 @@ func (a *API) idempotent(w http.ResponseWriter, r *Request, rt Route) error {
 	w.WriteHeader(rw.status)
 	_, err = w.Write(rw.body.Bytes())
 	return err
+}
+
+// replay answers a request whose key is taken: the first response again
+// when the body is the same, 409 otherwise or while the first runs.
+func replay(w http.ResponseWriter, existing, rec store.IdempotencyRecord) error {
+	switch {
+	case existing.RequestHash != rec.RequestHash:
+		return NewProblem(http.StatusConflict, "idempotency_conflict",
+			"this Idempotency-Key was already used with a different request body; use a new key for a new request")
+	case existing.State != "done":
+		return NewProblem(http.StatusConflict, "idempotency_in_progress",
+			"a request with this Idempotency-Key is still being processed; retry in a moment")
+	}
+	w.Header().Set("Content-Type", existing.ContentType)
+	for _, line := range strings.Split(existing.Headers, "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			w.Header().Set(k, v)
+		}
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(existing.Status)
+	_, _ = w.Write(existing.Body)
+	return nil
 }
 
 // replayedHeaders are the response headers a replay repeats.

@@ -31,12 +31,19 @@ const PendingClaimTimeout = time.Minute
 // existing record when the (tenant, route, key) is already taken and live.
 // An expired record is replaced.
 func (tx *Tx) IdempotencyClaim(ctx context.Context, r IdempotencyRecord, now time.Time) (IdempotencyRecord, error) {
+	// The usual case, a key not seen before, is one statement; a key
+	// already there (live, expired or left pending) takes the long way.
+	n, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (tenant_id, route, key, request_hash, state, status, content_type, body, created_at, expires_at)
+		VALUES (?, ?, ?, ?, 'pending', 0, '', NULL, ?, ?) ON CONFLICT DO NOTHING`, r.TenantID, r.Route, r.Key, r.RequestHash, r.CreatedAt, r.ExpiresAt)
+	if err != nil || n == 1 {
+		return r, err
+	}
 	if _, err := tx.Exec(ctx, "DELETE FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ? AND expires_at <= ?",
 		r.TenantID, r.Route, r.Key, now); err != nil {
 		return IdempotencyRecord{}, err
 	}
 	var ex IdempotencyRecord
-	err := tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, headers, body, created_at, expires_at
+	err = tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, headers, body, created_at, expires_at
 		FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ?`, r.TenantID, r.Route, r.Key).
 		Scan(&ex.TenantID, &ex.Route, &ex.Key, &ex.RequestHash, &ex.State, &ex.Status, &ex.ContentType, &ex.Headers, &ex.Body, &ex.CreatedAt, &ex.ExpiresAt)
 	if err == nil && ex.State == "pending" && ex.CreatedAt.Before(now.Add(-PendingClaimTimeout)) {
@@ -57,6 +64,16 @@ func (tx *Tx) IdempotencyClaim(ctx context.Context, r IdempotencyRecord, now tim
 	_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (tenant_id, route, key, request_hash, state, status, content_type, body, created_at, expires_at)
 		VALUES (?, ?, ?, ?, 'pending', 0, '', NULL, ?, ?)`, r.TenantID, r.Route, r.Key, r.RequestHash, r.CreatedAt, r.ExpiresAt)
 	return r, err
+}
+
+// IdempotencyGet reads the live record of a key (ErrNotFound when there
+// is none, or it has expired).
+func (tx *Tx) IdempotencyGet(ctx context.Context, tenantID, route, key string, now time.Time) (IdempotencyRecord, error) {
+	var ex IdempotencyRecord
+	err := tx.QueryRow(ctx, `SELECT tenant_id, route, key, request_hash, state, status, content_type, headers, body, created_at, expires_at
+		FROM idempotency_keys WHERE tenant_id = ? AND route = ? AND key = ? AND expires_at > ?`, tenantID, route, key, now).
+		Scan(&ex.TenantID, &ex.Route, &ex.Key, &ex.RequestHash, &ex.State, &ex.Status, &ex.ContentType, &ex.Headers, &ex.Body, &ex.CreatedAt, &ex.ExpiresAt)
+	return ex, err
 }
 
 // IdempotencyComplete stores the response of a claimed key.

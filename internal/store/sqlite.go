@@ -60,15 +60,16 @@ func openSQLite(ctx context.Context, opts Options) (*sqliteDB, error) {
 	// synchronous=FULL: a commit is on disk before Write returns (acknowledged
 	// means durable, also across power loss). The writer checkpoints the WAL
 	// itself only past walSafetyPages: checkpointLoop does it beside it.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walSafetyPages))
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	// The writer and the readers keep their statements prepared
+	// (sqlite_stmtcache.go).
+	drv := &sqlite.Driver{}
+	w := sql.OpenDB(cachingConnector{drv: drv, dsn: "file:" + path + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate" +
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walSafetyPages)})
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
+	var err error
 	// Switching to WAL takes a lock that does not wait on busy_timeout, so a
 	// second process opening the file at the same moment (joist migrate beside
 	// joist serve) retries for a while instead of failing.
@@ -86,11 +87,7 @@ func openSQLite(ctx context.Context, opts Options) (*sqliteDB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open sqlite readers %s: %w", path, err)
-	}
+	r := sql.OpenDB(cachingConnector{drv: drv, dsn: "file:" + path + "?" + common + "&_pragma=query_only(1)"})
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	ck, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)")
