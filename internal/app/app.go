@@ -52,6 +52,8 @@ type App struct {
 	Jobs      *jobs.Service
 	// Email sends transactional email and keeps its log.
 	Email *email.Service
+	// Notify is the notification system (types, events, preferences).
+	Notify *notify.Service
 	// Webhooks receives providers' webhooks.
 	Webhooks *webhook.Service
 	// Billing keeps subscription state from Stripe events.
@@ -143,6 +145,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
 		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer, Events: webhook.StoredEvent, PublicURL: cfg.BaseURL(),
 		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
+	// The notification system sends its email channel through the email
+	// system; the feed and push are glued in as they land.
+	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), Feed: nil})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email
@@ -152,7 +157,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -197,7 +202,7 @@ func OpenAPI() ([]byte, error) {
 	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "tenants", OpenAPI: tenants.OpenAPI()}, {Name: "contacts", OpenAPI: contacts.OpenAPI()},
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
-		{Name: "email", OpenAPI: email.OpenAPI()}})
+		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

@@ -1,0 +1,219 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/joist-dev/joist/internal/email/render"
+	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/wire"
+)
+
+// maxContent bounds a rendered in-app title, body or URL.
+const maxContent = 16 << 10
+
+// notifyOne creates one contact's notification, its feed entry and its
+// deliveries, and one timeline entry summarizing them. It returns the
+// feed change of an in-feed notification.
+func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, fc *fanCtx, c store.Contact, o wire.NotificationPreferencesPut,
+	now time.Time) (*FeedChange, error) {
+	t := fc.typ
+	root := contextMap(fc, c)
+	renderSrc := func(src string) (string, error) {
+		tp, err := parseContent("content", src)
+		if err != nil {
+			return "", err
+		}
+		return execContent(tp, root)
+	}
+	n := Notification{ID: store.NewID("ntf_"), TenantID: sc.TenantID(), EventID: fc.ev.ID, ContactID: c.ID, Type: t.Name, Group: t.Group,
+		Critical: t.Critical, Data: fc.ev.Data, CorrelationID: fc.ev.CorrelationID, CreatedAt: now, UpdatedAt: now}
+	var ds []Delivery
+	add := func(ch string, out Outcome) {
+		ds = append(ds, Delivery{ID: store.NewID("ndl_"), Channel: ch, Status: out.Status, Reason: out.Reason, Detail: store.SafeText(out.Detail),
+			Target: out.Target})
+	}
+	if t.Has(ChannelInApp) {
+		if on, _ := Decide(t, o, ChannelInApp); !on {
+			add(ChannelInApp, Skipped(ReasonMuted))
+		} else {
+			var err error
+			parts := [3]string{}
+			for i, tp := range fc.inApp {
+				if parts[i], err = execContent(tp, root); err != nil {
+					break
+				}
+			}
+			if err != nil {
+				add(ChannelInApp, Outcome{Status: StatusFailed, Detail: err.Error()})
+			} else {
+				n.Title, n.Body, n.URL, n.InFeed = parts[0], parts[1], parts[2], true
+				add(ChannelInApp, Outcome{Status: StatusDelivered})
+			}
+		}
+	}
+	var change *FeedChange
+	if n.InFeed {
+		fch, err := feedAppend(ctx, tx, sc.TenantID(), c.ID, FeedNew, n.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		n.Seq, change = fch.Seq, &fch
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO notifications (id, tenant_id, event_id, contact_id, type, grp, critical, title, body, url, data, in_feed, seq,
+		correlation_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, n.ID, n.TenantID, n.EventID, n.ContactID,
+		n.Type, n.Group, n.Critical, n.Title, n.Body, n.URL, string(n.Data), n.InFeed, n.Seq, n.CorrelationID, now, now); err != nil {
+		return nil, err
+	}
+	for _, ch := range Channels[1:] {
+		if !t.Has(ch) {
+			continue
+		}
+		if on, _ := Decide(t, o, ch); !on {
+			add(ch, Skipped(ReasonMuted))
+			continue
+		}
+		impl, ok := s.channels[ch]
+		if !ok {
+			add(ch, Skipped(ReasonNotConfigured))
+			continue
+		}
+		id := store.NewID("ndl_")
+		out, err := impl.Plan(ctx, PlanInput{Tx: tx, Actor: fc.actor, TenantID: sc.TenantID(), Event: fc.ev, Type: t, Contact: c, Data: fc.ev.Data,
+			Notification: n.ID, Delivery: id, Render: renderSrc})
+		if err != nil {
+			return nil, fmt.Errorf("notify: %s channel: %w", ch, err)
+		}
+		add(ch, out)
+		ds[len(ds)-1].ID = id
+	}
+	if len(ds) > 0 {
+		q := "INSERT INTO notification_deliveries (id, tenant_id, notification_id, contact_id, channel, status, reason, detail, target, created_at, updated_at) VALUES "
+		args := make([]any, 0, 11*len(ds))
+		for i, d := range ds {
+			if i > 0 {
+				q += ", "
+			}
+			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			args = append(args, d.ID, sc.TenantID(), n.ID, c.ID, d.Channel, d.Status, d.Reason, d.Detail, d.Target, now, now)
+		}
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	// One timeline entry per notification, naming every channel's outcome
+	// (cheap for 10,000 recipients); a channel's later outcome (sent,
+	// failed) adds its own entry.
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Channel + " " + d.Status
+		if d.Reason != "" {
+			parts[i] += " (" + d.Reason + ")"
+		}
+	}
+	summary := "Notification " + t.Name
+	if len(parts) > 0 {
+		summary += ": " + strings.Join(parts, ", ")
+	}
+	if err := sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: c.ID, Kind: "notification.created", Summary: store.SafeText(summary),
+		RefType: "notification", RefID: n.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	return change, nil
+}
+
+// contextMap is the content templates' root, as email templates see it:
+// {{.data}}, {{.contact}} and {{.tenant}}, maps all the way down so that a
+// missing name is an error under missingkey=error.
+func contextMap(fc *fanCtx, c store.Contact) map[string]any {
+	meta, err := render.DecodeData(c.Metadata)
+	if err != nil {
+		meta = map[string]any{}
+	}
+	return map[string]any{
+		"data":   fc.data,
+		"tenant": fc.tenant,
+		"contact": map[string]any{"external_id": c.ExternalID, "email": c.Email, "name": c.Name, "locale": c.Locale, "timezone": c.Timezone,
+			"metadata": meta},
+	}
+}
+
+type capWriter struct {
+	b   strings.Builder
+	max int
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	if w.b.Len()+len(p) > w.max {
+		return 0, fmt.Errorf("rendered content larger than %d bytes", w.max)
+	}
+	return w.b.Write(p)
+}
+
+// execContent renders one content template; the result is stored, so it
+// is made safe text.
+func execContent(t *texttemplate.Template, root map[string]any) (string, error) {
+	w := &capWriter{max: maxContent}
+	if err := t.Execute(w, root); err != nil {
+		return "", err
+	}
+	return store.SafeText(w.b.String()), nil
+}
+
+// prefsMany reads the overrides of the given contacts (one query).
+func prefsMany(ctx context.Context, sc *store.Scope, contactIDs []string) (map[string]wire.NotificationPreferencesPut, error) {
+	out := map[string]wire.NotificationPreferencesPut{}
+	if len(contactIDs) == 0 {
+		return out, nil
+	}
+	args := []any{sc.TenantID()}
+	for _, id := range contactIDs {
+		args = append(args, id)
+	}
+	rows, err := sc.Tx().Query(ctx, "SELECT contact_id, overrides FROM notify_preferences WHERE tenant_id = ? AND contact_id IN (?"+
+		store.MorePlaceholders(len(contactIDs)-1)+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var raw []byte
+		if err := rows.Scan(&id, &raw); err != nil {
+			return nil, err
+		}
+		var o wire.NotificationPreferencesPut
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, err
+		}
+		out[id] = o
+	}
+	return out, rows.Err()
+}
+
+// notifiedAlready names the contacts among ids that already have a
+// notification of the event (one query).
+func notifiedAlready(ctx context.Context, sc *store.Scope, eventID string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{sc.TenantID(), eventID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := sc.Tx().Query(ctx, "SELECT contact_id FROM notifications WHERE tenant_id = ? AND event_id = ? AND contact_id IN (?"+
+		store.MorePlaceholders(len(ids)-1)+")", args...)
+	list, err := store.Collect(rows, err, func(r store.Rows) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	})
+	for _, id := range list {
+		out[id] = true
+	}
+	return out, err
+}
