@@ -14,6 +14,7 @@ import (
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
+	"github.com/joist-dev/joist/internal/store/storetest"
 	"github.com/joist-dev/joist/internal/tenants"
 	"github.com/joist-dev/joist/internal/testutil"
 	"github.com/joist-dev/joist/wire"
@@ -178,3 +179,9 @@ const bookingType = `{"channels": {
 const bookingTemplate = `{"default_locale": "en", "variants": {
 	"en": {"subject": "New booking by {{.data.guest}}", "text": "Hello {{.contact.name}}, {{.data.guest}} booked {{.data.room}}."},
 	"de": {"subject": "Neue Buchung von {{.data.guest}}", "text": "Hallo {{.contact.name}}, {{.data.guest}} hat {{.data.room}} gebucht."}}}`
+
+// storeUnchanged fails unless no table's row count moved since before.
+func storeUnchanged(t *testing.T, env *apptest.Env, before map[string]int) {
+	t.Helper()
+	storetest.Unchanged(t, before, env.Snapshot(t))
+}
