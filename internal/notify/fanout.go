@@ -151,7 +151,7 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	if err != nil {
 		return nil, err
 	}
-	var changes []FeedChange
+	var rows chunkRows
 	notified, skipped := 0, 0
 	for i, r := range rs {
 		c := contacts[i]
@@ -173,14 +173,14 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			continue
 		}
 		done[c.ID] = true
-		ch, err := s.notifyOne(ctx, tx, sc, fc, *c, prefs[c.ID], now)
-		if err != nil {
+		if err := s.notifyOne(ctx, tx, sc, fc, *c, prefs[c.ID], now, &rows); err != nil {
 			return nil, err
 		}
-		if ch != nil {
-			changes = append(changes, *ch)
-		}
 		notified++
+	}
+	changes, err := writeRows(ctx, tx, sc.TenantID(), &rows, now)
+	if err != nil {
+		return nil, err
 	}
 	status, recips := EventFanningOut, string(fc.ev.Recipients)
 	var completed *time.Time
@@ -216,23 +216,42 @@ func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx
 		byExt[list[i].ExternalID] = &list[i]
 	}
 	out := make([]*store.Contact, len(rs))
+	var created []store.Contact
+	var tl []store.TimelineEntry
 	for i, r := range rs {
 		c := byExt[r.ID]
 		if r.Inline {
-			if c, err = upsertInline(ctx, sc, c, r, fc.ev.CorrelationID, now); err != nil {
+			var isNew bool
+			if c, isNew, err = upsertInline(ctx, sc, c, r, fc.ev.CorrelationID, now); err != nil {
 				return nil, err
 			}
 			byExt[r.ID] = c
+			if isNew {
+				created = append(created, *c)
+				tl = append(tl, store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "contact.created",
+					Summary: "Contact created (an event's recipient)", RefType: "contact", RefID: c.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now})
+			}
 		}
 		out[i] = c
+	}
+	// New contacts, as store.Scope.ContactInsert writes them, many at once.
+	if err := insertRows(ctx, sc.Tx(), "INSERT INTO contacts ("+store.ContactCols+")", 10, len(created), func(i int) []any {
+		c := created[i]
+		return []any{c.ID, sc.TenantID(), c.ExternalID, c.Email, c.Name, c.Locale, c.Timezone, c.Metadata, c.CreatedAt, c.UpdatedAt}
+	}); err != nil {
+		return nil, err
+	}
+	if err := timelineAddMany(ctx, sc, tl); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// upsertInline creates the contact of an inline recipient, or updates the
-// fields it gives, with a contact.created or contact.updated timeline
-// entry as PUT /v1/contacts/{contact} writes.
-func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r recipient, corr string, now time.Time) (*store.Contact, error) {
+// upsertInline makes the contact of an inline recipient (new, for the
+// caller to insert with its contact.created entry), or updates the fields
+// it gives with a contact.updated timeline entry, as PUT
+// /v1/contacts/{contact} writes.
+func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r recipient, corr string, now time.Time) (*store.Contact, bool, error) {
 	set := func(dst *string, v *string, name string, changed *[]string) {
 		if v != nil && *dst != *v {
 			*dst = *v
@@ -246,11 +265,7 @@ func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r reci
 		set(&n.Email, r.Email, "email", &ignored)
 		set(&n.Name, r.Name, "name", &ignored)
 		set(&n.Locale, r.Locale, "locale", &ignored)
-		if err := sc.ContactInsert(ctx, n); err != nil {
-			return nil, err
-		}
-		return &n, sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: n.ID, Kind: "contact.created", Summary: "Contact created (an event's recipient)",
-			RefType: "contact", RefID: n.ID, CorrelationID: corr, CreatedAt: now})
+		return &n, true, nil
 	}
 	u := *c
 	var changed []string
@@ -258,13 +273,13 @@ func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r reci
 	set(&u.Name, r.Name, "name", &changed)
 	set(&u.Locale, r.Locale, "locale", &changed)
 	if len(changed) == 0 {
-		return c, nil
+		return c, false, nil
 	}
 	u.UpdatedAt = now
 	if _, err := sc.Tx().Exec(ctx, "UPDATE contacts SET email = ?, name = ?, locale = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
 		u.Email, u.Name, u.Locale, now, sc.TenantID(), u.ID); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &u, sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: u.ID, Kind: "contact.updated", Summary: "Contact updated: " + strings.Join(changed, ", "),
+	return &u, false, sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: u.ID, Kind: "contact.updated", Summary: "Contact updated: " + strings.Join(changed, ", "),
 		RefType: "contact", RefID: u.ID, CorrelationID: corr, CreatedAt: now})
 }

@@ -16,11 +16,19 @@ import (
 // maxContent bounds a rendered in-app title, body or URL.
 const maxContent = 16 << 10
 
-// notifyOne creates one contact's notification, its feed entry and its
-// deliveries, and one timeline entry summarizing them. It returns the
-// feed change of an in-feed notification.
+// chunkRows are the rows one chunk writes, gathered so that each table
+// gets one multi-row insert per chunk instead of one per recipient.
+type chunkRows struct {
+	notes    []Notification
+	dels     []Delivery
+	timeline []store.TimelineEntry
+}
+
+// notifyOne plans one contact's notification and its deliveries (the
+// email and push channels enqueue their jobs in tx as they decide) and
+// the timeline entry summarizing them, into rows.
 func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, fc *fanCtx, c store.Contact, o wire.NotificationPreferencesPut,
-	now time.Time) (*FeedChange, error) {
+	now time.Time, rows *chunkRows) error {
 	t := fc.typ
 	root := contextMap(fc, c)
 	renderSrc := func(src string) (string, error) {
@@ -33,13 +41,16 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 	n := Notification{ID: store.NewID("ntf_"), TenantID: sc.TenantID(), EventID: fc.ev.ID, ContactID: c.ID, Type: t.Name, Group: t.Group,
 		Critical: t.Critical, Data: fc.ev.Data, CorrelationID: fc.ev.CorrelationID, CreatedAt: now, UpdatedAt: now}
 	var ds []Delivery
-	add := func(ch string, out Outcome) {
-		ds = append(ds, Delivery{ID: store.NewID("ndl_"), Channel: ch, Status: out.Status, Reason: out.Reason, Detail: store.SafeText(out.Detail),
-			Target: out.Target})
+	add := func(id, ch string, out Outcome) {
+		if id == "" {
+			id = store.NewID("ndl_")
+		}
+		ds = append(ds, Delivery{ID: id, TenantID: sc.TenantID(), NotificationID: n.ID, ContactID: c.ID, Channel: ch, Status: out.Status,
+			Reason: out.Reason, Detail: store.SafeText(out.Detail), Target: out.Target, CreatedAt: now, UpdatedAt: now})
 	}
 	if t.Has(ChannelInApp) {
 		if on, _ := Decide(t, o, ChannelInApp); !on {
-			add(ChannelInApp, Skipped(ReasonMuted))
+			add("", ChannelInApp, Skipped(ReasonMuted))
 		} else {
 			var err error
 			parts := [3]string{}
@@ -49,61 +60,33 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 				}
 			}
 			if err != nil {
-				add(ChannelInApp, Outcome{Status: StatusFailed, Detail: err.Error()})
+				add("", ChannelInApp, Outcome{Status: StatusFailed, Detail: err.Error()})
 			} else {
 				n.Title, n.Body, n.URL, n.InFeed = parts[0], parts[1], parts[2], true
-				add(ChannelInApp, Outcome{Status: StatusDelivered})
+				add("", ChannelInApp, Outcome{Status: StatusDelivered})
 			}
 		}
-	}
-	var change *FeedChange
-	if n.InFeed {
-		fch, err := feedAppend(ctx, tx, sc.TenantID(), c.ID, FeedNew, n.ID, now)
-		if err != nil {
-			return nil, err
-		}
-		n.Seq, change = fch.Seq, &fch
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO notifications (id, tenant_id, event_id, contact_id, type, grp, critical, title, body, url, data, in_feed, seq,
-		correlation_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, n.ID, n.TenantID, n.EventID, n.ContactID,
-		n.Type, n.Group, n.Critical, n.Title, n.Body, n.URL, string(n.Data), n.InFeed, n.Seq, n.CorrelationID, now, now); err != nil {
-		return nil, err
 	}
 	for _, ch := range Channels[1:] {
 		if !t.Has(ch) {
 			continue
 		}
 		if on, _ := Decide(t, o, ch); !on {
-			add(ch, Skipped(ReasonMuted))
+			add("", ch, Skipped(ReasonMuted))
 			continue
 		}
 		impl, ok := s.channels[ch]
 		if !ok {
-			add(ch, Skipped(ReasonNotConfigured))
+			add("", ch, Skipped(ReasonNotConfigured))
 			continue
 		}
 		id := store.NewID("ndl_")
 		out, err := impl.Plan(ctx, PlanInput{Tx: tx, Actor: fc.actor, TenantID: sc.TenantID(), Event: fc.ev, Type: t, Contact: c, Data: fc.ev.Data,
 			Notification: n.ID, Delivery: id, Render: renderSrc})
 		if err != nil {
-			return nil, fmt.Errorf("notify: %s channel: %w", ch, err)
+			return fmt.Errorf("notify: %s channel: %w", ch, err)
 		}
-		add(ch, out)
-		ds[len(ds)-1].ID = id
-	}
-	if len(ds) > 0 {
-		q := "INSERT INTO notification_deliveries (id, tenant_id, notification_id, contact_id, channel, status, reason, detail, target, created_at, updated_at) VALUES "
-		args := make([]any, 0, 11*len(ds))
-		for i, d := range ds {
-			if i > 0 {
-				q += ", "
-			}
-			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			args = append(args, d.ID, sc.TenantID(), n.ID, c.ID, d.Channel, d.Status, d.Reason, d.Detail, d.Target, now, now)
-		}
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
-			return nil, err
-		}
+		add(id, ch, out)
 	}
 	// One timeline entry per notification, naming every channel's outcome
 	// (cheap for 10,000 recipients); a channel's later outcome (sent,
@@ -119,11 +102,11 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 	if len(parts) > 0 {
 		summary += ": " + strings.Join(parts, ", ")
 	}
-	if err := sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: c.ID, Kind: "notification.created", Summary: store.SafeText(summary),
-		RefType: "notification", RefID: n.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now}); err != nil {
-		return nil, err
-	}
-	return change, nil
+	rows.notes = append(rows.notes, n)
+	rows.dels = append(rows.dels, ds...)
+	rows.timeline = append(rows.timeline, store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "notification.created",
+		Summary: store.SafeText(summary), RefType: "notification", RefID: n.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now})
+	return nil
 }
 
 // contextMap is the content templates' root, as email templates see it:
