@@ -144,7 +144,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// sources (delivery events), reading them as billing does.
 	a.Email = email.New(a.Deps, a.Core, a.Jobs, email.Options{MaxBodyBytes: cfg.EmailMaxBytes, Provider: provider,
 		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer, Events: webhook.StoredEvent, PublicURL: cfg.BaseURL(),
-		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
+		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links"),
+		// A notification email's one-click link mutes its type or group in
+		// the contact's preferences (a.Notify is built just below).
+		NotificationUnsubscribe: func(ctx context.Context, u email.Unsubscription) error { return a.Notify.EmailUnsubscribe(ctx, u) }})
 	// The notification system sends its email channel through the email
 	// system; the feed and push are glued in as they land.
 	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), Feed: nil})

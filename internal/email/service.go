@@ -65,6 +65,11 @@ type Options struct {
 	// UnsubscribeKey signs unsubscribe links (derived from
 	// JOIST_SECRET_KEY); marketing mail cannot be sent without it.
 	UnsubscribeKey []byte
+	// NotificationUnsubscribe records a one-click unsubscribe from a
+	// notification scope (Input.UnsubscribeScope): the notification
+	// system mutes the type or group's email for the address's contacts.
+	// Without it such links are refused as unknown.
+	NotificationUnsubscribe func(ctx context.Context, u Unsubscription) error
 }
 
 // Service accepts emails, sends them as jobs and keeps their log.
@@ -240,6 +245,9 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 	}
 	if err := s.checkFrom(ctx, sc, e.From); err != nil {
 		return Email{}, err
+	}
+	if c.unsubscribeScope != "" {
+		s.scopedUnsubscribe(&e, sc.TenantID(), c.unsubscribeScope)
 	}
 	e.ID = store.NewID("em_")
 	e.TenantID = sc.TenantID()

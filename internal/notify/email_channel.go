@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
@@ -25,6 +26,9 @@ type EmailMessage struct {
 	// IdempotencyKey makes a retried fan-out find the email it stored
 	// instead of storing another.
 	IdempotencyKey string
+	// UnsubscribeScope names what the email's one-click unsubscribe mutes
+	// (UnsubscribeScope(type)); "" for none (critical types).
+	UnsubscribeScope string
 }
 
 // EmailSender is what the email channel needs of the email system: to
@@ -46,7 +50,7 @@ type emailAdapter struct{ s *email.Service }
 
 func (e emailAdapter) SendTx(ctx context.Context, tx *store.Tx, a auth.Actor, tenantID string, m EmailMessage) (string, error) {
 	em, err := e.s.SendTx(ctx, tx, a, tenantID, m.IdempotencyKey, email.Input{From: m.From, Contact: m.Contact, Template: m.Template,
-		Data: m.Data, Category: m.Category, Tags: []string{"notification"}})
+		Data: m.Data, Category: m.Category, Tags: []string{"notification"}, UnsubscribeScope: m.UnsubscribeScope})
 	return em.ID, err
 }
 
@@ -80,7 +84,7 @@ func (c *emailChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) 
 	// The key is the event's and the contact's: a fan-out retried after a
 	// crash finds the email it stored (the delivery's id is new on a retry).
 	id, err := c.send.SendTx(ctx, in.Tx, in.Actor, in.TenantID, EmailMessage{Template: cfg.Template, From: cfg.From, Contact: in.Contact.ExternalID,
-		Data: in.Data, Category: cat, IdempotencyKey: "notify:" + in.Event.ID + ":" + in.Contact.ID})
+		Data: in.Data, Category: cat, IdempotencyKey: "notify:" + in.Event.ID + ":" + in.Contact.ID, UnsubscribeScope: UnsubscribeScope(in.Type)})
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		return Outcome{Status: StatusFailed, Detail: store.SafeText(ce.Message)}, nil
@@ -89,4 +93,79 @@ func (c *emailChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) 
 		return Outcome{}, err
 	}
 	return Outcome{Status: StatusQueued, Target: id}, nil
+}
+
+// Unsubscribe scopes of notification emails (the email system's
+// List-Unsubscribe names them).
+const (
+	scopeType  = email.ScopeNotification + "type:"
+	scopeGroup = email.ScopeNotification + "group:"
+)
+
+// UnsubscribeScope is what a one-click unsubscribe in an email of type t
+// mutes: its group's email when it has a group, else its own; "" for a
+// critical type, which cannot be muted.
+func UnsubscribeScope(t Type) string {
+	switch {
+	case t.Critical:
+		return ""
+	case t.Group != "":
+		return scopeGroup + t.Group
+	}
+	return scopeType + t.Name
+}
+
+// EmailUnsubscribe records a one-click unsubscribe from a notification
+// email (the email system calls it for a verified link): every contact of
+// the tenant with the link's address gets the email channel of the
+// scope's type or group turned off in its preferences, with a timeline
+// entry. A critical type's scope is never in a link; one that names a
+// critical type now is recorded all the same and has no effect.
+func (s *Service) EmailUnsubscribe(ctx context.Context, u email.Unsubscription) error {
+	var kind, name string
+	switch {
+	case strings.HasPrefix(u.Scope, scopeType):
+		kind, name = "types", strings.TrimPrefix(u.Scope, scopeType)
+	case strings.HasPrefix(u.Scope, scopeGroup):
+		kind, name = "groups", strings.TrimPrefix(u.Scope, scopeGroup)
+	}
+	if name == "" || checkTypeName("scope", name) != nil {
+		return invalidf("path.token", "invalid_token", "this unsubscribe link names no notification type or group")
+	}
+	now := s.now()
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(u.TenantID)
+		rows, err := tx.Query(ctx, "SELECT id FROM contacts WHERE tenant_id = ? AND LOWER(email) = ?", u.TenantID, strings.ToLower(u.Address))
+		ids, err := store.Collect(rows, err, func(r store.Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			o, err := prefsGet(ctx, sc, id)
+			if err != nil {
+				return err
+			}
+			o = normalizePrefs(o)
+			m := o.Types
+			if kind == "groups" {
+				m = o.Groups
+			}
+			if m[name] == nil {
+				m[name] = map[string]bool{}
+			}
+			m[name][ChannelEmail] = false
+			if err := prefsPut(ctx, sc, id, o, now); err != nil {
+				return err
+			}
+			if err := sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: id, Kind: "notification.unsubscribed",
+				Summary: "Unsubscribed from " + strings.TrimSuffix(kind, "s") + " " + quote(name) + " emails (one-click link)", RefType: "contact", RefID: id,
+				CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

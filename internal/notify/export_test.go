@@ -24,3 +24,7 @@ func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ stri
 		Status: EventPending, CreatedAt: s.now()}
 	return e.ID, s.db.Write(ctx, func(tx *store.Tx) error { return eventInsert(ctx, tx.Tenant(tenantID), e) })
 }
+
+// SetChannelForTest registers a delivery channel on a running service, as
+// Options.Email and Options.Push do at New.
+func (s *Service) SetChannelForTest(c Channel) { s.channels[c.Name()] = c }
