@@ -182,13 +182,15 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	if err != nil {
 		return nil, err
 	}
-	status, recips := EventFanningOut, string(fc.ev.Recipients)
-	var completed *time.Time
+	// The recipients stay as given until the last chunk, which clears them
+	// (the notifications and skips record them from then on).
+	q := `UPDATE notify_events SET fanned_out = ?, notified = notified + ?, skipped = skipped + ?, status = ?`
+	args := []any{end, notified, skipped, EventFanningOut}
 	if end >= len(fc.recips) {
-		status, recips, completed = EventDone, "[]", &now
+		q += `, recipients = '[]', completed_at = ?`
+		args = append(args[:3], EventDone, now)
 	}
-	n, err := tx.Exec(ctx, `UPDATE notify_events SET fanned_out = ?, notified = notified + ?, skipped = skipped + ?, status = ?, recipients = ?,
-		completed_at = ? WHERE tenant_id = ? AND id = ? AND fanned_out = ?`, end, notified, skipped, status, recips, completed, sc.TenantID(), fc.ev.ID, start)
+	n, err := tx.Exec(ctx, q+` WHERE tenant_id = ? AND id = ? AND fanned_out = ?`, append(args, sc.TenantID(), fc.ev.ID, start)...)
 	if err != nil {
 		return nil, err
 	}
