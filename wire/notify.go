@@ -18,8 +18,9 @@ type NotificationInApp struct {
 // sent from From.
 type NotificationEmail struct {
 	Template string `json:"template"`
-	// From is the sender ("Acme <hello@acme.example>").
-	From string `json:"from"`
+	// From is the sender ("Acme <hello@acme.example>"); empty for the
+	// instance's default (JOIST_NOTIFY_EMAIL_FROM).
+	From string `json:"from,omitempty"`
 }
 
 // NotificationPush is a type's push content (text/template source).

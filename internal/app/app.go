@@ -150,7 +150,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		NotificationUnsubscribe: func(ctx context.Context, u email.Unsubscription) error { return a.Notify.EmailUnsubscribe(ctx, u) }})
 	// The notification system sends its email channel through the email
 	// system; the feed and push are glued in as they land.
-	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), Feed: nil})
+	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
+		Feed: nil})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email

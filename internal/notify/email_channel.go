@@ -64,7 +64,10 @@ func (e emailAdapter) SuppressedTx(ctx context.Context, tx *store.Tx, tenantID, 
 // opt-out, decide whether it is sent), so an address suppressed for
 // transactional mail (a bounce, a complaint, an operator's suppression)
 // skips the delivery, reason suppressed.
-type emailChannel struct{ send EmailSender }
+type emailChannel struct {
+	send EmailSender
+	from string // the default sender
+}
 
 func (emailChannel) Name() string { return ChannelEmail }
 
@@ -81,9 +84,16 @@ func (c *emailChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) 
 		return Outcome{Status: StatusSkipped, Reason: ReasonSuppressed, Detail: in.Contact.Email + " is suppressed for " + cat + " mail"}, nil
 	}
 	cfg := in.Type.Channels.Email
+	from := cfg.From
+	if from == "" {
+		from = c.from
+	}
+	if from == "" {
+		return Outcome{Status: StatusFailed, Detail: "the type's email channel names no sender (from) and JOIST_NOTIFY_EMAIL_FROM is not set"}, nil
+	}
 	// The key is the event's and the contact's: a fan-out retried after a
 	// crash finds the email it stored (the delivery's id is new on a retry).
-	id, err := c.send.SendTx(ctx, in.Tx, in.Actor, in.TenantID, EmailMessage{Template: cfg.Template, From: cfg.From, Contact: in.Contact.ExternalID,
+	id, err := c.send.SendTx(ctx, in.Tx, in.Actor, in.TenantID, EmailMessage{Template: cfg.Template, From: from, Contact: in.Contact.ExternalID,
 		Data: in.Data, Category: cat, IdempotencyKey: "notify:" + in.Event.ID + ":" + in.Contact.ID, UnsubscribeScope: UnsubscribeScope(in.Type)})
 	var ce *core.Error
 	if errors.As(err, &ce) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/config"
+	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
 )
 
@@ -72,5 +74,48 @@ func TestEmailOneClickUnsubscribe(t *testing.T) {
 			c.do(t, "GET", "/v1/emails/"+em.ID, nil).json(t, &em)
 			return em.Status == "captured"
 		})
+	})
+}
+
+// TestEmailDefaultSender: a type whose email channel names no sender sends
+// from JOIST_NOTIFY_EMAIL_FROM; without it, the delivery fails saying so
+// (the notification and its other channels stand).
+func TestEmailDefaultSender(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, env *apptest.Env) wire.NotificationDelivery {
+		t.Helper()
+		newTenant(t, env, "acme")
+		c := newCaller(t, env, "acme")
+		c.do(t, "PUT", "/v1/email/templates/booking-created", bookingTemplate).must(t, http.StatusCreated, "template")
+		c.do(t, "PUT", "/v1/notification-types/booking.created", `{"channels":{"in_app":{"title":"x"},"email":{"template":"booking-created"}}}`).
+			must(t, http.StatusCreated, "type")
+		c.do(t, "PUT", "/v1/contacts/host", `{"email":"host@host.example","name":"Hans"}`).must(t, http.StatusCreated, "contact")
+		var ev wire.NotifyEvent
+		c.do(t, "POST", "/v1/events", `{"type":"booking.created","recipients":["host"],"data":{"guest":"Ana","room":"4"}}`).
+			must(t, http.StatusAccepted, "post").json(t, &ev)
+		eventDone(t, c, ev.ID)
+		n := notificationsOf(t, c, ev.ID)[0]
+		if d := byChannel(n)["in_app"]; d.Status != "delivered" {
+			t.Fatalf("in_app: %+v", d)
+		}
+		d := byChannel(n)["email"]
+		if d.Target != "" {
+			var em wire.Email
+			c.do(t, "GET", "/v1/emails/"+d.Target, nil).must(t, http.StatusOK, "email").json(t, &em)
+			if em.From != `"Acme Notices" <notices@acme.example>` {
+				t.Fatalf("from: %q", em.From)
+			}
+		}
+		return d
+	}
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		if d := run(t, env); d.Status != "queued" {
+			t.Fatalf("with a default sender: %+v", d)
+		}
+	}, func(c *config.Config) { c.NotifyEmailFrom = "Acme Notices <notices@acme.example>" })
+	t.Run("no default sender", func(t *testing.T) {
+		if d := run(t, apptest.Start(t, store.SQLite)); d.Status != "failed" || !strings.Contains(d.Detail, "JOIST_NOTIFY_EMAIL_FROM") {
+			t.Fatalf("without a default sender: %+v", d)
+		}
 	})
 }

@@ -50,6 +50,9 @@ type Options struct {
 	// Email sends the email channel's messages (nil: the email channel's
 	// deliveries are skipped, not_configured).
 	Email EmailSender
+	// EmailFrom is the sender of a type's emails when the type names none
+	// (JOIST_NOTIFY_EMAIL_FROM; "": such deliveries fail, saying so).
+	EmailFrom string
 	// Push is the push channel (nil: push deliveries are skipped,
 	// not_configured).
 	Push Channel
@@ -83,7 +86,7 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts, channels: map[string]Channel{}}
 	if opts.Email != nil {
-		s.channels[ChannelEmail] = &emailChannel{send: opts.Email}
+		s.channels[ChannelEmail] = &emailChannel{send: opts.Email, from: opts.EmailFrom}
 	}
 	if opts.Push != nil {
 		s.channels[ChannelPush] = opts.Push

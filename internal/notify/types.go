@@ -114,13 +114,10 @@ func checkType(name string, in wire.NotificationTypePut) error {
 		if !emailTemplateRE.MatchString(c.Template) {
 			return invalidf("channels.email.template", "invalid_template_name", "%q must name an email template (1 to 63 characters of a-z, 0-9, '_', '.' and '-')", c.Template)
 		}
-		if c.From == "" {
-			return invalidf("channels.email.from", "from_required", "give the sender, such as \"Acme <hello@acme.example>\"")
-		}
 		if strings.ContainsAny(c.From, "\r\n") {
 			return invalidf("channels.email.from", "header_injection", "an address may not contain a line break")
 		}
-		if _, err := mail.ParseAddress(c.From); err != nil {
+		if _, err := mail.ParseAddress(c.From); c.From != "" && err != nil {
 			return invalidf("channels.email.from", "invalid_address", "%q is not an email address (%v)", c.From, err)
 		}
 	}

@@ -77,7 +77,7 @@ func TestTypeBadInput(t *testing.T) {
 			{"t", `{"channels":{"in_app":{"title":"x","url":"{{if}}"}}}`, "invalid_template", "channels.in_app.url"},
 			{"t", `{"channels":{"push":{"title":"x","body":"{{end}}"}}}`, "invalid_template", "channels.push.body"},
 			{"t", `{"channels":{"email":{"template":"Bad Name","from":"a@b.example"}}}`, "invalid_template_name", "channels.email.template"},
-			{"t", `{"channels":{"email":{"template":"ok","from":""}}}`, "from_required", "channels.email.from"},
+			{"t", `{"channels":{"email":{"template":"ok","from":"a@b.example\r\nBcc: x@y.example"}}}`, "header_injection", "channels.email.from"},
 			{"t", `{"channels":{"email":{"template":"ok","from":"not an address"}}}`, "invalid_address", "channels.email.from"},
 			{"t", `{"channels":{"in_app":{"title":"x"}},"defaults":{"fax":true}}`, "unknown_channel", "defaults.fax"},
 			{"t", `{"channels":{"in_app":{"title":"x"}},"defaults":{"push":true}}`, "channel_not_defined", "defaults.push"},
