@@ -121,3 +121,35 @@ func TestEventFanoutEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestInAppContentFailures: in-app content that does not render (a
+// missing data key) or renders a URL a browser would run
+// (javascript:...) fails the in_app delivery with the reason in detail,
+// keeping the notification out of the feed; a path or an https URL is
+// delivered.
+func TestInAppContentFailures(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		newTenant(t, env, "acme")
+		c := newCaller(t, env, "acme")
+		c.do(t, "PUT", "/v1/notification-types/link", `{"channels":{"in_app":{"title":"Open {{.data.name}}","url":"{{.data.link}}"}}}`).must(t, http.StatusCreated, "type")
+		c.do(t, "PUT", "/v1/contacts/ann", `{"name":"Ann"}`).must(t, http.StatusCreated, "contact")
+		cases := []struct{ data, status, detail string }{
+			{`{"name":"a","link":"javascript:alert(1)"}`, "failed", "neither a path"},
+			{`{"name":"a","link":"//evil.example/x"}`, "failed", "neither a path"},
+			{`{"link":"/x"}`, "failed", "name"},
+			{`{"name":"a","link":"/bookings/1"}`, "delivered", ""},
+			{`{"name":"a","link":"https://app.example/b?x=1"}`, "delivered", ""},
+		}
+		for _, tc := range cases {
+			var ev wire.NotifyEvent
+			c.do(t, "POST", "/v1/events", `{"type":"link","recipients":["ann"],"data":`+tc.data+`}`).must(t, http.StatusAccepted, "post").json(t, &ev)
+			eventDone(t, c, ev.ID)
+			n := notificationsOf(t, c, ev.ID)[0]
+			d := byChannel(n)["in_app"]
+			if d.Status != tc.status || !strings.Contains(d.Detail, tc.detail) || n.InFeed != (tc.status == "delivered") {
+				t.Fatalf("%s: %+v (in_feed %v)", tc.data, d, n.InFeed)
+			}
+		}
+	})
+}

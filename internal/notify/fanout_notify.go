@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -58,6 +59,9 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 				if parts[i], err = execContent(tp, root); err != nil {
 					break
 				}
+			}
+			if err == nil {
+				err = checkURL(parts[2])
 			}
 			if err != nil {
 				add("", ChannelInApp, Outcome{Status: StatusFailed, Detail: err.Error()})
@@ -199,4 +203,18 @@ func notifiedAlready(ctx context.Context, sc *store.Scope, eventID string, ids [
 		out[id] = true
 	}
 	return out, err
+}
+
+// checkURL refuses a rendered in-app URL a browser would run or leave the
+// app for oddly: it must be empty, a path ("/bookings/1") or an http(s)
+// URL, so a feed can put it in a link as it is.
+func checkURL(s string) error {
+	if s == "" || (strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, "/\\")) {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("the in-app url %s is neither a path (/...) nor an http(s) URL", quote(s))
+	}
+	return nil
 }
