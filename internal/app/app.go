@@ -52,6 +52,8 @@ type App struct {
 	Jobs      *jobs.Service
 	// Email sends transactional email and keeps its log.
 	Email *email.Service
+	// Notify is the notification system (types, events, preferences).
+	Notify *notify.Service
 	// Webhooks receives providers' webhooks.
 	Webhooks *webhook.Service
 	// Billing keeps subscription state from Stripe events.
@@ -144,7 +146,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Instance: email.ProviderSettings{Provider: provider.Name(), SMTPURL: cfg.SMTPURL, ResendAPIKey: cfg.ResendAPIKey,
 			ResendAPIBase: cfg.ResendAPIBase, PostmarkServerToken: cfg.PostmarkServerToken, PostmarkAPIBase: cfg.PostmarkAPIBase},
 		Rate: int(cfg.EmailRate), Box: box, DNSServer: cfg.DNSServer, Events: webhook.StoredEvent, PublicURL: cfg.BaseURL(),
-		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links")})
+		UnsubscribeKey: secretbox.DeriveKey(secretKey, "email unsubscribe links"),
+		// A notification email's one-click link mutes its type or group in
+		// the contact's preferences (a.Notify is built just below).
+		NotificationUnsubscribe: func(ctx context.Context, u email.Unsubscription) error { return a.Notify.EmailUnsubscribe(ctx, u) }})
+	// The notification system sends its email channel through the email
+	// system; the feed and push are glued in as they land.
+	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
+		Feed: nil})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email
@@ -154,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -202,7 +211,7 @@ func OpenAPI() ([]byte, error) {
 	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "tenants", OpenAPI: tenants.OpenAPI()}, {Name: "contacts", OpenAPI: contacts.OpenAPI()},
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
-		{Name: "email", OpenAPI: email.OpenAPI()}})
+		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -102,6 +103,10 @@ type Config struct {
 	// node (0: the provider's default, 2 for resend, 10 for postmark; smtp
 	// unlimited). JOIST_EMAIL_RATE.
 	EmailRate int64 `toml:"email_rate" env:"JOIST_EMAIL_RATE" flag:"email-rate" help:"most email provider requests a second across the cluster (0: the provider's default)"`
+	// NotifyEmailFrom is the sender of notification emails whose type
+	// names none (empty: such a type's email deliveries fail, saying so).
+	// JOIST_NOTIFY_EMAIL_FROM.
+	NotifyEmailFrom string `toml:"notify_email_from" env:"JOIST_NOTIFY_EMAIL_FROM" flag:"notify-email-from" help:"sender of notification emails whose type names none"`
 	// ResendAPIKey is Resend's API key (re_...). JOIST_RESEND_API_KEY.
 	ResendAPIKey string `toml:"resend_api_key" env:"JOIST_RESEND_API_KEY" flag:"resend-api-key" help:"Resend API key, with JOIST_EMAIL_PROVIDER=resend"`
 	// ResendAPIBase is Resend's API base URL. JOIST_RESEND_API_BASE.
@@ -448,6 +453,11 @@ func (c *Config) Validate() error {
 		}
 		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("%s: %q must be an absolute http:// or https:// URL", name, base))
+		}
+	}
+	if c.NotifyEmailFrom != "" {
+		if a, err := mail.ParseAddress(c.NotifyEmailFrom); err != nil || !strings.Contains(a.Address, "@") {
+			errs = append(errs, fmt.Errorf("JOIST_NOTIFY_EMAIL_FROM: %q is not an address such as \"Acme <hello@acme.example>\"", c.NotifyEmailFrom))
 		}
 	}
 	if c.EmailRate < 0 || c.EmailRate > 10000 {

@@ -54,6 +54,12 @@ type Input struct {
 	Metadata    json.RawMessage
 	SendAt      *time.Time
 	Category    string
+	// UnsubscribeScope, set by other systems (not the API), gives the
+	// email one-click unsubscribe fields for that scope, whatever its
+	// category: a notification's type or group ("notification:type:x",
+	// "notification:group:y"), which Options.NotificationUnsubscribe
+	// records.
+	UnsubscribeScope string
 }
 
 // AttachmentInput is an attachment as the API gives it (Content in base64).
@@ -134,6 +140,8 @@ func canonical(a *mail.Address) string {
 type checked struct {
 	Email
 	contactRef string
+	// unsubscribeScope is Input.UnsubscribeScope.
+	unsubscribeScope string
 	// A template send's data, rendered in the send's transaction (the
 	// template's name and requested locale are in Email).
 	data map[string]any
@@ -176,6 +184,12 @@ func (s *Service) check(prefix string, in Input, now time.Time) (checked, error)
 		return c, wrap(invalidf("to", "too_many_recipients", "%d recipients in to, cc and bcc; at most %d per email", n, maxRecipients))
 	}
 	c.contactRef = in.Contact
+	if in.UnsubscribeScope != "" {
+		if !strings.HasPrefix(in.UnsubscribeScope, ScopeNotification) || len(in.UnsubscribeScope) > 300 || !store.ValidText(in.UnsubscribeScope) {
+			return c, wrap(invalidf("unsubscribe_scope", "invalid_unsubscribe_scope", "%q is not a notification scope", in.UnsubscribeScope))
+		}
+		c.unsubscribeScope = in.UnsubscribeScope
+	}
 	if len(e.To) == 0 && in.Contact == "" {
 		return c, wrap(invalidf("to", "recipient_required", "give to (an address or a list) or contact (a contact's external id)"))
 	}

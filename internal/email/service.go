@@ -69,6 +69,11 @@ type Options struct {
 	// UnsubscribeKey signs unsubscribe links (derived from
 	// JOIST_SECRET_KEY); marketing mail cannot be sent without it.
 	UnsubscribeKey []byte
+	// NotificationUnsubscribe records a one-click unsubscribe from a
+	// notification scope (Input.UnsubscribeScope): the notification
+	// system mutes the type or group's email for the address's contacts.
+	// Without it such links are refused as unknown.
+	NotificationUnsubscribe func(ctx context.Context, u Unsubscription) error
 }
 
 // Service accepts emails, sends them as jobs and keeps their log.
@@ -358,6 +363,9 @@ func (s *Service) prepare(ctx context.Context, sc *store.Scope, c checked) (Emai
 	}
 	if err := s.checkFrom(ctx, sc, e.From); err != nil {
 		return Email{}, err
+	}
+	if c.unsubscribeScope != "" {
+		s.scopedUnsubscribe(&e, sc.TenantID(), c.unsubscribeScope)
 	}
 	return e, nil
 }

@@ -30,8 +30,12 @@ import (
 // Written by hand: the format is joist's own and a few lines of crypto/hmac.
 
 // Unsubscribe scopes: what a token unsubscribes from. A category is its
-// own name; notification types will be "notification:<type>".
-const ScopeMarketing = CategoryMarketing
+// own name; a notification scope starts with ScopeNotification
+// ("notification:type:booking.created", "notification:group:bookings").
+const (
+	ScopeMarketing    = CategoryMarketing
+	ScopeNotification = "notification:"
+)
 
 const (
 	tokenVersion = 1
@@ -114,8 +118,11 @@ func (s *Service) ParseUnsubscribeToken(tok string) (Unsubscription, error) {
 			return Unsubscription{}, errTokenMalformed()
 		}
 	}
-	if len(rest) != 0 || fields[0] == "" || fields[1] == "" || fields[2] != ScopeMarketing {
+	if len(rest) != 0 || fields[0] == "" || fields[1] == "" || (fields[2] != ScopeMarketing && !strings.HasPrefix(fields[2], ScopeNotification)) {
 		return Unsubscription{}, errTokenMalformed()
+	}
+	if fields[2] != ScopeMarketing && s.opts.NotificationUnsubscribe == nil {
+		return Unsubscription{}, errTokenUnknown()
 	}
 	return Unsubscription{TenantID: fields[0], Address: fields[1], Scope: fields[2]}, nil
 }
@@ -128,6 +135,13 @@ func (s *Service) Unsubscribe(ctx context.Context, tok string) (Unsubscription, 
 	u, err := s.ParseUnsubscribeToken(tok)
 	if err != nil {
 		return Unsubscription{}, err
+	}
+	if u.Scope != ScopeMarketing {
+		// A notification scope: the notification system records it.
+		if err := s.opts.NotificationUnsubscribe(ctx, u); err != nil {
+			return Unsubscription{}, err
+		}
+		return u, nil
 	}
 	now := s.now()
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
@@ -168,4 +182,20 @@ func (s *Service) listUnsubscribe(h *gomail.Header, e Email) error {
 	h.Set("List-Unsubscribe", "<"+s.UnsubscribeURL(e.TenantID, rcpts[0], ScopeMarketing)+">")
 	h.Set("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 	return nil
+}
+
+// scopedUnsubscribe gives an email of a notification scope its one-click
+// unsubscribe fields, for its first recipient, when links can be made
+// (an unsubscribe key and a public URL); they are kept with the email's
+// headers and signed like the marketing ones.
+func (s *Service) scopedUnsubscribe(e *Email, tenantID, scopeName string) {
+	rcpts := recipients(*e)
+	if len(s.opts.UnsubscribeKey) == 0 || s.opts.PublicURL == "" || len(rcpts) == 0 {
+		return
+	}
+	if e.Headers == nil {
+		e.Headers = map[string]string{}
+	}
+	e.Headers["List-Unsubscribe"] = "<" + s.UnsubscribeURL(tenantID, rcpts[0], scopeName) + ">"
+	e.Headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 }

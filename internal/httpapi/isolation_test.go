@@ -437,6 +437,7 @@ func TestTenantIsolation(t *testing.T) {
 		emailSuppressionIsolationCases(t, s, cases, want404, noLeak)
 		emailSettingsIsolationCases(t, s, cases, want404, noLeak)
 		emailUnsubscribeIsolationCases(t, s, cases)
+		notifyIsolationCases(t, s, cases, want404, noLeak)
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
 			name := rt.Method + " " + rt.Pattern

@@ -29,7 +29,7 @@ CREATE TABLE notify_events (
     tenant_id       TEXT NOT NULL REFERENCES tenants(id),
     type            TEXT NOT NULL,
     data            JSONB NOT NULL,
-    actor           JSONB NOT NULL,
+    actor           TEXT NOT NULL,
     recipients      JSONB NOT NULL,
     recipient_count INTEGER NOT NULL,
     fanned_out      INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,92 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// Channel is a delivery channel other than in_app (email, push): the
+// fan-out asks it, for each recipient whose preferences allow the
+// channel, what becomes of the delivery. Plan runs inside the fan-out's
+// transaction: it decides queued or skipped (with a reason), and for a
+// queued delivery enqueues its send job in in.Tx, so the delivery and its
+// job commit together. The send job later records the outcome with
+// Service.DeliveryFinish (sent or failed).
+type Channel interface {
+	// Name is the channel's name (email, push).
+	Name() string
+	// Plan decides one delivery. An error fails the fan-out's chunk (it is
+	// retried); an outcome of bad input (a template the data does not fit)
+	// is a failed Outcome with Detail instead.
+	Plan(ctx context.Context, in PlanInput) (Outcome, error)
+}
+
+// PlanInput is one delivery a Channel plans.
+type PlanInput struct {
+	// Tx is the fan-out's transaction.
+	Tx *store.Tx
+	// Actor is joist itself, with the event's correlation id.
+	Actor        auth.Actor
+	TenantID     string
+	Event        Event
+	Type         Type
+	Contact      store.Contact
+	Data         json.RawMessage
+	Notification string // the notification's id
+	Delivery     string // the delivery's id (ndl_...)
+	// Render renders a content template of the type (text/template
+	// source) with the notification's context (data, contact, tenant).
+	Render func(src string) (string, error)
+}
+
+// Outcome is what a Channel decided: Status queued, skipped (Reason),
+// sent, delivered or failed (Detail); Target names what it went to.
+type Outcome struct {
+	Status, Reason, Detail, Target string
+}
+
+// Skipped is a skipped outcome with reason.
+func Skipped(reason string) Outcome { return Outcome{Status: StatusSkipped, Reason: reason} }
+
+// DeliveryFinish records the outcome of a delivery's send (status sent,
+// delivered or failed, with detail) and writes it to the contact's
+// timeline under the notification's correlation id. Send jobs of channels
+// call it.
+func (s *Service) DeliveryFinish(ctx context.Context, tenantID, deliveryID, status, detail string) error {
+	switch status {
+	case StatusSent, StatusDelivered, StatusFailed:
+	default:
+		return fmt.Errorf("notify: DeliveryFinish: status %q is not sent, delivered or failed", status)
+	}
+	now := s.now()
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		var contactID, channel, notificationID, corr string
+		err := tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.notification_id, n.correlation_id FROM notification_deliveries d
+			JOIN notifications n ON n.id = d.notification_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, deliveryID).
+			Scan(&contactID, &channel, &notificationID, &corr)
+		if errors.Is(err, store.ErrNotFound) {
+			return core.NotFound("delivery %s not found", quote(deliveryID))
+		}
+		if err != nil {
+			return err
+		}
+		detail = store.SafeText(detail)
+		if _, err := tx.Exec(ctx, "UPDATE notification_deliveries SET status = ?, detail = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+			status, detail, now, tenantID, deliveryID); err != nil {
+			return err
+		}
+		summary := fmt.Sprintf("Notification %s %s", channel, status)
+		if detail != "" {
+			summary += ": " + detail
+		}
+		return sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: contactID, Kind: "notification." + channel + "." + status, Summary: summary,
+			RefType: "notification", RefID: notificationID, CorrelationID: corr, CreatedAt: now})
+	})
+}

@@ -1,0 +1,30 @@
+package notify
+
+import (
+	"context"
+
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// FanoutForTest runs an event's fan-out as its job does, chunk recipients
+// per transaction, failing after failAfter chunks (0: never) as a crash
+// mid-way would.
+func (s *Service) FanoutForTest(ctx context.Context, tenantID, eventID string, chunk, failAfter int) error {
+	return s.fanout(ctx, tenantID, eventID, chunk, failAfter)
+}
+
+// EventWithoutJobForTest stores an event as POST /v1/events does but
+// without its fan-out job, so a test runs the fan-out by hand alone.
+func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ string, ids []string) (string, error) {
+	rs := make([]recipient, len(ids))
+	for i, id := range ids {
+		rs[i] = recipient{ID: id}
+	}
+	e := Event{ID: store.NewID("nev_"), TenantID: tenantID, Type: typ, Data: []byte(`{"v":0}`), Recipients: jsonOf(rs), RecipientCount: len(rs),
+		Status: EventPending, CreatedAt: s.now()}
+	return e.ID, s.db.Write(ctx, func(tx *store.Tx) error { return eventInsert(ctx, tx.Tenant(tenantID), e) })
+}
+
+// SetChannelForTest registers a delivery channel on a running service, as
+// Options.Email and Options.Push do at New.
+func (s *Service) SetChannelForTest(c Channel) { s.channels[c.Name()] = c }

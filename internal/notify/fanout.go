@@ -1,0 +1,287 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/email/render"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// The fan-out job turns an event into notifications and deliveries, a
+// chunk of recipients per transaction (Options.Chunk), so a large event
+// never holds the database's writer for long. notify_events.fanned_out
+// counts the recipients whose chunk committed: after a crash the job
+// resumes there, and (event, contact) is unique, so a recipient is
+// notified at most once whatever happens.
+
+type fanoutWorker struct {
+	river.WorkerDefaults[FanoutArgs]
+	svc *Service
+}
+
+// Timeout bounds one attempt: a 10,000-recipient event with email takes
+// seconds, not minutes, but a slow database should not cut it short.
+func (w *fanoutWorker) Timeout(*river.Job[FanoutArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) error {
+	return w.svc.fanout(ctx, job.Args.TenantID, job.Args.EventID, w.svc.opts.Chunk, 0)
+}
+
+// errStaleChunk: another run moved the event on; reload and go on.
+var errStaleChunk = errors.New("notify: fan-out moved on under this run")
+
+// fanCtx is what every recipient of one event shares.
+type fanCtx struct {
+	ev      Event
+	typ     Type
+	found   bool // the type still exists
+	data    map[string]any
+	tenant  map[string]any
+	inApp   [3]*texttemplate.Template // title, body, url
+	actor   auth.Actor
+	recips  []recipient
+	chunkNo int
+}
+
+// fanout handles the event's recipients from where it stands, chunk per
+// transaction; failAfter > 0 (tests) fails it after that many chunks, as
+// a crash would.
+func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, failAfter int) error {
+	var fc fanCtx
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		sc := tx.Tenant(tenantID)
+		var err error
+		if fc.ev, err = eventGet(ctx, sc, eventID, true); err != nil {
+			return err
+		}
+		fc.typ, err = typeFind(ctx, sc, fc.ev.Type)
+		switch {
+		case err == nil:
+			fc.found = true
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		tn, err := tx.TenantGet(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		fc.tenant = map[string]any{"slug": tn.Slug, "name": tn.Name}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the event is gone: nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	if fc.ev.Status == EventDone {
+		return nil
+	}
+	if err := json.Unmarshal(fc.ev.Recipients, &fc.recips); err != nil {
+		return fmt.Errorf("notify: event %s: recipients: %w", eventID, err)
+	}
+	if fc.data, err = render.DecodeData(fc.ev.Data); err != nil {
+		return fmt.Errorf("notify: event %s: data: %w", eventID, err)
+	}
+	if c := fc.typ.Channels.InApp; c != nil {
+		for i, src := range []string{c.Title, c.Body, c.URL} {
+			if fc.inApp[i], err = parseContent("in_app", src); err != nil {
+				return err
+			}
+		}
+	}
+	fc.actor = auth.Actor{Type: auth.ActorSystem, ID: "system", AllTenants: true, CorrelationID: fc.ev.CorrelationID}
+	for {
+		start := fc.ev.FannedOut
+		end := min(start+chunk, len(fc.recips))
+		var changes []FeedChange
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			changes, err = s.fanChunk(ctx, tx, &fc, start, end)
+			return err
+		})
+		if errors.Is(err, errStaleChunk) {
+			return fmt.Errorf("notify: event %s: fanned out elsewhere meanwhile; retrying", eventID)
+		}
+		if err != nil {
+			return err
+		}
+		s.feedChanged(ctx, changes)
+		fc.ev.FannedOut = end
+		fc.chunkNo++
+		if end >= len(fc.recips) {
+			return nil
+		}
+		if failAfter > 0 && fc.chunkNo >= failAfter {
+			return fmt.Errorf("notify: failing after %d chunks, as asked", fc.chunkNo)
+		}
+	}
+}
+
+// fanChunk handles recipients [start, end) of the event in tx and moves
+// the event's fanned_out to end.
+func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start, end int) ([]FeedChange, error) {
+	sc := tx.Tenant(fc.ev.TenantID)
+	now := s.now()
+	rs := fc.recips[start:end]
+	contacts, err := s.chunkContacts(ctx, sc, fc, rs, now)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(contacts))
+	for _, c := range contacts {
+		if c != nil {
+			ids = append(ids, c.ID)
+		}
+	}
+	prefs, err := prefsMany(ctx, sc, ids)
+	if err != nil {
+		return nil, err
+	}
+	done, err := notifiedAlready(ctx, sc, fc.ev.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows chunkRows
+	notified, skipped := 0, 0
+	for i, r := range rs {
+		c := contacts[i]
+		reason := ""
+		switch {
+		case c == nil:
+			reason = ReasonUnknown
+		case !fc.found:
+			reason = "type_deleted"
+		case done[c.ID]:
+			reason = ReasonDuplicate
+		}
+		if reason != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO notify_event_skips (event_id, tenant_id, recipient, reason) VALUES (?, ?, ?, ?)
+				ON CONFLICT (event_id, recipient) DO NOTHING`, fc.ev.ID, sc.TenantID(), r.ID, reason); err != nil {
+				return nil, err
+			}
+			skipped++
+			continue
+		}
+		done[c.ID] = true
+		if err := s.notifyOne(ctx, tx, sc, fc, *c, prefs[c.ID], now, &rows); err != nil {
+			return nil, err
+		}
+		notified++
+	}
+	changes, err := writeRows(ctx, tx, sc.TenantID(), &rows, now)
+	if err != nil {
+		return nil, err
+	}
+	// The recipients stay as given until the last chunk, which clears them
+	// (the notifications and skips record them from then on).
+	q := `UPDATE notify_events SET fanned_out = ?, notified = notified + ?, skipped = skipped + ?, status = ?`
+	args := []any{end, notified, skipped, EventFanningOut}
+	if end >= len(fc.recips) {
+		q += `, recipients = '[]', completed_at = ?`
+		args = append(args[:3], EventDone, now)
+	}
+	n, err := tx.Exec(ctx, q+` WHERE tenant_id = ? AND id = ? AND fanned_out = ?`, append(args, sc.TenantID(), fc.ev.ID, start)...)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errStaleChunk
+	}
+	return changes, nil
+}
+
+// chunkContacts finds the chunk's contacts (one query), creating or
+// updating inline recipients; an unknown id is nil.
+func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx, rs []recipient, now time.Time) ([]*store.Contact, error) {
+	args := []any{sc.TenantID()}
+	for _, r := range rs {
+		args = append(args, r.ID)
+	}
+	rows, err := sc.Tx().Query(ctx, "SELECT "+store.ContactCols+" FROM contacts WHERE tenant_id = ? AND external_id IN (?"+
+		store.MorePlaceholders(len(rs)-1)+")", args...)
+	list, err := store.Collect(rows, err, func(r store.Rows) (store.Contact, error) { return store.ScanContact(r) })
+	if err != nil {
+		return nil, err
+	}
+	byExt := make(map[string]*store.Contact, len(list))
+	for i := range list {
+		byExt[list[i].ExternalID] = &list[i]
+	}
+	out := make([]*store.Contact, len(rs))
+	var created []store.Contact
+	var tl []store.TimelineEntry
+	for i, r := range rs {
+		c := byExt[r.ID]
+		if r.Inline {
+			var isNew bool
+			if c, isNew, err = upsertInline(ctx, sc, c, r, fc.ev.CorrelationID, now); err != nil {
+				return nil, err
+			}
+			byExt[r.ID] = c
+			if isNew {
+				created = append(created, *c)
+				tl = append(tl, store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "contact.created",
+					Summary: "Contact created (an event's recipient)", RefType: "contact", RefID: c.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now})
+			}
+		}
+		out[i] = c
+	}
+	// New contacts, as store.Scope.ContactInsert writes them, many at once.
+	if err := insertRows(ctx, sc.Tx(), "INSERT INTO contacts ("+store.ContactCols+")", 10, len(created), func(i int) []any {
+		c := created[i]
+		return []any{c.ID, sc.TenantID(), c.ExternalID, c.Email, c.Name, c.Locale, c.Timezone, c.Metadata, c.CreatedAt, c.UpdatedAt}
+	}); err != nil {
+		return nil, err
+	}
+	if err := timelineAddMany(ctx, sc, tl); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// upsertInline makes the contact of an inline recipient (new, for the
+// caller to insert with its contact.created entry), or updates the fields
+// it gives with a contact.updated timeline entry, as PUT
+// /v1/contacts/{contact} writes.
+func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r recipient, corr string, now time.Time) (*store.Contact, bool, error) {
+	set := func(dst *string, v *string, name string, changed *[]string) {
+		if v != nil && *dst != *v {
+			*dst = *v
+			*changed = append(*changed, name)
+		}
+	}
+	if c == nil {
+		n := store.Contact{ID: store.NewID(store.PrefixContact), TenantID: sc.TenantID(), ExternalID: r.ID, Metadata: json.RawMessage("{}"),
+			CreatedAt: now, UpdatedAt: now}
+		var ignored []string
+		set(&n.Email, r.Email, "email", &ignored)
+		set(&n.Name, r.Name, "name", &ignored)
+		set(&n.Locale, r.Locale, "locale", &ignored)
+		return &n, true, nil
+	}
+	u := *c
+	var changed []string
+	set(&u.Email, r.Email, "email", &changed)
+	set(&u.Name, r.Name, "name", &changed)
+	set(&u.Locale, r.Locale, "locale", &changed)
+	if len(changed) == 0 {
+		return c, false, nil
+	}
+	u.UpdatedAt = now
+	if _, err := sc.Tx().Exec(ctx, "UPDATE contacts SET email = ?, name = ?, locale = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+		u.Email, u.Name, u.Locale, now, sc.TenantID(), u.ID); err != nil {
+		return nil, false, err
+	}
+	return &u, false, sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: u.ID, Kind: "contact.updated", Summary: "Contact updated: " + strings.Join(changed, ", "),
+		RefType: "contact", RefID: u.ID, CorrelationID: corr, CreatedAt: now})
+}
