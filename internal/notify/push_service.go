@@ -59,10 +59,10 @@ type PushOptions struct {
 // and phones' devices per contact, and delivery to all of a contact's
 // targets.
 type Push struct {
-	core *core.Service
-	db   *store.DB
-	log  *slog.Logger
-	now  func() time.Time
+	core  *core.Service
+	db    *store.DB
+	log   *slog.Logger
+	now   func() time.Time
 	opts  PushOptions
 	web   *http.Client
 	guard *egress.Guard
