@@ -98,7 +98,7 @@ func decodeKey(s string) ([]byte, error) {
 // and auth 16 bytes. A failure is a *SubscriptionError.
 func ValidateSubscription(s Subscription) error {
 	u, err := url.Parse(s.Endpoint)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || len(s.Endpoint) > 2048 {
+	if err != nil || !strings.HasPrefix(s.Endpoint, "https://") || u.Host == "" || u.User != nil || u.Fragment != "" || len(s.Endpoint) > 2048 {
 		return &SubscriptionError{"endpoint", "must be an absolute https:// URL of at most 2048 characters"}
 	}
 	p, err := decodeKey(s.P256dh)
