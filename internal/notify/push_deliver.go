@@ -126,6 +126,7 @@ func (p *Push) Deliver(ctx context.Context, tenantID, contactID string, m PushMe
 	now := p.now()
 	var gone []PushTargetOutcome
 	record := func(t PushTargetOutcome) {
+		p.sends.WithLabelValues(t.Platform, string(t.Status)).Inc()
 		switch t.Status {
 		case push.Delivered:
 			out.Delivered++

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/egress"
@@ -69,13 +71,18 @@ type Push struct {
 
 	contactAuth atomic.Pointer[ContactAuth]
 	keys        sync.Map // tenant id -> push.VAPIDKeys, opened
+	sends       *prometheus.CounterVec
 }
 
 // NewPush builds the push channel on d. c checks access and writes
 // audit entries.
 func NewPush(d core.Deps, c *core.Service, opts PushOptions) *Push {
 	d = d.For("push")
-	p := &Push{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts, web: opts.WebClient, guard: d.Egress}
+	p := &Push{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts, web: opts.WebClient, guard: d.Egress,
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "joist_push_sends_total",
+			Help: "Push messages sent to one target, by platform (web, fcm, apns) and outcome (delivered, gone, retry, failed)."},
+			[]string{"platform", "outcome"})}
+	d.Register(p.sends)
 	if p.web == nil {
 		p.web = PushClient(d.Egress, egress.Customer, nil)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/notify"
 	"github.com/joist-dev/joist/internal/notify/push"
 	"github.com/joist-dev/joist/internal/notify/push/pushtest"
@@ -264,6 +266,57 @@ func TestPushIsolation(t *testing.T) {
 		}
 		if r := p.root(t, "acme", "DELETE", "/v1/contacts/ana/devices", `{"platform":"apns","token":"`+tok+`"}`); r.status != http.StatusNoContent || env.Count(t, "push_devices") != 0 {
 			t.Fatalf("device delete: %d %s", r.status, r.body)
+		}
+	}, svc.configure(t))
+}
+
+// TestPushMetrics: each send is counted by platform and outcome on
+// /metrics.
+func TestPushMetrics(t *testing.T) {
+	t.Parallel()
+	svc := newPushServices(t)
+	env := apptest.Start(t, store.SQLite, svc.configure(t))
+	p := startPush(t, env)
+	acme, ana := p.tenantWithContact(t, "acme", "ana")
+	b := svc.web.Subscribe(t)
+	p.as(t, acme.ID, ana, "POST", "/v1/push/subscriptions", subscriptionJSON(b))
+	if _, err := env.App.Push.Deliver(context.Background(), acme.ID, ana, notify.PushMessage{Title: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(env.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `joist_push_sends_total{outcome="delivered",platform="web"} 1`) {
+		t.Fatalf("metrics lack the send:\n%s", body)
+	}
+}
+
+// TestPushRefusedDestination: a stored endpoint the egress rules now
+// refuse (an operator removed 127.0.0.1 from JOIST_EGRESS_ALLOW) fails
+// for good with destination_refused, nothing is sent, and the
+// subscription is kept (it is not the push service's verdict).
+func TestPushRefusedDestination(t *testing.T) {
+	t.Parallel()
+	svc := newPushServices(t)
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		p := startPush(t, env)
+		acme, ana := p.tenantWithContact(t, "acme", "ana")
+		b := svc.web.Subscribe(t)
+		if r := p.as(t, acme.ID, ana, "POST", "/v1/push/subscriptions", subscriptionJSON(b)); r.status != http.StatusCreated {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		env = env.Restart(t, func(c *config.Config) { c.EgressAllow = nil })
+		before := len(svc.web.Messages())
+		out, err := env.App.Push.Deliver(context.Background(), acme.ID, ana, notify.PushMessage{Title: "x"})
+		var perm *notify.PushPermanentError
+		if !errors.As(err, &perm) || perm.Reason != "failed" || out.Failed != 1 || !strings.Contains(out.Targets[0].Detail, "destination_refused") {
+			t.Fatalf("%+v %v", out, err)
+		}
+		if len(svc.web.Messages()) != before || env.Count(t, "push_subscriptions") != 1 {
+			t.Fatal("sent, or the subscription was deleted")
 		}
 	}, svc.configure(t))
 }
