@@ -1,8 +1,10 @@
 package push_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,5 +166,32 @@ func TestVAPIDKeysFromPrivate(t *testing.T) {
 	k2, err := push.VAPIDKeysFromPrivate(k.Private)
 	if err != nil || k2.PublicKeyString() != k.PublicKeyString() || len(k.Public) != 65 || len(k.Private) != 32 {
 		t.Fatalf("%v %v", k2, err)
+	}
+}
+
+// flipTransport flips one bit of each request body's last byte (the
+// ciphertext's tag) before sending it.
+type flipTransport struct{ base http.RoundTripper }
+
+func (f flipTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	b, _ := io.ReadAll(r.Body)
+	b[len(b)-1] ^= 1
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(b))
+	r2.ContentLength = int64(len(b))
+	return f.base.RoundTrip(r2)
+}
+
+// TestWebPushTamperedBodyRefused: the stand-in's decryption is
+// authenticated: one flipped bit and it refuses the body.
+func TestWebPushTamperedBodyRefused(t *testing.T) {
+	t.Parallel()
+	svc := pushtest.NewWebPushService(t)
+	sub := svc.Subscribe(t)
+	w := newWebPush(t, svc, "mailto:ops@example.com")
+	w.Client = &http.Client{Transport: flipTransport{svc.Server.Client().Transport}}
+	o := w.Send(context.Background(), push.Subscription{Endpoint: sub.Endpoint, P256dh: sub.P256dh(), Auth: sub.AuthSecret()}, push.Message{Title: "x"})
+	if o.Status != push.Failed || !strings.Contains(o.Reason, "cannot decrypt") || len(svc.Messages()) != 0 {
+		t.Fatalf("%v", o)
 	}
 }
