@@ -249,3 +249,30 @@ func TestAPNsRefusesHTTP1(t *testing.T) {
 		t.Fatal("an HTTP/1.1 request was accepted")
 	}
 }
+
+// TestAPNsRefusesOtherProviders: a provider token with another key id,
+// or signed by another .p8, is refused (403 InvalidProviderToken, a
+// permanent failure) and nothing is delivered.
+func TestAPNsRefusesOtherProviders(t *testing.T) {
+	t.Parallel()
+	svc, other := pushtest.NewAPNsService(t), pushtest.NewAPNsService(t)
+	dev := svc.NewDevice()
+	for name, cfg := range map[string]push.APNsConfig{
+		"other key id": {Key: svc.P8(), KeyID: "ZZZZZZZZZZ", TeamID: svc.TeamID},
+		"other key":    {Key: other.P8(), KeyID: svc.KeyID, TeamID: svc.TeamID},
+		"other team":   {Key: svc.P8(), KeyID: svc.KeyID, TeamID: "OTHER12345"},
+	} {
+		cfg.Topic, cfg.APIBase, cfg.RootCAs = svc.Topic, svc.Server.URL, svc.CertPool()
+		a, err := push.NewAPNs(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := a.Send(context.Background(), dev, push.Message{Title: "x"}); o.Status != push.Failed || o.Code != 403 || o.Reason != "InvalidProviderToken" {
+			t.Errorf("%s: %v", name, o)
+		}
+		a.Close()
+	}
+	if len(svc.Notifications()) != 0 {
+		t.Fatal("delivered")
+	}
+}
