@@ -61,7 +61,14 @@ func (p *Push) apiVAPIDKey(w http.ResponseWriter, r *httpapi.Request) error {
 	var actor auth.Actor
 	var tenantID string
 	if hasBearer && bearer != "" && p.opts.Authenticate != nil {
-		if a, err := p.opts.Authenticate(r.Context(), bearer); err == nil {
+		a, err := p.opts.Authenticate(r.Context(), bearer)
+		if err != nil && strings.HasPrefix(bearer, "jk_") {
+			// An API key (not a contact token) that is wrong or revoked:
+			// say so rather than blame a contact token.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="joist"`)
+			return err
+		}
+		if err == nil {
 			a.IP, a.CorrelationID = r.ClientIP, r.CorrelationID
 			ref := r.Header.Get("Joist-Tenant")
 			switch {

@@ -46,6 +46,11 @@ func TestPushDeliver(t *testing.T) {
 		if r := p.do(t, "GET", "/v1/push/vapid-public-key", ""); r.status != http.StatusUnauthorized {
 			t.Fatalf("no credential: %d", r.status)
 		}
+		if r := p.do(t, "GET", "/v1/push/vapid-public-key", "", "Authorization", "Bearer jk_notakey"); r.status != http.StatusUnauthorized {
+			t.Fatalf("bad key: %d", r.status)
+		} else if code, _ := r.problem(t); code != "invalid_key" {
+			t.Fatalf("bad key: %s", r.body)
+		}
 
 		browser := svc.web.Subscribe(t)
 		if r := p.as(t, acme.ID, ana, "POST", "/v1/push/subscriptions", subscriptionJSON(browser)); r.status != http.StatusCreated {
