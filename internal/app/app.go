@@ -60,6 +60,8 @@ type App struct {
 	Billing *billing.Service
 	// Schedules is durable cron; its scheduler runs on every node.
 	Schedules *schedules.Service
+	// Push is the notifications' push channel (web push, FCM, APNs).
+	Push *notify.Push
 	// Deps is what every system's service shares (store, clock, logger,
 	// metrics registry), as handed to their constructors.
 	Deps core.Deps
@@ -158,12 +160,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email
 	}
+	pushOpts, err := pushOptions(cfg, guard, box, a.Core)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Push = notify.NewPush(a.Deps, a.Core, pushOpts)
 	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
 		Handlers: handlers})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -211,7 +219,8 @@ func OpenAPI() ([]byte, error) {
 	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "tenants", OpenAPI: tenants.OpenAPI()}, {Name: "contacts", OpenAPI: contacts.OpenAPI()},
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
-		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()}})
+		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()},
+		{Name: "push", OpenAPI: notify.PushOpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

@@ -124,6 +124,32 @@ type Config struct {
 	// default: the first nameserver of /etc/resolv.conf). JOIST_DNS_SERVER.
 	DNSServer string `toml:"dns_server" env:"JOIST_DNS_SERVER" flag:"dns-server" help:"DNS server (host:port) of the domain checks (default: the first nameserver of /etc/resolv.conf)"`
 
+	// VAPIDSubject is the instance's VAPID subject, a mailto: address or
+	// an https: URL (a tenant's notification settings may name its own;
+	// empty: JOIST_PUBLIC_URL when it is https). JOIST_VAPID_SUBJECT.
+	VAPIDSubject string `toml:"vapid_subject" env:"JOIST_VAPID_SUBJECT" flag:"vapid-subject" help:"VAPID subject of web push, mailto:you@example.com or an https: URL (default: the public URL when https)"`
+	// FCMCredentials is the Firebase service-account key file: its JSON
+	// content, or the path of the file. JOIST_FCM_CREDENTIALS.
+	FCMCredentials string `toml:"fcm_credentials" env:"JOIST_FCM_CREDENTIALS" flag:"fcm-credentials" help:"Firebase service-account JSON (its content, or the path of the file); empty: no FCM"`
+	// FCMAPIBase is FCM's API base URL. JOIST_FCM_API_BASE.
+	FCMAPIBase string `toml:"fcm_api_base" env:"JOIST_FCM_API_BASE" flag:"fcm-api-base" help:"FCM API base URL"`
+	// FCMTokenURL is where the service account's assertion is exchanged
+	// (empty: the file's token_uri). JOIST_FCM_TOKEN_URL.
+	FCMTokenURL string `toml:"fcm_token_url" env:"JOIST_FCM_TOKEN_URL" flag:"fcm-token-url" help:"OAuth token URL of the service account (default: its token_uri)"`
+	// APNsKey is the .p8 signing key: its PEM content or the path of the
+	// file. JOIST_APNS_KEY.
+	APNsKey string `toml:"apns_key" env:"JOIST_APNS_KEY" flag:"apns-key" help:"APNs .p8 signing key (its PEM content, or the path of the file); empty: no APNs"`
+	// APNsKeyID, APNsTeamID and APNsTopic are the key's id, the team's id
+	// and the app's bundle id. JOIST_APNS_KEY_ID, JOIST_APNS_TEAM_ID, JOIST_APNS_TOPIC.
+	APNsKeyID  string `toml:"apns_key_id" env:"JOIST_APNS_KEY_ID" flag:"apns-key-id" help:"APNs key id (10 characters)"`
+	APNsTeamID string `toml:"apns_team_id" env:"JOIST_APNS_TEAM_ID" flag:"apns-team-id" help:"Apple developer team id (10 characters)"`
+	APNsTopic  string `toml:"apns_topic" env:"JOIST_APNS_TOPIC" flag:"apns-topic" help:"the app's bundle id (apns-topic)"`
+	// APNsAPIBase is APNs' base URL. JOIST_APNS_API_BASE.
+	APNsAPIBase string `toml:"apns_api_base" env:"JOIST_APNS_API_BASE" flag:"apns-api-base" help:"APNs base URL (https://api.sandbox.push.apple.com for development builds)"`
+	// PushCA is a PEM file of extra CAs trusted for push services (test
+	// servers), besides the system's. JOIST_PUSH_CA.
+	PushCA string `toml:"push_ca" env:"JOIST_PUSH_CA" flag:"push-ca" help:"PEM file of extra CAs trusted for web push, FCM and APNs (test servers)"`
+
 	// QueueWorkers is Queues parsed.
 	QueueWorkers map[string]int `toml:"-"`
 	// Trusted is TrustedProxies parsed.
@@ -154,6 +180,8 @@ func Default() Config {
 		EmailProvider:         "outbox",
 		ResendAPIBase:         "https://api.resend.com",
 		PostmarkAPIBase:       "https://api.postmarkapp.com",
+		FCMAPIBase:            "https://fcm.googleapis.com",
+		APNsAPIBase:           "https://api.push.apple.com",
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
 	}
@@ -460,6 +488,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("JOIST_NOTIFY_EMAIL_FROM: %q is not an address such as \"Acme <hello@acme.example>\"", c.NotifyEmailFrom))
 		}
 	}
+	errs = append(errs, c.validatePush()...)
 	if c.EmailRate < 0 || c.EmailRate > 10000 {
 		errs = append(errs, errors.New("JOIST_EMAIL_RATE: must be 0 (the provider's default) to 10000 requests a second"))
 	}

@@ -314,6 +314,11 @@ func TestRealJoist(t *testing.T) {
 	c.want(404, "POST", unsub[:len(unsub)-4], "", "")
 	c.want(400, "GET", "/u/x", "", "")
 
+	// Push: the VAPID key (API key, contact token), a browser's
+	// subscription (contact token; the feed's tokens are stood in for),
+	// a phone's device (API key).
+	pushCases(t, c, env, tenant.ID, key.Key)
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")
