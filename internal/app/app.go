@@ -152,20 +152,25 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		// A notification email's one-click link mutes its type or group in
 		// the contact's preferences (a.Notify is built just below).
 		NotificationUnsubscribe: func(ctx context.Context, u email.Unsubscription) error { return a.Notify.EmailUnsubscribe(ctx, u) }})
-	// The notification system sends its email channel through the email
-	// system; the feed and push are glued in as they land.
-	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
-		Feed: nil})
-	handlers := map[string]webhook.Handler{"stripe": a.Billing}
-	for _, p := range email.DeliveryProviders {
-		handlers[p] = a.Email
-	}
 	pushOpts, err := pushOptions(cfg, guard, box, a.Core)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	a.Push = notify.NewPush(a.Deps, a.Core, pushOpts)
+	// The notification system sends its email channel through the email
+	// system and its push channel through Push; a push delivery's job
+	// records its outcome on the notification system (a.Notify, built
+	// here).
+	pushFinish := func(ctx context.Context, tenantID, deliveryID, status, detail string) error {
+		return a.Notify.DeliveryFinish(ctx, tenantID, deliveryID, status, detail)
+	}
+	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
+		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: nil})
+	handlers := map[string]webhook.Handler{"stripe": a.Billing}
+	for _, p := range email.DeliveryProviders {
+		handlers[p] = a.Email
+	}
 	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
 		Handlers: handlers})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{

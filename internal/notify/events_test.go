@@ -16,7 +16,7 @@ import (
 // duplicate. The event answers 202, the fan-out creates one notification
 // per known recipient with in_app delivered, email queued (an email in
 // the outbox rendered in the contact's locale, under the event's
-// correlation id), push skipped not_configured; the unknown id and the
+// correlation id), push skipped no_subscription (no browser or device registered); the unknown id and the
 // duplicate are skipped with reasons; the timeline has one entry per
 // notification. The same Idempotency-Key creates nothing twice.
 func TestEventFanoutEndToEnd(t *testing.T) {
@@ -71,7 +71,7 @@ func TestEventFanoutEndToEnd(t *testing.T) {
 			d := byChannel(n)
 			if n.Title != "New booking" || n.Body != "Ana booked Suite 4" || n.URL != "/bookings/bk_1" || !n.InFeed ||
 				d["in_app"].Status != "delivered" || d["email"].Status != "queued" || !strings.HasPrefix(d["email"].Target, "em_") ||
-				d["push"].Status != "skipped" || d["push"].Reason != "not_configured" {
+				d["push"].Status != "skipped" || d["push"].Reason != "no_subscription" {
 				t.Fatalf("notification of %s: %+v", n.Contact, n)
 			}
 			emails[n.Contact] = d["email"].Target
@@ -99,7 +99,7 @@ func TestEventFanoutEndToEnd(t *testing.T) {
 		c.do(t, "GET", "/v1/contacts/host-de/timeline", nil).json(t, &tl)
 		found := 0
 		for _, e := range tl.Data {
-			if e.Kind == "notification.created" && e.CorrelationID == "cor-bk-1" && strings.Contains(e.Summary, "push skipped (not_configured)") {
+			if e.Kind == "notification.created" && e.CorrelationID == "cor-bk-1" && strings.Contains(e.Summary, "push skipped (no_subscription)") {
 				found++
 			}
 		}
