@@ -58,6 +58,8 @@ type App struct {
 	Billing *billing.Service
 	// Schedules is durable cron; its scheduler runs on every node.
 	Schedules *schedules.Service
+	// Feed is the end user's in-app notification feed and its stream.
+	Feed *notify.Feed
 	// Deps is what every system's service shares (store, clock, logger,
 	// metrics registry), as handed to their constructors.
 	Deps core.Deps
@@ -149,10 +151,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	a.Webhooks = webhook.New(a.Deps, a.Core, a.Jobs, box, webhook.Options{BaseURL: cfg.BaseURL(), Retention: cfg.WebhookRetention,
 		Handlers: handlers})
+	a.Feed = notify.NewFeed(a.Deps, a.Core, notify.FeedOptions{Box: box, Heartbeat: cfg.FeedHeartbeat})
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(),
+			a.Feed.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -170,9 +174,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	mux := http.NewServeMux()
 	a.API.Register(mux)
 	a.Admin.Register(mux)
+	a.Feed.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = httpapi.LimitHeaders(mux)
-	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks})}
+	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks}), a.Feed}
 	// Credentials are created last, once nothing else in New can fail, so
 	// that a failed New never creates credentials no one is shown.
 	a.Bootstrap, err = a.Core.Bootstrap(ctx, core.BootstrapInput{
@@ -197,7 +202,7 @@ func OpenAPI() ([]byte, error) {
 	return httpapi.MergeOpenAPI([]httpapi.System{{Name: "tenants", OpenAPI: tenants.OpenAPI()}, {Name: "contacts", OpenAPI: contacts.OpenAPI()},
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
-		{Name: "email", OpenAPI: email.OpenAPI()}})
+		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify-feed", OpenAPI: notify.OpenAPIFeed()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).
@@ -229,6 +234,9 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	// Open feed streams end when shutdown begins, so a graceful shutdown
+	// never waits on them.
+	a.server.RegisterOnShutdown(a.Feed.Stop)
 	go func() {
 		if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Log.Error("http server stopped", "err", err)

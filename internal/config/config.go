@@ -56,6 +56,9 @@ type Config struct {
 	SessionTTL time.Duration `toml:"session_ttl" env:"JOIST_SESSION_TTL" flag:"session-ttl" help:"admin session idle lifetime"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"JOIST_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests get on SIGTERM"`
+	// FeedHeartbeat is how often a notification feed stream sends a
+	// keep-alive comment.
+	FeedHeartbeat time.Duration `toml:"feed_heartbeat" env:"JOIST_FEED_HEARTBEAT" flag:"feed-heartbeat" help:"how often a notification feed stream (SSE) sends a keep-alive comment"`
 
 	// Queues configures job queues as name=workers pairs. JOIST_QUEUES ("default=100,critical=5").
 	Queues []string `toml:"queues" env:"JOIST_QUEUES" flag:"queues" help:"job queues as name=workers, comma-separated"`
@@ -147,6 +150,7 @@ func Default() Config {
 		PostmarkAPIBase:       "https://api.postmarkapp.com",
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
+		FeedHeartbeat:         15 * time.Second,
 	}
 }
 
@@ -472,6 +476,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("JOIST_SHUTDOWN_TIMEOUT: must be positive"))
+	}
+	if c.FeedHeartbeat < 100*time.Millisecond || c.FeedHeartbeat > 10*time.Minute {
+		errs = append(errs, errors.New("JOIST_FEED_HEARTBEAT: must be from 100ms to 10m (proxies close idle connections after about a minute)"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,5 @@
+package notify
+
+// FeedAppend is feedAppend, for the external tests' stand-in of the
+// fan-out (a notification row and its feed log entry in one transaction).
+var FeedAppend = feedAppend
