@@ -64,8 +64,9 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	s := &sse{w: w, rc: rc}
-	// The first counts, so a badge is right at once.
-	if err := a.sendCounts(r.Context(), s, tenantID, contactID, after); err != nil {
+	// What was missed since Last-Event-ID, then the counts (sent even
+	// when nothing was missed, so a badge is right at once).
+	if after, err = a.catchUp(r.Context(), s, tenantID, contactID, after, true); err != nil {
 		return err
 	}
 	heartbeat := time.NewTicker(f.opts.Heartbeat)
@@ -87,7 +88,7 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 		case <-sub.wake:
 		case <-poll.C:
 		}
-		if after, err = a.catchUp(ctx, s, tenantID, contactID, after); err != nil {
+		if after, err = a.catchUp(ctx, s, tenantID, contactID, after, false); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -96,9 +97,9 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	}
 }
 
-// catchUp sends every feed log entry after seq, then the counts, and
-// returns the last sequence sent.
-func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID string, seq int64) (int64, error) {
+// catchUp sends every feed log entry after seq, then the counts (when
+// it sent anything, or always), and returns the last sequence sent.
+func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID string, seq int64, always bool) (int64, error) {
 	sent := false
 	for {
 		entries, err := a.feed.logAfter(ctx, tenantID, contactID, seq, replayBatch)
@@ -123,7 +124,7 @@ func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID strin
 			break
 		}
 	}
-	if !sent {
+	if !sent && !always {
 		return seq, nil
 	}
 	return seq, a.sendCounts(ctx, s, tenantID, contactID, seq)
