@@ -436,6 +436,7 @@ func TestTenantIsolation(t *testing.T) {
 		emailDomainIsolationCases(t, s, cases, want404, noLeak)
 		emailSuppressionIsolationCases(t, s, cases, want404, noLeak)
 		emailUnsubscribeIsolationCases(t, s, cases)
+		feedIsolationCases(t, s, cases, want404, noLeak)
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
 			name := rt.Method + " " + rt.Pattern
