@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/secretbox"
 	"github.com/joist-dev/joist/internal/store"
@@ -64,6 +66,8 @@ func NewFeed(d core.Deps, c *core.Service, opts FeedOptions) *Feed {
 	}
 	f := &Feed{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts, hub: newHub(),
 		secretCache: map[string]cachedFeedSecret{}, done: make(chan struct{})}
+	d.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "joist_feed_streams", Help: "Open notification feed streams (SSE) on this node."},
+		func() float64 { return float64(f.hub.count()) }))
 	if pool := d.DB.PgxPool(); pool != nil {
 		f.broker = newPGBroker(pool, f.hub, d.Log)
 	}
@@ -103,7 +107,8 @@ func (f *Feed) FeedChanged(ctx context.Context, changes []FeedChange) {
 		f.hub.wake(c.TenantID, c.ContactID)
 	}
 	if f.broker != nil {
-		if err := f.broker.notify(ctx, changes); err != nil {
+		// Not cancelled with the request that made the change: it is committed.
+		if err := f.broker.notify(context.WithoutCancel(ctx), changes); err != nil {
 			f.log.Warn("feed: notify other nodes", "err", err, "changes", len(changes))
 		}
 	}

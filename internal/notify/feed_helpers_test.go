@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -202,8 +201,19 @@ type stream struct {
 // (as EventSource does); lastID, when not "", is sent as Last-Event-ID.
 func (f *fx) openStream(t *testing.T, token, lastID string) *stream {
 	t.Helper()
+	return f.stream(t, f.url, token, lastID)
+}
+
+// openStreamAt connects to the stream of the joist served at base.
+func (f *fx) openStreamAt(t *testing.T, base, token string) *stream {
+	t.Helper()
+	return f.stream(t, base, token, "")
+}
+
+func (f *fx) stream(t *testing.T, base, token, lastID string) *stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, "GET", f.url+"/v1/feed/stream?token="+token, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/feed/stream?token="+token, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,5 +319,3 @@ func countsOf(t *testing.T, e event) wire.FeedCounts {
 	}
 	return c
 }
-
-var _ = fmt.Sprintf

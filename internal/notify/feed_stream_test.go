@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,4 +280,31 @@ func TestStreamShutdownAndLogs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestStreamOutlivesWriteTimeout: behind a server whose WriteTimeout is
+// 300ms, a stream keeps delivering well past it (each write extends its
+// own deadline), and the open stream is counted in /metrics.
+func TestStreamOutlivesWriteTimeout(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		srv := httptest.NewUnstartedServer(env.App.Handler())
+		srv.Config.WriteTimeout = 300 * time.Millisecond
+		srv.Start()
+		t.Cleanup(srv.Close) // after the stream's own cleanup: Close waits for open requests
+		a := newFx(t, env, "clinic-a")
+		alice := a.contact(t, "alice")
+		tok := a.token(t, "alice")
+		s := a.on(env.App).openStreamAt(t, srv.URL, tok)
+		s.expect(t, "counts")
+		time.Sleep(time.Second)
+		id, _ := a.notify(t, alice, "after the write timeout")
+		if it := itemOf(t, s.expect(t, "notification")); it.ID != id {
+			t.Fatalf("got %+v", it)
+		}
+		r := a.do(t, "GET", "/metrics", "", nil)
+		if !strings.Contains(string(r.body), "joist_feed_streams 1") {
+			t.Fatalf("metrics do not count the stream:\n%s", r.body)
+		}
+	}, func(c *config.Config) { c.FeedHeartbeat = 200 * time.Millisecond })
 }
