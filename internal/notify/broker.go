@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -113,6 +114,7 @@ type pgBroker struct {
 	// on it before writing on another node).
 	listening chan struct{}
 	lOnce     sync.Once
+	pid       atomic.Uint32 // the listening connection's backend
 }
 
 func newPGBroker(pool *pgxpool.Pool, h *hub, log *slog.Logger) *pgBroker {
@@ -196,6 +198,7 @@ func (b *pgBroker) listen(ctx context.Context, again bool) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+feedChannel); err != nil {
 		return err
 	}
+	b.pid.Store(conn.PgConn().PID())
 	b.lOnce.Do(func() { close(b.listening) })
 	if again {
 		b.hub.wakeAll()

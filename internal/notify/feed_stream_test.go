@@ -233,6 +233,29 @@ func TestStreamTwoNodes(t *testing.T) {
 	if itemOf(t, r.expect(t, "notification")).ID != id {
 		t.Fatal("live event after resume missing")
 	}
+	r.expect(t, "counts")
+
+	// The LISTEN connection of node 1 dies: it reconnects, and the
+	// streams of node 1 get what node 2 commits meanwhile and after,
+	// sooner than the safety poll would find it.
+	pid := n1.Feed.ListenerPID()
+	if _, err := n1.DB.PgxPool().Exec(context.Background(), "SELECT pg_terminate_backend($1)", int32(pid)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		sent := time.Now()
+		id, _ := a2.notify(t, alice, "across a reconnect")
+		if itemOf(t, r.expect(t, "notification")).ID != id {
+			t.Fatal("event after the LISTEN connection died missing")
+		}
+		if d := time.Since(sent); d > 2*time.Second {
+			t.Fatalf("event %d took %s after the LISTEN connection died", i, d)
+		}
+		r.expect(t, "counts")
+	}
+	if n1.Feed.ListenerPID() == pid {
+		t.Fatal("the listener did not reconnect")
+	}
 	if strings.Contains(logs.String(), tok) {
 		t.Fatal("the token is in the log")
 	}
