@@ -39,6 +39,9 @@ func (f *Feed) API() httpapi.System {
 		{Method: "GET", Pattern: streamPath, Public: true, Handler: a.stream},
 		{Method: "POST", Pattern: "/v1/feed/read-all", Public: true, Handler: a.readAll},
 		{Method: "POST", Pattern: "/v1/feed/{notification}/{action}", Public: true, Handler: a.setState},
+		// GET|PUT /v1/feed/preferences (the contact's own preferences) is
+		// glued at merge: a.auth for the contact, then the preference
+		// functions of preferences.go.
 	}}
 }
 
