@@ -61,15 +61,15 @@ func (f *Feed) Register(mux *http.ServeMux) {
 // auth authenticates the contact token and answers CORS for the token's
 // tenant (for a refused token: for any tenant listing the origin, so the
 // page can read the 401 and fetch a fresh token).
-func (a *feedAPI) auth(w http.ResponseWriter, r *httpapi.Request) (tenantID, contactID string, err error) {
-	tenantID, contactID, err = a.feed.Contact(r.Request)
+func (a *feedAPI) auth(w http.ResponseWriter, r *httpapi.Request) (principal, error) {
+	p, err := a.feed.principal(r.Request)
 	if err != nil {
 		a.feed.CORS(w, r.Request, "")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="joist-feed"`)
-		return "", "", err
+		return principal{}, err
 	}
-	a.feed.CORS(w, r.Request, tenantID)
-	return tenantID, contactID, nil
+	a.feed.CORS(w, r.Request, p.tenantID)
+	return p, nil
 }
 
 func (a *feedAPI) tokenCreate(w http.ResponseWriter, r *httpapi.Request) error {
@@ -141,15 +141,16 @@ func (a *feedAPI) settingsPut(w http.ResponseWriter, r *httpapi.Request) error {
 }
 
 func (a *feedAPI) list(w http.ResponseWriter, r *httpapi.Request) error {
-	tenantID, contactID, err := a.auth(w, r)
+	p, err := a.auth(w, r)
 	if err != nil {
 		return err
 	}
-	p, err := httpapi.ParsePage(r.Request)
+	tenantID, contactID := p.tenantID, p.contactID
+	page, err := httpapi.ParsePage(r.Request)
 	if err != nil {
 		return err
 	}
-	items, next, err := a.feed.List(r.Context(), tenantID, contactID, r.URL.Query().Get("status"), p)
+	items, next, err := a.feed.List(r.Context(), tenantID, contactID, r.URL.Query().Get("status"), page)
 	if err != nil {
 		return err
 	}
@@ -158,10 +159,11 @@ func (a *feedAPI) list(w http.ResponseWriter, r *httpapi.Request) error {
 }
 
 func (a *feedAPI) counts(w http.ResponseWriter, r *httpapi.Request) error {
-	tenantID, contactID, err := a.auth(w, r)
+	p, err := a.auth(w, r)
 	if err != nil {
 		return err
 	}
+	tenantID, contactID := p.tenantID, p.contactID
 	c, err := a.feed.Counts(r.Context(), tenantID, contactID)
 	if err != nil {
 		return err
@@ -171,10 +173,11 @@ func (a *feedAPI) counts(w http.ResponseWriter, r *httpapi.Request) error {
 }
 
 func (a *feedAPI) setState(w http.ResponseWriter, r *httpapi.Request) error {
-	tenantID, contactID, err := a.auth(w, r)
+	p, err := a.auth(w, r)
 	if err != nil {
 		return err
 	}
+	tenantID, contactID := p.tenantID, p.contactID
 	it, err := a.feed.SetState(r.Context(), tenantID, contactID, r.PathValue("notification"), r.PathValue("action"), r.CorrelationID)
 	if err != nil {
 		return err
@@ -183,10 +186,11 @@ func (a *feedAPI) setState(w http.ResponseWriter, r *httpapi.Request) error {
 }
 
 func (a *feedAPI) readAll(w http.ResponseWriter, r *httpapi.Request) error {
-	tenantID, contactID, err := a.auth(w, r)
+	p, err := a.auth(w, r)
 	if err != nil {
 		return err
 	}
+	tenantID, contactID := p.tenantID, p.contactID
 	n, err := a.feed.ReadAll(r.Context(), tenantID, contactID)
 	if err != nil {
 		return err

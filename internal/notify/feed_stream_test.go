@@ -19,6 +19,7 @@ import (
 	"github.com/joist-dev/joist/internal/config"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/store/storetest"
+	"github.com/joist-dev/joist/wire"
 )
 
 // TestStream: a stream starts with the counts; a notification written
@@ -330,4 +331,34 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 			t.Fatalf("metrics do not count the stream:\n%s", r.body)
 		}
 	}, func(c *config.Config) { c.FeedHeartbeat = 200 * time.Millisecond })
+}
+
+// TestStreamEndsAtTokenExpiry: an open stream ends when its token
+// expires, so a token stops working at its expiry on streams too.
+func TestStreamEndsAtTokenExpiry(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		a := newFx(t, env, "clinic-a")
+		a.contact(t, "alice")
+		var tok wire.ContactToken
+		a.want(t, http.StatusCreated, "POST", "/v1/contacts/alice/tokens", "key", map[string]string{"ttl": "2s"}).json(t, &tok)
+		long := a.token(t, "alice")
+		s := a.openStream(t, tok.Token, "")
+		s.expect(t, "counts")
+		other := a.openStream(t, long, "")
+		other.expect(t, "counts")
+		select {
+		case <-s.done:
+			if d := time.Until(tok.ExpiresAt); d > 100*time.Millisecond {
+				t.Fatalf("the stream ended %s before its token expired", d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stream outlived its token")
+		}
+		select {
+		case <-other.done:
+			t.Fatal("a stream with a valid token ended too")
+		default:
+		}
+	})
 }

@@ -35,10 +35,11 @@ const writeWindow = 30 * time.Second
 // closing the connection.
 func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	f := a.feed
-	tenantID, contactID, err := a.auth(w, r)
+	p, err := a.auth(w, r)
 	if err != nil {
 		return err
 	}
+	tenantID, contactID := p.tenantID, p.contactID
 	last := r.Header.Get("Last-Event-ID")
 	if last == "" {
 		last = r.URL.Query().Get("last_event_id")
@@ -73,12 +74,19 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	defer heartbeat.Stop()
 	poll := time.NewTicker(f.opts.Poll)
 	defer poll.Stop()
+	// The stream ends when its token expires: the client reconnects
+	// with a fresh one (and Last-Event-ID), so a token stops working
+	// everywhere at its expiry, open streams included.
+	expired := time.NewTimer(time.Until(p.expires))
+	defer expired.Stop()
 	ctx := r.Context()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-f.done:
+			return nil
+		case <-expired.C:
 			return nil
 		case <-heartbeat.C:
 			if err := s.comment("heartbeat"); err != nil {

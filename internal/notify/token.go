@@ -219,18 +219,30 @@ func unauthorized(code, msg string) *httpapi.Problem {
 // another algorithm, an unknown or expired kid, exp missing or more than
 // 24h ahead), token_contact_unknown.
 func (f *Feed) Contact(r *http.Request) (tenantID, contactID string, err error) {
+	p, err := f.principal(r)
+	return p.tenantID, p.contactID, err
+}
+
+// principal is an authenticated contact token: its tenant, contact and
+// expiry (a stream ends then).
+type principal struct {
+	tenantID, contactID string
+	expires             time.Time
+}
+
+func (f *Feed) principal(r *http.Request) (principal, error) {
 	raw := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		const p = "Bearer "
 		if len(h) < len(p) || !strings.EqualFold(h[:len(p)], p) {
-			return "", "", unauthorized("contact_token_required", "the Authorization header must be 'Bearer <contact token>'")
+			return principal{}, unauthorized("contact_token_required", "the Authorization header must be 'Bearer <contact token>'")
 		}
 		raw = strings.TrimSpace(h[len(p):])
 	} else if r.URL.Path == streamPath {
 		raw = r.URL.Query().Get("token")
 	}
 	if raw == "" || strings.Count(raw, ".") != 2 {
-		return "", "", unauthorized("contact_token_required",
+		return principal{}, unauthorized("contact_token_required",
 			"the feed takes a contact token (POST /v1/contacts/{contact}/tokens, or a JWT signed with the feed secret), never an API key")
 	}
 	return f.verify(r.Context(), raw)
@@ -239,7 +251,7 @@ func (f *Feed) Contact(r *http.Request) (tenantID, contactID string, err error) 
 // verify checks a contact token: HS256 only, a kid naming a live feed
 // secret (which names the tenant), exp required and at most 24h ahead
 // (of now and of iat), sub an existing contact of that tenant.
-func (f *Feed) verify(ctx context.Context, raw string) (tenantID, contactID string, err error) {
+func (f *Feed) verify(ctx context.Context, raw string) (p principal, err error) {
 	var sec FeedSecret
 	var lookupErr error
 	claims := &jwt.RegisteredClaims{}
@@ -255,32 +267,33 @@ func (f *Feed) verify(ctx context.Context, raw string) (tenantID, contactID stri
 		return []byte(sec.Secret), nil
 	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(f.now))
 	if lookupErr != nil && !errors.Is(lookupErr, store.ErrNotFound) {
-		return "", "", lookupErr // the database failed: a 500, not the token's fault
+		return p, lookupErr // the database failed: a 500, not the token's fault
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return "", "", unauthorized("token_expired", "the contact token has expired: get a fresh one from the app")
+		return p, unauthorized("token_expired", "the contact token has expired: get a fresh one from the app")
 	case err != nil:
-		return "", "", unauthorized("token_invalid", "the contact token is not valid: it must be a JWT signed HS256 with a live feed secret of the tenant, its kid in the header")
+		return p, unauthorized("token_invalid", "the contact token is not valid: it must be a JWT signed HS256 with a live feed secret of the tenant, its kid in the header")
 	}
 	now := f.now()
 	if claims.ExpiresAt.Sub(now) > MaxTokenTTL+tokenSkew ||
 		(claims.IssuedAt != nil && claims.ExpiresAt.Sub(claims.IssuedAt.Time) > MaxTokenTTL) {
-		return "", "", unauthorized("token_invalid", "the contact token lives more than 24h: exp must be at most 24h ahead")
+		return p, unauthorized("token_invalid", "the contact token lives more than 24h: exp must be at most 24h ahead")
 	}
 	if claims.Subject == "" || !store.ValidText(claims.Subject) || core.ValidateExternalID(claims.Subject) != nil {
-		return "", "", unauthorized("token_invalid", "the contact token's sub must be a contact's id")
+		return p, unauthorized("token_invalid", "the contact token's sub must be a contact's id")
 	}
 	err = f.db.Read(ctx, func(tx *store.Tx) error {
 		c, err := tx.Tenant(sec.TenantID).ContactGet(ctx, claims.Subject)
-		contactID = c.ID
+		p.contactID = c.ID
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return "", "", unauthorized("token_contact_unknown", "the contact token's sub names no contact of its tenant")
+		return p, unauthorized("token_contact_unknown", "the contact token's sub names no contact of its tenant")
 	}
 	if err != nil {
-		return "", "", err
+		return p, err
 	}
-	return sec.TenantID, contactID, nil
+	p.tenantID, p.expires = sec.TenantID, claims.ExpiresAt.Time
+	return p, nil
 }

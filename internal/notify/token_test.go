@@ -73,8 +73,8 @@ func TestFeedSecretRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tid, cid, err := f.verify(ctx, old); err != nil || tid != tn.ID || cid != "ct_alice" {
-			t.Fatalf("verify: %s %s %v", tid, cid, err)
+		if p, err := f.verify(ctx, old); err != nil || p.tenantID != tn.ID || p.contactID != "ct_alice" {
+			t.Fatalf("verify: %+v %v", p, err)
 		}
 		secs, err := f.RotateFeedSecret(ctx, a, tn.ID)
 		if err != nil || len(secs) != 2 || secs[1].ExpiresAt == nil || !secs[1].ExpiresAt.Equal(now.Add(24*time.Hour)) {
@@ -85,26 +85,26 @@ func TestFeedSecretRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, tok := range map[string]string{"old": old, "new": fresh} {
-			if _, _, err := f.verify(ctx, tok); err != nil {
+			if _, err := f.verify(ctx, tok); err != nil {
 				t.Fatalf("%s during the rotation: %v", name, err)
 			}
 		}
 		clk.add(90 * time.Minute)
-		if code := tokenCode(func() error { _, _, err := f.verify(ctx, short); return err }()); code != "token_expired" {
+		if code := tokenCode(func() error { _, err := f.verify(ctx, short); return err }()); code != "token_expired" {
 			t.Fatalf("an hour's token after 90m: %q", code)
 		}
 		clk.add(22*time.Hour + 31*time.Minute) // 24h and a minute after the rotation
-		if code := tokenCode(func() error { _, _, err := f.verify(ctx, old); return err }()); code != "token_invalid" {
+		if code := tokenCode(func() error { _, err := f.verify(ctx, old); return err }()); code != "token_invalid" {
 			t.Fatalf("the old secret's token after the grace period: %q", code)
 		}
 		later, _, err := f.MintToken(ctx, a, tn.ID, "alice", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.verify(ctx, later); err != nil {
+		if _, err := f.verify(ctx, later); err != nil {
 			t.Fatalf("the new secret's token: %v", err)
 		}
-		if code := tokenCode(func() error { _, _, err := f.verify(ctx, fresh); return err }()); code != "token_expired" {
+		if code := tokenCode(func() error { _, err := f.verify(ctx, fresh); return err }()); code != "token_expired" {
 			t.Fatalf("a 24h token after 24h1m: %q", code)
 		}
 		if secs, err := f.FeedSecrets(ctx, a, tn.ID); err != nil || len(secs) != 1 || secs[0].ExpiresAt != nil {
