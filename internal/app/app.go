@@ -62,6 +62,8 @@ type App struct {
 	Schedules *schedules.Service
 	// Push is the notifications' push channel (web push, FCM, APNs).
 	Push *notify.Push
+	// Feed is the end user's in-app notification feed and its stream.
+	Feed *notify.Feed
 	// Deps is what every system's service shares (store, clock, logger,
 	// metrics registry), as handed to their constructors.
 	Deps core.Deps
@@ -157,6 +159,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		db.Close()
 		return nil, err
 	}
+	// The feed authenticates contact tokens and answers CORS for push's
+	// browser routes too, and holds each tenant's VAPID subject.
+	a.Feed = notify.NewFeed(a.Deps, a.Core, notify.FeedOptions{Box: box, Heartbeat: cfg.FeedHeartbeat,
+		Preferences: notifyPreferences{a}})
+	pushOpts.ContactAuth, pushOpts.CORS, pushOpts.Subject = a.Feed, a.Feed.CORS, a.Feed.VAPIDSubject
 	a.Push = notify.NewPush(a.Deps, a.Core, pushOpts)
 	// The notification system sends its email channel through the email
 	// system and its push channel through Push; a push delivery's job
@@ -166,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return a.Notify.DeliveryFinish(ctx, tenantID, deliveryID, status, detail)
 	}
 	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
-		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: nil})
+		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: a.Feed})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email
@@ -176,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API(), a.Feed.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -194,9 +201,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	mux := http.NewServeMux()
 	a.API.Register(mux)
 	a.Admin.Register(mux)
+	a.Feed.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = httpapi.LimitHeaders(mux)
-	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks})}
+	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks}), a.Feed}
 	if cfg.PprofAddr != "" {
 		a.services = append(a.services, &pprofServer{addr: cfg.PprofAddr, log: log.With("service", "pprof")})
 	}
@@ -225,7 +233,7 @@ func OpenAPI() ([]byte, error) {
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
 		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()},
-		{Name: "push", OpenAPI: notify.PushOpenAPI()}})
+		{Name: "push", OpenAPI: notify.PushOpenAPI()}, {Name: "notify-feed", OpenAPI: notify.OpenAPIFeed()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).
@@ -257,6 +265,9 @@ func (a *App) Start(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	// Open feed streams end when shutdown begins, so a graceful shutdown
+	// never waits on them.
+	a.server.RegisterOnShutdown(a.Feed.Stop)
 	go func() {
 		if err := a.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Log.Error("http server stopped", "err", err)

@@ -61,6 +61,9 @@ type Config struct {
 	PprofAddr string `toml:"pprof_addr" env:"JOIST_PPROF_ADDR" flag:"pprof-addr" help:"loopback host:port serving Go's pprof profiles (empty: off)"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout" env:"JOIST_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" help:"how long in-flight requests get on SIGTERM"`
+	// FeedHeartbeat is how often a notification feed stream sends a
+	// keep-alive comment.
+	FeedHeartbeat time.Duration `toml:"feed_heartbeat" env:"JOIST_FEED_HEARTBEAT" flag:"feed-heartbeat" help:"how often a notification feed stream (SSE) sends a keep-alive comment"`
 
 	// Queues configures job queues as name=workers pairs. JOIST_QUEUES ("default=100,critical=5").
 	Queues []string `toml:"queues" env:"JOIST_QUEUES" flag:"queues" help:"job queues as name=workers, comma-separated"`
@@ -184,6 +187,7 @@ func Default() Config {
 		APNsAPIBase:           "https://api.push.apple.com",
 		SessionTTL:            12 * time.Hour,
 		ShutdownTimeout:       15 * time.Second,
+		FeedHeartbeat:         15 * time.Second,
 	}
 }
 
@@ -522,6 +526,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("JOIST_SHUTDOWN_TIMEOUT: must be positive"))
+	}
+	if c.FeedHeartbeat < 100*time.Millisecond || c.FeedHeartbeat > 10*time.Minute {
+		errs = append(errs, errors.New("JOIST_FEED_HEARTBEAT: must be from 100ms to 10m (proxies close idle connections after about a minute)"))
 	}
 	return errors.Join(errs...)
 }

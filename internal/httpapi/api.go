@@ -243,6 +243,10 @@ func (s *statusWriter) WriteHeader(c int) {
 	s.ResponseWriter.WriteHeader(c)
 }
 
+// Unwrap lets http.ResponseController reach the connection's writer
+// (flushes and write deadlines of streamed responses).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK

@@ -439,6 +439,7 @@ func TestTenantIsolation(t *testing.T) {
 		emailUnsubscribeIsolationCases(t, s, cases)
 		notifyIsolationCases(t, s, cases, want404, noLeak)
 		pushIsolationCases(t, s, cases, want404, noLeak)
+		feedIsolationCases(t, s, cases, want404, noLeak)
 		covered := 0
 		for _, rt := range env.App.API.Routes() {
 			name := rt.Method + " " + rt.Pattern

@@ -31,8 +31,8 @@ func (p *Push) API() httpapi.System {
 	}}
 }
 
-// unauthorized is the 401 of a request without a usable credential.
-func unauthorized(w http.ResponseWriter, detail string) error {
+// pushUnauthorized is the 401 of a push request without a usable credential.
+func pushUnauthorized(w http.ResponseWriter, detail string) error {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="joist"`)
 	return httpapi.NewProblem(http.StatusUnauthorized, "invalid_contact_token", detail)
 }
@@ -41,15 +41,18 @@ func unauthorized(w http.ResponseWriter, detail string) error {
 func (p *Push) contact(w http.ResponseWriter, r *httpapi.Request) (tenantID, contactID string, err error) {
 	ca := p.contactAuth.Load()
 	if ca == nil || *ca == nil {
-		return "", "", unauthorized(w, "contact tokens are not available on this server")
+		return "", "", pushUnauthorized(w, "contact tokens are not available on this server")
 	}
 	tenantID, contactID, err = (*ca).Contact(r.Request)
+	if p.opts.CORS != nil {
+		p.opts.CORS(w, r.Request, tenantID)
+	}
 	if err != nil {
 		var pr *httpapi.Problem
 		if errors.As(err, &pr) {
 			return "", "", pr
 		}
-		return "", "", unauthorized(w, "send a contact token (POST /v1/contacts/{contact}/tokens) as 'Authorization: Bearer <token>': "+err.Error())
+		return "", "", pushUnauthorized(w, "send a contact token (POST /v1/contacts/{contact}/tokens) as 'Authorization: Bearer <token>': "+err.Error())
 	}
 	return tenantID, contactID, nil
 }

@@ -28,3 +28,13 @@ func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ stri
 // SetChannelForTest registers a delivery channel on a running service, as
 // Options.Email and Options.Push do at New.
 func (s *Service) SetChannelForTest(c Channel) { s.channels[c.Name()] = c }
+// FeedAppend is feedAppend, for the external tests' stand-in of the
+// fan-out (a notification row and its feed log entry in one transaction).
+var FeedAppend = feedAppend
+
+// Listening is closed once the feed's LISTEN connection is in place
+// (PostgreSQL).
+func (f *Feed) Listening() <-chan struct{} { return f.broker.listening }
+
+// ListenerPID is the PostgreSQL backend of the feed's LISTEN connection.
+func (f *Feed) ListenerPID() uint32 { return f.broker.pid.Load() }

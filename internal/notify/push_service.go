@@ -51,6 +51,10 @@ type PushOptions struct {
 	// ContactAuth authenticates contact tokens (the feed's; settable
 	// later with SetContactAuth).
 	ContactAuth ContactAuth
+	// CORS answers the cross-origin headers of a contact-token request
+	// for tenantID ("" when the token was refused): the feed's, so a
+	// browser page that may read the feed may subscribe too.
+	CORS func(w http.ResponseWriter, r *http.Request, tenantID string)
 	// Authenticate turns an API key into an actor, for the routes that
 	// take an API key or a contact token (core.Service.Authenticate with
 	// the root key's hash).

@@ -318,6 +318,26 @@ func TestRealJoist(t *testing.T) {
 	// subscription (contact token; the feed's tokens are stood in for),
 	// a phone's device (API key).
 	pushCases(t, c, env, tenant.ID, key.Key)
+	// The notification feed: settings, the feed secret, a contact token
+	// and the end user's routes with it (the stream with a refused token:
+	// a live stream never ends for the checker to read).
+	c.want(200, "PUT", "/v1/notification-settings", key.Key, `{"allowed_origins":["https://app.acme.example"],"vapid_subject":"mailto:ops@acme.example"}`)
+	c.want(400, "PUT", "/v1/notification-settings", key.Key, `{"allowed_origins":["acme"]}`)
+	c.want(200, "GET", "/v1/notification-settings", key.Key, "")
+	c.want(200, "GET", "/v1/feed-secret", key.Key, "")
+	c.want(200, "POST", "/v1/feed-secret/rotate", key.Key, "")
+	_, b = c.want(201, "POST", "/v1/contacts/user_42/tokens", key.Key, `{"ttl":"2h"}`)
+	c.want(400, "POST", "/v1/contacts/user_42/tokens", key.Key, `{"ttl":"48h"}`)
+	var ctok struct{ Token string }
+	if err := json.Unmarshal(b, &ctok); err != nil {
+		t.Fatal(err)
+	}
+	c.want(401, "GET", "/v1/feed", key.Key, "")
+	c.want(200, "GET", "/v1/feed?status=unread", ctok.Token, "")
+	c.want(200, "GET", "/v1/feed/counts", ctok.Token, "")
+	c.want(200, "POST", "/v1/feed/read-all", ctok.Token, "")
+	c.want(404, "POST", "/v1/feed/ntf_nope/read", ctok.Token, "")
+	c.want(401, "GET", "/v1/feed/stream?token=x.y.z", "", "")
 
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")

@@ -1,0 +1,120 @@
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/joist-dev/joist/internal/core"
+	"github.com/joist-dev/joist/internal/secretbox"
+	"github.com/joist-dev/joist/internal/store"
+)
+
+// FeedOptions configure the in-app feed.
+type FeedOptions struct {
+	// Box seals the tenants' feed secrets at rest (JOIST_SECRET_KEY).
+	Box *secretbox.Box
+	// Heartbeat is how often a stream sends a comment to keep proxies
+	// from closing it (default 15s).
+	Heartbeat time.Duration
+	// Poll is how often a stream reads the feed log without being woken,
+	// for a change whose wake-up was lost between commit and NOTIFY
+	// (default 5s).
+	Poll time.Duration
+	// RotationGrace is how long the previous feed secret keeps verifying
+	// after a rotation (default 24h).
+	RotationGrace time.Duration
+	// Preferences serves GET|PUT /v1/feed/preferences (the notification
+	// Service).
+	Preferences FeedPreferences
+}
+
+// Feed is the end user's in-app feed: contact tokens and the feed
+// secrets that sign them, the feed API, its Server-Sent Events stream
+// and the broker that wakes streams on every node (LISTEN/NOTIFY on
+// PostgreSQL, in process on SQLite), and the CORS settings of the
+// browsers that call it. It implements FeedNotifier.
+type Feed struct {
+	core *core.Service
+	db   *store.DB
+	log  *slog.Logger
+	now  func() time.Time
+	opts FeedOptions
+
+	hub    *hub
+	broker *pgBroker // nil on SQLite
+
+	secretMu    sync.Mutex
+	secretCache map[string]cachedFeedSecret // by kid
+
+	stopOnce sync.Once
+	done     chan struct{} // closed by Stop: streams end
+}
+
+// NewFeed builds the feed on d; c checks access and writes audit
+// entries. It starts nothing (Start listens for other nodes' changes).
+func NewFeed(d core.Deps, c *core.Service, opts FeedOptions) *Feed {
+	d = d.For("notify-feed")
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 15 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 5 * time.Second
+	}
+	if opts.RotationGrace <= 0 {
+		opts.RotationGrace = 24 * time.Hour
+	}
+	f := &Feed{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts, hub: newHub(),
+		secretCache: map[string]cachedFeedSecret{}, done: make(chan struct{})}
+	d.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "joist_feed_streams", Help: "Open notification feed streams (SSE) on this node."},
+		func() float64 { return float64(f.hub.count()) }))
+	if pool := d.DB.PgxPool(); pool != nil {
+		f.broker = newPGBroker(pool, f.hub, d.Log)
+	}
+	return f
+}
+
+// Start listens for feed changes committed on other nodes (PostgreSQL);
+// on SQLite there is one node and nothing to start.
+func (f *Feed) Start(ctx context.Context) error {
+	if f.broker != nil {
+		f.broker.start(context.WithoutCancel(ctx))
+	}
+	return nil
+}
+
+// Stop ends every open stream and the listener. It is idempotent, and is
+// also registered on the HTTP server's shutdown so that a graceful
+// shutdown never waits on open streams.
+func (f *Feed) Stop() {
+	f.stopOnce.Do(func() {
+		close(f.done)
+		if f.broker != nil {
+			f.broker.stop()
+		}
+	})
+}
+
+// FeedChanged wakes the streams of the changed contacts on every node:
+// in process, and on PostgreSQL through NOTIFY to the other nodes. The
+// streams read the feed log themselves, so a lost wake-up delays a change
+// (until the stream's poll) but never loses it.
+func (f *Feed) FeedChanged(ctx context.Context, changes []FeedChange) {
+	if len(changes) == 0 {
+		return
+	}
+	for _, c := range changes {
+		f.hub.wake(c.TenantID, c.ContactID)
+	}
+	if f.broker != nil {
+		// Not cancelled with the request that made the change: it is committed.
+		if err := f.broker.notify(context.WithoutCancel(ctx), changes); err != nil {
+			f.log.Warn("feed: notify other nodes", "err", err, "changes", len(changes))
+		}
+	}
+}
+
+var _ FeedNotifier = (*Feed)(nil)
