@@ -117,6 +117,26 @@ func feedIsolationCases(t *testing.T, s *setup, cases map[string]func(t *testing
 		noB(t, s.raw(t, "POST", "/v1/feed/read-all", tokA, "", ""))
 		bUnread(t)
 	}
+	cases["GET /v1/feed/preferences"] = func(t *testing.T) {
+		// B's contact has an override; A's token for the contact of the
+		// same external id sees only its own (none).
+		if r := s.raw(t, "PUT", "/v1/feed/preferences", tokB, "", `{"channels":{"push":false}}`); r.status != http.StatusOK {
+			t.Fatalf("B's own preferences: %d %s", r.status, r.body)
+		}
+		r := s.raw(t, "GET", "/v1/feed/preferences", tokA, "", "")
+		noLeak(t, r)
+		if r.status != http.StatusOK || strings.Contains(r.body, `"push":false`) {
+			t.Fatalf("A's preferences show B's: %d %s", r.status, r.body)
+		}
+	}
+	cases["PUT /v1/feed/preferences"] = func(t *testing.T) {
+		if r := s.raw(t, "PUT", "/v1/feed/preferences", tokA, "", `{"channels":{"email":false}}`); r.status != http.StatusOK {
+			t.Fatalf("A's own preferences: %d %s", r.status, r.body)
+		}
+		if r := s.raw(t, "GET", "/v1/contacts/feed-only-b/preferences", s.keyB.Key, "", ""); strings.Contains(r.body, `"email":false`) {
+			t.Fatalf("A's PUT reached B's contact: %s", r.body)
+		}
+	}
 	cases["GET /v1/feed/stream"] = func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 		defer cancel()

@@ -28,6 +28,7 @@ func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ stri
 // SetChannelForTest registers a delivery channel on a running service, as
 // Options.Email and Options.Push do at New.
 func (s *Service) SetChannelForTest(c Channel) { s.channels[c.Name()] = c }
+
 // FeedAppend is feedAppend, for the external tests' stand-in of the
 // fan-out (a notification row and its feed log entry in one transaction).
 var FeedAppend = feedAppend

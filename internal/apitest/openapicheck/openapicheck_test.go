@@ -339,6 +339,42 @@ func TestRealJoist(t *testing.T) {
 	c.want(404, "POST", "/v1/feed/ntf_nope/read", ctok.Token, "")
 	c.want(401, "GET", "/v1/feed/stream?token=x.y.z", "", "")
 
+	// A tenant's own email provider: set, read (hints), bad input, back
+	// to the instance's.
+	c.want(200, "PUT", "/v1/email/settings", key.Key, `{"provider":"resend","resend_api_key":"re_test_0123456789abcdef","resend_api_base":"https://api.resend.example"}`)
+	c.want(400, "PUT", "/v1/email/settings", key.Key, `{"provider":"carrier-pigeon"}`)
+	c.want(200, "GET", "/v1/email/settings", key.Key, "")
+	c.want(204, "DELETE", "/v1/email/settings", key.Key, "")
+
+	// Notifications: a type, an event and its fan-out, preferences (the
+	// API key's and the end user's own).
+	c.want(201, "PUT", "/v1/notification-types/booking.created", key.Key,
+		`{"channels":{"in_app":{"title":"New booking","body":"{{.data.guest}} booked"}},"group":"bookings"}`)
+	c.want(200, "PUT", "/v1/notification-types/booking.created", key.Key,
+		`{"channels":{"in_app":{"title":"New booking","body":"{{.data.guest}} booked"}},"group":"bookings"}`)
+	c.want(400, "PUT", "/v1/notification-types/booking.created", key.Key, `{"channels":{"fax":{}}}`)
+	c.want(201, "PUT", "/v1/notification-types/password.reset", key.Key, `{"channels":{"in_app":{"title":"Reset"}},"critical":true}`)
+	c.want(200, "GET", "/v1/notification-types", key.Key, "")
+	c.want(200, "GET", "/v1/notification-types/booking.created", key.Key, "")
+	_, b = c.want(202, "POST", "/v1/events", key.Key, `{"type":"booking.created","data":{"guest":"Ada"},"recipients":["user_42"]}`,
+		"Idempotency-Key", "evt-check-1")
+	c.want(422, "POST", "/v1/events", key.Key, `{"type":"nope","recipients":["user_42"]}`)
+	var nev struct{ ID string }
+	if err := json.Unmarshal(b, &nev); err != nil {
+		t.Fatal(err)
+	}
+	c.want(200, "GET", "/v1/events?type=booking.created", key.Key, "")
+	c.want(200, "GET", "/v1/events/"+nev.ID, key.Key, "")
+	c.want(404, "GET", "/v1/events/nev_nope", key.Key, "")
+	c.want(200, "GET", "/v1/events/"+nev.ID+"/notifications", key.Key, "")
+	c.want(200, "PUT", "/v1/contacts/user_42/preferences", key.Key, `{"groups":{"bookings":{"email":false}}}`)
+	c.want(422, "PUT", "/v1/contacts/user_42/preferences", key.Key, `{"types":{"password.reset":{"in_app":false}}}`)
+	c.want(200, "GET", "/v1/contacts/user_42/preferences", key.Key, "")
+	c.want(200, "PUT", "/v1/feed/preferences", ctok.Token, `{"channels":{"push":false}}`)
+	c.want(200, "GET", "/v1/feed/preferences", ctok.Token, "")
+	c.want(401, "GET", "/v1/feed/preferences", key.Key, "")
+	c.want(204, "DELETE", "/v1/notification-types/password.reset", key.Key, "")
+
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
 	c.want(401, "GET", "/v1/contacts", key.Key, "")
