@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Feed.Register(mux)
 	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	a.handler = httpapi.LimitHeaders(mux)
-	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks}), a.Feed}
+	a.services = []service{engine, a.Schedules, newJanitor(a.Core, log.With("service", "janitor"), map[string]maintainer{"jobs": a.Jobs, "webhook": a.Webhooks, "feed": a.Feed}), a.Feed}
 	if cfg.PprofAddr != "" {
 		a.services = append(a.services, &pprofServer{addr: cfg.PprofAddr, log: log.With("service", "pprof")})
 	}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ type FeedOptions struct {
 	// RotationGrace is how long the previous feed secret keeps verifying
 	// after a rotation (default 24h).
 	RotationGrace time.Duration
+	// Retention is how long the feed log keeps a change for streams that
+	// resume with Last-Event-ID (default 7 days; the janitor deletes older
+	// entries). The notifications themselves are not deleted.
+	Retention time.Duration
 	// Preferences serves GET|PUT /v1/feed/preferences (the notification
 	// Service).
 	Preferences FeedPreferences
@@ -66,6 +71,9 @@ func NewFeed(d core.Deps, c *core.Service, opts FeedOptions) *Feed {
 	}
 	if opts.RotationGrace <= 0 {
 		opts.RotationGrace = 24 * time.Hour
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 7 * 24 * time.Hour
 	}
 	f := &Feed{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts, hub: newHub(),
 		secretCache: map[string]cachedFeedSecret{}, done: make(chan struct{})}
@@ -118,3 +126,25 @@ func (f *Feed) FeedChanged(ctx context.Context, changes []FeedChange) {
 }
 
 var _ FeedNotifier = (*Feed)(nil)
+
+// feedLogPurgeBatch bounds the feed log entries one Maintain call deletes.
+const feedLogPurgeBatch = 5000
+
+// Maintain is the feed's maintenance, run every few minutes by the app's
+// janitor: it deletes feed log entries older than Options.Retention, up to
+// 5,000 a call. A stream resuming from an id older than that gets what
+// the log still holds (the bell reads the feed itself when it connects).
+func (f *Feed) Maintain(ctx context.Context) error {
+	before := f.now().Add(-f.opts.Retention)
+	return f.db.Write(ctx, func(tx *store.Tx) error {
+		n, err := tx.Exec(ctx, `DELETE FROM feed_log WHERE (tenant_id, contact_id, seq) IN
+			(SELECT tenant_id, contact_id, seq FROM feed_log WHERE created_at < ? ORDER BY created_at LIMIT ?)`, before, feedLogPurgeBatch)
+		if n > 0 {
+			f.log.Debug("purged feed log entries", "count", n)
+		}
+		if err != nil {
+			return fmt.Errorf("purge feed log: %w", err)
+		}
+		return nil
+	})
+}
