@@ -166,7 +166,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return a.Notify.DeliveryFinish(ctx, tenantID, deliveryID, status, detail)
 	}
 	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
-		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: nil})
+		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: nil,
+		PublicURL: cfg.BaseURL(), PrefsKey: secretbox.DeriveKey(secretKey, "notification preference links")})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email
@@ -176,7 +177,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API(),
+			a.Notify.PrefsPageAPI()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -225,7 +227,7 @@ func OpenAPI() ([]byte, error) {
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
 		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()},
-		{Name: "push", OpenAPI: notify.PushOpenAPI()}})
+		{Name: "push", OpenAPI: notify.PushOpenAPI()}, {Name: "notify-preferences", OpenAPI: notify.PrefsPageOpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).
