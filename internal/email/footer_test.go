@@ -12,7 +12,7 @@ import (
 func TestPreferencesFooter(t *testing.T) {
 	const link = `https://joist.example/p/abc?x=1&y=2`
 	cases := []struct {
-		name, html, text    string
+		name, html, text   string
 		wantHTML, wantText string
 	}{
 		{"both", "<html><BODY><p>Hi</p></BODY></html>", "Hi\n",
