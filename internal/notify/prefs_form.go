@@ -24,7 +24,8 @@ type prefsForm struct {
 // page showed) and the ticked boxes ("on"). A key is "channel.CH",
 // "group.CH.NAME" or "type.CH.NAME"; anything else, an unknown channel,
 // an invalid name or a ticked box the page did not show is refused
-// whole, naming the field.
+// whole, naming the field. Its errors are sentences for the person on
+// the page (shown as they are), not for Go callers.
 func parsePrefsForm(form url.Values) (prefsForm, error) {
 	f := prefsForm{channels: map[string]bool{}, groups: map[[2]string]bool{}, types: map[[2]string]bool{}}
 	shown := map[string]bool{}

@@ -191,7 +191,7 @@ func hasKey(m map[string]bool, k string) bool {
 	return ok
 }
 
-// link resolves the path's token and the contact it names; ok false
+// load resolves the path's token and the contact it names; ok false
 // means the 404 page was written (a token joist did not sign, or a
 // contact that no longer exists: the two look alike).
 func (p *prefsPage) load(w http.ResponseWriter, r *httpapi.Request) (PrefsLink, prefsState, bool, error) {

@@ -328,6 +328,15 @@ func TestPrefsPageRefuses(t *testing.T) {
 		if p := prefsOf(t, c); p.Overrides.Types["booking.created"]["push"] || !hasType(p.Overrides.Types, "booking.created", "push") {
 			t.Fatalf("after a good save: %+v", p.Overrides)
 		}
+		// A tenant without types: the page says so, with no form.
+		empty := newTenant(t, env, "empty")
+		e := newCaller(t, env, "empty")
+		var ec wire.Contact
+		e.do(t, "PUT", "/v1/contacts/solo", `{"email":"solo@x.example"}`).must(t, http.StatusCreated, "contact").json(t, &ec)
+		r := e.page(t, "GET", env.App.Notify.PreferencesURL(empty.ID, ec.ID), nil).must(t, http.StatusOK, "empty page")
+		if !strings.Contains(string(r.body), "no notifications to choose from") || strings.Contains(string(r.body), "<form") {
+			t.Fatalf("empty page: %s", r.body)
+		}
 	})
 }
 
