@@ -173,7 +173,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return a.Notify.DeliveryFinish(ctx, tenantID, deliveryID, status, detail)
 	}
 	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
-		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: a.Feed})
+		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: a.Feed,
+		PublicURL: cfg.BaseURL(), PrefsKey: secretbox.DeriveKey(secretKey, "notification preference links")})
 	handlers := map[string]webhook.Handler{"stripe": a.Billing}
 	for _, p := range email.DeliveryProviders {
 		handlers[p] = a.Email
@@ -183,7 +184,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API(), a.Feed.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API(), a.Feed.API(),
+			a.Notify.PrefsPageAPI()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -233,7 +235,8 @@ func OpenAPI() ([]byte, error) {
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
 		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()},
-		{Name: "push", OpenAPI: notify.PushOpenAPI()}, {Name: "notify-feed", OpenAPI: notify.OpenAPIFeed()}})
+		{Name: "push", OpenAPI: notify.PushOpenAPI()}, {Name: "notify-feed", OpenAPI: notify.OpenAPIFeed()},
+		{Name: "notify-preferences", OpenAPI: notify.PrefsPageOpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/mail"
 	"net/textproto"
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -60,6 +61,10 @@ type Input struct {
 	// "notification:group:y"), which Options.NotificationUnsubscribe
 	// records.
 	UnsubscribeScope string
+	// PreferencesURL, set by other systems (not the API), gives the email
+	// a footer linking to that page (a notification's preferences page),
+	// in its HTML and text parts, whatever its template says.
+	PreferencesURL string
 }
 
 // AttachmentInput is an attachment as the API gives it (Content in base64).
@@ -142,6 +147,8 @@ type checked struct {
 	contactRef string
 	// unsubscribeScope is Input.UnsubscribeScope.
 	unsubscribeScope string
+	// preferencesURL is Input.PreferencesURL.
+	preferencesURL string
 	// A template send's data, rendered in the send's transaction (the
 	// template's name and requested locale are in Email).
 	data map[string]any
@@ -189,6 +196,14 @@ func (s *Service) check(prefix string, in Input, now time.Time) (checked, error)
 			return c, wrap(invalidf("unsubscribe_scope", "invalid_unsubscribe_scope", "%q is not a notification scope", in.UnsubscribeScope))
 		}
 		c.unsubscribeScope = in.UnsubscribeScope
+	}
+	if in.PreferencesURL != "" {
+		u, err := url.Parse(in.PreferencesURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.PreferencesURL) > 2000 ||
+			!store.ValidText(in.PreferencesURL) || strings.ContainsAny(in.PreferencesURL, "\r\n\"<> ") {
+			return c, wrap(invalidf("preferences_url", "invalid_preferences_url", "%q is not an http(s) URL", in.PreferencesURL))
+		}
+		c.preferencesURL = in.PreferencesURL
 	}
 	if len(e.To) == 0 && in.Contact == "" {
 		return c, wrap(invalidf("to", "recipient_required", "give to (an address or a list) or contact (a contact's external id)"))

@@ -367,6 +367,9 @@ func (s *Service) prepare(ctx context.Context, sc *store.Scope, c checked) (Emai
 	if c.unsubscribeScope != "" {
 		s.scopedUnsubscribe(&e, sc.TenantID(), c.unsubscribeScope)
 	}
+	if c.preferencesURL != "" {
+		addPreferencesFooter(&e, c.preferencesURL)
+	}
 	return e, nil
 }
 

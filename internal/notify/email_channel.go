@@ -29,6 +29,9 @@ type EmailMessage struct {
 	// UnsubscribeScope names what the email's one-click unsubscribe mutes
 	// (UnsubscribeScope(type)); "" for none (critical types).
 	UnsubscribeScope string
+	// PreferencesURL is the contact's preferences page, linked from the
+	// email's footer ("" for none).
+	PreferencesURL string
 }
 
 // EmailSender is what the email channel needs of the email system: to
@@ -50,7 +53,8 @@ type emailAdapter struct{ s *email.Service }
 
 func (e emailAdapter) SendTx(ctx context.Context, tx *store.Tx, a auth.Actor, tenantID string, m EmailMessage) (string, error) {
 	em, err := e.s.SendTx(ctx, tx, a, tenantID, m.IdempotencyKey, email.Input{From: m.From, Contact: m.Contact, Template: m.Template,
-		Data: m.Data, Category: m.Category, Tags: []string{"notification"}, UnsubscribeScope: m.UnsubscribeScope})
+		Data: m.Data, Category: m.Category, Tags: []string{"notification"}, UnsubscribeScope: m.UnsubscribeScope,
+		PreferencesURL: m.PreferencesURL})
 	return em.ID, err
 }
 
@@ -67,6 +71,8 @@ func (e emailAdapter) SuppressedTx(ctx context.Context, tx *store.Tx, tenantID, 
 type emailChannel struct {
 	send EmailSender
 	from string // the default sender
+	// prefsURL makes a contact's preferences link (nil or "": none).
+	prefsURL func(tenantID, contactID string) string
 }
 
 func (emailChannel) Name() string { return ChannelEmail }
@@ -93,8 +99,12 @@ func (c *emailChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) 
 	}
 	// The key is the event's and the contact's: a fan-out retried after a
 	// crash finds the email it stored (the delivery's id is new on a retry).
-	id, err := c.send.SendTx(ctx, in.Tx, in.Actor, in.TenantID, EmailMessage{Template: cfg.Template, From: from, Contact: in.Contact.ExternalID,
-		Data: in.Data, Category: cat, IdempotencyKey: "notify:" + in.Event.ID + ":" + in.Contact.ID, UnsubscribeScope: UnsubscribeScope(in.Type)})
+	m := EmailMessage{Template: cfg.Template, From: from, Contact: in.Contact.ExternalID,
+		Data: in.Data, Category: cat, IdempotencyKey: "notify:" + in.Event.ID + ":" + in.Contact.ID, UnsubscribeScope: UnsubscribeScope(in.Type)}
+	if c.prefsURL != nil {
+		m.PreferencesURL = c.prefsURL(in.TenantID, in.Contact.ID)
+	}
+	id, err := c.send.SendTx(ctx, in.Tx, in.Actor, in.TenantID, m)
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		return Outcome{Status: StatusFailed, Detail: store.SafeText(ce.Message)}, nil

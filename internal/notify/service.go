@@ -58,6 +58,13 @@ type Options struct {
 	Push Channel
 	// Feed learns of committed feed changes (nil: none is told).
 	Feed FeedNotifier
+	// PublicURL is joist's public URL, the base of preference links.
+	PublicURL string
+	// PrefsKey signs preference links (a key derived from
+	// JOIST_SECRET_KEY, distinct from the unsubscribe links'); with
+	// PublicURL empty or no key, emails carry no preference link and the
+	// page answers 404.
+	PrefsKey []byte
 	// Chunk is how many recipients one fan-out transaction handles
 	// (default DefaultChunk).
 	Chunk int
@@ -86,7 +93,7 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 	}
 	s := &Service{core: c, jobs: js, db: d.DB, log: d.Log, now: d.Now, opts: opts, channels: map[string]Channel{}}
 	if opts.Email != nil {
-		s.channels[ChannelEmail] = &emailChannel{send: opts.Email, from: opts.EmailFrom}
+		s.channels[ChannelEmail] = &emailChannel{send: opts.Email, from: opts.EmailFrom, prefsURL: s.PreferencesURL}
 	}
 	if opts.Push != nil {
 		s.channels[ChannelPush] = opts.Push
