@@ -1,6 +1,7 @@
 package openapicheck_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -374,6 +375,20 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "GET", "/v1/feed/preferences", ctok.Token, "")
 	c.want(401, "GET", "/v1/feed/preferences", key.Key, "")
 	c.want(204, "DELETE", "/v1/notification-types/password.reset", key.Key, "")
+	// The hosted preferences page (public, signed link): the page, a form
+	// without its proof, a link joist did not sign.
+	var user42 string
+	if err := env.App.DB.Read(context.Background(), func(tx *store.Tx) error {
+		ct, err := tx.Tenant(tenant.ID).ContactGet(context.Background(), "user_42")
+		user42 = ct.ID
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	prefs := "/p/" + env.App.Notify.PreferencesToken(tenant.ID, user42)
+	c.want(200, "GET", prefs, "", "")
+	c.want(400, "POST", prefs, "", "email=on", "Content-Type", "application/x-www-form-urlencoded")
+	c.want(404, "GET", prefs[:len(prefs)-4]+"AAAA", "", "")
 
 	// Revoke last: the key stops working.
 	c.want(200, "DELETE", "/v1/tenants/acme/keys/"+key.ID, root, "")
