@@ -176,7 +176,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API()},
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Notify.DigestAPI(), a.Push.API()},
 	}, db.Ping)
 	if err != nil {
 		db.Close()
@@ -225,7 +225,7 @@ func OpenAPI() ([]byte, error) {
 		{Name: "jobs", OpenAPI: jobs.OpenAPI()}, {Name: "schedules", OpenAPI: schedules.OpenAPI()},
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
 		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()},
-		{Name: "push", OpenAPI: notify.PushOpenAPI()}})
+		{Name: "push", OpenAPI: notify.PushOpenAPI()}, {Name: "notify_digests", OpenAPI: notify.DigestOpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

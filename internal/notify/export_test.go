@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"time"
 
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -28,3 +29,13 @@ func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ stri
 // SetChannelForTest registers a delivery channel on a running service, as
 // Options.Email and Options.Push do at New.
 func (s *Service) SetChannelForTest(c Channel) { s.channels[c.Name()] = c }
+
+// DigestSendForTest runs a digest's notify_digest job now, as the job
+// engine runs it at the window's end.
+func (s *Service) DigestSendForTest(ctx context.Context, tenantID, digestID string) error {
+	return s.digestSend(ctx, tenantID, digestID)
+}
+
+// SetClockForTest replaces the service's clock; call it before anything
+// is posted (the fan-out and digest jobs read it).
+func (s *Service) SetClockForTest(now func() time.Time) { s.now = now }
