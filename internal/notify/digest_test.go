@@ -189,6 +189,32 @@ func TestDigestGathersEvents(t *testing.T) {
 		if em.Subject != "3 new bookings" || !strings.Contains(em.Text, want) || em.To[0] != "host@host.example" {
 			t.Fatalf("digest email: %q %q", em.Subject, em.Text)
 		}
+
+		// A key the event's data does not fit fails its email and push,
+		// saying why; the in-app notification stands.
+		var bad wire.NotifyEvent
+		c.do(t, "POST", "/v1/events", `{"type":"booking.created","recipients":["host"],"data":{"guest":"X","room":"Y","id":"b","nights":1}}`).
+			must(t, http.StatusAccepted, "post").json(t, &bad)
+		eventDone(t, c, bad.ID)
+		bn := notificationsOf(t, c, bad.ID)[0]
+		if bc := byChannel(bn); bc["email"].Status != "failed" || !strings.Contains(bc["email"].Detail, "digest key") || bc["push"].Status != "failed" ||
+			bc["in_app"].Status != "delivered" {
+			t.Fatalf("a key that does not render: %+v", bn.Deliveries)
+		}
+
+		// Preferences apply again when a digest goes out: email muted
+		// during the window skips the second digest's email.
+		c.do(t, "PUT", "/v1/contacts/host/preferences", `{"types":{"booking.created":{"email":false}}}`).must(t, http.StatusOK, "prefs")
+		if err := env.App.Notify.DigestSendForTest(ctx, d.tenant.ID, second); err != nil {
+			t.Fatal(err)
+		}
+		if sc := digestChannels(d.digest(t, second)); sc["email"].Status != "skipped" || sc["email"].Reason != "muted" || sc["push"].Reason != "no_subscription" {
+			t.Fatalf("second digest's deliveries: %+v", sc)
+		}
+		if n := env.Count(t, "emails"); n != emails+1 {
+			t.Fatalf("%d emails after a muted digest, want %d", n, emails+1)
+		}
+
 		// Another tenant does not see it.
 		newTenant(t, env, "other")
 		newCaller(t, env, "other").do(t, "GET", "/v1/digests/"+first, nil).must(t, http.StatusNotFound, "other tenant's digest")
