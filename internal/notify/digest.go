@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -118,14 +119,154 @@ func (s *Service) digestAssign(ctx context.Context, tx *store.Tx, fc *fanCtx, co
 		ws = append(ws, want{c.ID, key})
 	}
 	sort.Slice(ws, func(i, j int) bool { return ws[i].contact < ws[j].contact })
-	for _, w := range ws {
-		id, err := s.digestJoin(ctx, tx, fc, w.contact, w.key, now)
-		if err != nil {
+	for lo := 0; lo < len(ws); lo += insertBatch {
+		batch := ws[lo:min(lo+insertBatch, len(ws))]
+		keys := make(map[string]string, len(batch))
+		for _, w := range batch {
+			keys[w.contact] = w.key
+		}
+		if err := s.digestBatch(ctx, tx, fc, keys, ids, now); err != nil {
 			return nil, nil, err
 		}
-		ids[w.contact] = id
 	}
 	return ids, failed, nil
+}
+
+// digestBatch is digestJoin for many contacts (each with its key) at
+// once, with a few statements instead of several per contact: it locks
+// the open digests of the contacts in contact order (on PostgreSQL), joins
+// those inside their window, closes those past it, inserts the missing
+// ones (their jobs enqueued in one batch) and leaves any a concurrent
+// fan-out created meanwhile to digestJoin. It sets ids[contact].
+func (s *Service) digestBatch(ctx context.Context, tx *store.Tx, fc *fanCtx, keys map[string]string, ids map[string]string, now time.Time) error {
+	tid := fc.ev.TenantID
+	contacts := make([]string, 0, len(keys))
+	for c := range keys {
+		contacts = append(contacts, c)
+	}
+	sort.Strings(contacts)
+	args := []any{tid, fc.typ.Name}
+	for _, c := range contacts {
+		args = append(args, c)
+	}
+	q := `SELECT id, contact_id, digest_key, window_end FROM notification_digests WHERE tenant_id = ? AND type = ? AND status = 'open'
+		AND contact_id IN (?` + store.MorePlaceholders(len(contacts)-1) + `) ORDER BY contact_id`
+	if tx.Dialect() == store.Postgres {
+		q += " FOR UPDATE"
+	}
+	type open struct {
+		id, contact, key string
+		end              time.Time
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	found, err := store.Collect(rows, err, func(r store.Rows) (open, error) {
+		var o open
+		return o, r.Scan(&o.id, &o.contact, &o.key, &o.end)
+	})
+	if err != nil {
+		return err
+	}
+	var join, closing []string
+	for _, o := range found {
+		switch {
+		case keys[o.contact] != o.key:
+		case o.end.After(now):
+			ids[o.contact] = o.id
+			join = append(join, o.id)
+		default:
+			closing = append(closing, o.id)
+		}
+	}
+	byIDs := func(set string, list []string) error {
+		if len(list) == 0 {
+			return nil
+		}
+		a := []any{now, tid}
+		for _, id := range list {
+			a = append(a, id)
+		}
+		_, err := tx.Exec(ctx, "UPDATE notification_digests SET "+set+", updated_at = ? WHERE tenant_id = ? AND id IN (?"+
+			store.MorePlaceholders(len(list)-1)+")", a...)
+		return err
+	}
+	if err := byIDs("count = count + 1", join); err != nil {
+		return err
+	}
+	if err := byIDs("status = 'closed'", closing); err != nil {
+		return err
+	}
+	var fresh []string // contacts without an open digest, in order
+	for _, c := range contacts {
+		if ids[c] == "" {
+			fresh = append(fresh, c)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	end := now.Add(fc.digestWindow)
+	var b strings.Builder
+	b.WriteString(`INSERT INTO notification_digests (id, tenant_id, contact_id, type, digest_key, status, count, window_start, window_end,
+		correlation_id, created_at, updated_at) VALUES `)
+	a := make([]any, 0, 10*len(fresh))
+	newID := map[string]string{}
+	for i, c := range fresh {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?)")
+		newID[c] = store.NewID("ndg_")
+		a = append(a, newID[c], tid, c, fc.typ.Name, keys[c], now, end, fc.ev.CorrelationID, now, now)
+	}
+	b.WriteString(" ON CONFLICT (tenant_id, contact_id, type, digest_key) WHERE status = 'open' DO NOTHING RETURNING contact_id")
+	rows, err = tx.Query(ctx, b.String(), a...)
+	made, err := store.Collect(rows, err, func(r store.Rows) (string, error) {
+		var c string
+		return c, r.Scan(&c)
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(made)
+	params := make([]river.InsertManyParams, len(made))
+	for i, c := range made {
+		ids[c] = newID[c]
+		params[i] = river.InsertManyParams{Args: DigestArgs{TenantID: tid, DigestID: newID[c]}, InsertOpts: &river.InsertOpts{ScheduledAt: end}}
+	}
+	if len(made) > 0 {
+		jobIDs, err := s.jobs.EnqueueManyTx(ctx, tx, tid, params, fc.ev.CorrelationID)
+		if err != nil {
+			return err
+		}
+		var sb strings.Builder
+		sb.WriteString("UPDATE notification_digests SET job_id = CASE id")
+		ja := []any{}
+		for i, c := range made {
+			sb.WriteString(" WHEN ? THEN ?")
+			ja = append(ja, newID[c], jobIDs[i])
+		}
+		sb.WriteString(" END WHERE tenant_id = ? AND id IN (?" + store.MorePlaceholders(len(made)-1) + ")")
+		ja = append(ja, tid)
+		for _, c := range made {
+			ja = append(ja, newID[c])
+		}
+		if _, err := tx.Exec(ctx, sb.String(), ja...); err != nil {
+			return err
+		}
+	}
+	// A concurrent fan-out created these meanwhile (the insert found its
+	// row): join them one by one.
+	for _, c := range fresh {
+		if ids[c] != "" {
+			continue
+		}
+		id, err := s.digestJoin(ctx, tx, fc, c, keys[c], now)
+		if err != nil {
+			return err
+		}
+		ids[c] = id
+	}
+	return nil
 }
 
 // digestJoin adds one notification to the open digest of (contact, type,
