@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.API, err = httpapi.New(a.Core, a.Metrics, log.With("service", "api"), httpapi.Options{
 		RootKey: cfg.RootKey, MaxBodyBytes: cfg.MaxBodyBytes, IdempotencyTTL: cfg.IdempotencyTTL,
 		MetricsToken: cfg.MetricsToken, ClientIP: clientIP, BaseURL: cfg.BaseURL(),
-		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Push.API(), a.Feed.API(),
+		Systems: []httpapi.System{a.Tenants.API(), a.Contacts.API(), a.Jobs.API(), a.Schedules.API(), a.Webhooks.API(), a.Billing.API(), a.Email.API(), a.Notify.API(), a.Notify.DigestAPI(), a.Push.API(), a.Feed.API(),
 			a.Notify.PrefsPageAPI()},
 	}, db.Ping)
 	if err != nil {
@@ -236,7 +236,8 @@ func OpenAPI() ([]byte, error) {
 		{Name: "webhook", OpenAPI: webhook.OpenAPI()}, {Name: "billing", OpenAPI: billing.OpenAPI()},
 		{Name: "email", OpenAPI: email.OpenAPI()}, {Name: "notify", OpenAPI: notify.OpenAPI()},
 		{Name: "push", OpenAPI: notify.PushOpenAPI()}, {Name: "notify-feed", OpenAPI: notify.OpenAPIFeed()},
-		{Name: "notify-preferences", OpenAPI: notify.PrefsPageOpenAPI()}})
+		{Name: "notify-preferences", OpenAPI: notify.PrefsPageOpenAPI()},
+		{Name: "notify_digests", OpenAPI: notify.DigestOpenAPI()}})
 }
 
 // Handler is the whole HTTP surface (for tests with httptest).

@@ -43,6 +43,11 @@ type PlanInput struct {
 	// Render renders a content template of the type (text/template
 	// source) with the notification's context (data, contact, tenant).
 	Render func(src string) (string, error)
+	// Digest is set when the delivery is a digest's: Data is then the
+	// digest's data (its latest event's data with "digest" added), Render
+	// renders with its latest event's context, Notification names that
+	// event's notification, and Delivery is the digest's delivery.
+	Digest *DigestInfo
 }
 
 // Outcome is what a Channel decided: Status queued, skipped (Reason),
@@ -68,9 +73,17 @@ func (s *Service) DeliveryFinish(ctx context.Context, tenantID, deliveryID, stat
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(tenantID)
 		var contactID, channel, notificationID, corr string
+		table, refType := "notification_deliveries", "notification"
 		err := tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.notification_id, n.correlation_id FROM notification_deliveries d
 			JOIN notifications n ON n.id = d.notification_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, deliveryID).
 			Scan(&contactID, &channel, &notificationID, &corr)
+		if errors.Is(err, store.ErrNotFound) {
+			// A digest's delivery (see digest.go).
+			table, refType = "notification_digest_deliveries", "notification_digest"
+			err = tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.digest_id, g.correlation_id FROM notification_digest_deliveries d
+				JOIN notification_digests g ON g.id = d.digest_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, deliveryID).
+				Scan(&contactID, &channel, &notificationID, &corr)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return core.NotFound("delivery %s not found", quote(deliveryID))
 		}
@@ -78,7 +91,7 @@ func (s *Service) DeliveryFinish(ctx context.Context, tenantID, deliveryID, stat
 			return err
 		}
 		detail = store.SafeText(detail)
-		if _, err := tx.Exec(ctx, "UPDATE notification_deliveries SET status = ?, detail = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+		if _, err := tx.Exec(ctx, "UPDATE "+table+" SET status = ?, detail = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
 			status, detail, now, tenantID, deliveryID); err != nil {
 			return err
 		}
@@ -87,6 +100,6 @@ func (s *Service) DeliveryFinish(ctx context.Context, tenantID, deliveryID, stat
 			summary += ": " + detail
 		}
 		return sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: contactID, Kind: "notification." + channel + "." + status, Summary: summary,
-			RefType: "notification", RefID: notificationID, CorrelationID: corr, CreatedAt: now})
+			RefType: refType, RefID: notificationID, CorrelationID: corr, CreatedAt: now})
 	})
 }

@@ -97,10 +97,15 @@ func (c *emailChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) 
 	if from == "" {
 		return Outcome{Status: StatusFailed, Detail: "the type's email channel names no sender (from) and JOIST_NOTIFY_EMAIL_FROM is not set"}, nil
 	}
-	// The key is the event's and the contact's: a fan-out retried after a
-	// crash finds the email it stored (the delivery's id is new on a retry).
+	// The key is the event's and the contact's (a digest's own): a fan-out
+	// retried after a crash finds the email it stored (the delivery's id
+	// is new on a retry).
+	key := "notify:" + in.Event.ID + ":" + in.Contact.ID
+	if in.Digest != nil {
+		key = "notify:digest:" + in.Digest.ID
+	}
 	m := EmailMessage{Template: cfg.Template, From: from, Contact: in.Contact.ExternalID,
-		Data: in.Data, Category: cat, IdempotencyKey: "notify:" + in.Event.ID + ":" + in.Contact.ID, UnsubscribeScope: UnsubscribeScope(in.Type)}
+		Data: in.Data, Category: cat, IdempotencyKey: key, UnsubscribeScope: UnsubscribeScope(in.Type)}
 	if c.prefsURL != nil {
 		m.PreferencesURL = c.prefsURL(in.TenantID, in.Contact.ID)
 	}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"time"
 
 	"github.com/joist-dev/joist/internal/store"
 )
@@ -39,3 +40,13 @@ func (f *Feed) Listening() <-chan struct{} { return f.broker.listening }
 
 // ListenerPID is the PostgreSQL backend of the feed's LISTEN connection.
 func (f *Feed) ListenerPID() uint32 { return f.broker.pid.Load() }
+
+// DigestSendForTest runs a digest's notify_digest job now, as the job
+// engine runs it at the window's end.
+func (s *Service) DigestSendForTest(ctx context.Context, tenantID, digestID string) error {
+	return s.digestSend(ctx, tenantID, digestID)
+}
+
+// SetClockForTest replaces the service's clock; call it before anything
+// is posted (the fan-out and digest jobs read it).
+func (s *Service) SetClockForTest(now func() time.Time) { s.now = now }

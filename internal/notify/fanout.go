@@ -50,6 +50,12 @@ type fanCtx struct {
 	actor   auth.Actor
 	recips  []recipient
 	chunkNo int
+	// digestWindow is the type's digest window (0: none); digests and
+	// digestFailed are the chunk's digest by contact, or why its key did
+	// not render (see digestAssign).
+	digestWindow time.Duration
+	digests      map[string]string
+	digestFailed map[string]string
 }
 
 // fanout handles the event's recipients from where it stands, chunk per
@@ -99,6 +105,7 @@ func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, f
 			}
 		}
 	}
+	fc.digestWindow = digestWindow(fc.typ)
 	fc.actor = auth.Actor{Type: auth.ActorSystem, ID: "system", AllTenants: true, CorrelationID: fc.ev.CorrelationID}
 	for {
 		start := fc.ev.FannedOut
@@ -150,6 +157,11 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	done, err := notifiedAlready(ctx, sc, fc.ev.ID, ids)
 	if err != nil {
 		return nil, err
+	}
+	if fc.found {
+		if fc.digests, fc.digestFailed, err = s.digestAssign(ctx, tx, fc, contacts, done, prefs, now); err != nil {
+			return nil, err
+		}
 	}
 	var rows chunkRows
 	notified, skipped := 0, 0

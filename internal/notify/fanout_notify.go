@@ -84,6 +84,17 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 			add("", ch, Skipped(ReasonNotConfigured))
 			continue
 		}
+		if s.digested(fc, ch) {
+			if id := fc.digests[c.ID]; id != "" {
+				n.DigestID = id
+				add("", ch, Outcome{Status: StatusSkipped, Reason: ReasonDigested, Target: id})
+				continue
+			}
+			if why := fc.digestFailed[c.ID]; why != "" {
+				add("", ch, Outcome{Status: StatusFailed, Detail: why})
+				continue
+			}
+		}
 		id := store.NewID("ndl_")
 		out, err := impl.Plan(ctx, PlanInput{Tx: tx, Actor: fc.actor, TenantID: sc.TenantID(), Event: fc.ev, Type: t, Contact: c, Data: fc.ev.Data,
 			Notification: n.ID, Delivery: id, Render: renderSrc})

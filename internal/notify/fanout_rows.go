@@ -13,7 +13,7 @@ import (
 // instead of one per recipient (on SQLite, preparing a statement costs
 // more than running it).
 
-// insertBatch is how many rows one multi-row insert carries (16 columns
+// insertBatch is how many rows one multi-row insert carries (17 columns
 // x 200 rows stays far below both stores' parameter limits).
 const insertBatch = 200
 
@@ -110,10 +110,10 @@ func writeRows(ctx context.Context, tx *store.Tx, tenantID string, r *chunkRows,
 		return nil, err
 	}
 	err = insertRows(ctx, tx, `INSERT INTO notifications (id, tenant_id, event_id, contact_id, type, grp, critical, title, body, url, data, in_feed,
-		seq, correlation_id, created_at, updated_at)`, 16, len(r.notes), func(i int) []any {
+		seq, digest_id, correlation_id, created_at, updated_at)`, 17, len(r.notes), func(i int) []any {
 		n := r.notes[i]
 		return []any{n.ID, n.TenantID, n.EventID, n.ContactID, n.Type, n.Group, n.Critical, n.Title, n.Body, n.URL, string(n.Data), n.InFeed,
-			n.Seq, n.CorrelationID, n.CreatedAt, n.UpdatedAt}
+			n.Seq, n.DigestID, n.CorrelationID, n.CreatedAt, n.UpdatedAt}
 	})
 	if err != nil {
 		return nil, err

@@ -168,9 +168,20 @@ func byChannel(n wire.Notification) map[string]wire.NotificationDelivery {
 	return m
 }
 
+// bookingType is the issue's booking type without its digest (each
+// event's email goes out on its own).
 const bookingType = `{"channels": {
 	"in_app": {"title": "New booking", "body": "{{.data.guest}} booked {{.data.room}}", "url": "/bookings/{{.data.id}}"},
 	"email": {"template": "booking-created", "from": "Acme <hello@acme.example>"},
+	"push": {"title": "New booking", "body": "{{.data.guest}}, {{.data.nights}} nights"}},
+	"defaults": {"in_app": true, "email": true, "push": true},
+	"group": "bookings"}`
+
+// bookingDigestType is bookingType with the issue's digest: its email and
+// push go out once per property per 10 minutes (see digest_test.go).
+const bookingDigestType = `{"channels": {
+	"in_app": {"title": "New booking", "body": "{{.data.guest}} booked {{.data.room}}", "url": "/bookings/{{.data.id}}"},
+	"email": {"template": "booking-digest", "from": "Acme <hello@acme.example>"},
 	"push": {"title": "New booking", "body": "{{.data.guest}}, {{.data.nights}} nights"}},
 	"defaults": {"in_app": true, "email": true, "push": true},
 	"group": "bookings",

@@ -73,7 +73,18 @@ func (c *pushChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) {
 			return Outcome{Status: StatusFailed, Detail: "in_app url: " + err.Error()}, nil
 		}
 	}
+	if d := in.Digest; d != nil && d.Count > 1 {
+		// A digest of several: "3 new: <the push title>", the body listing
+		// the first events (the latest event's content rendered above
+		// stands for a digest of one).
+		args.Title = fmt.Sprintf("%d new: %s", d.Count, args.Title)
+		args.Body = digestPushBody(d)
+	}
 	args.Data = flatData(in.Data)
+	if in.Digest != nil {
+		delete(args.Data, "digest") // the listing is the email's; a push payload is small
+		args.Data["digest_id"] = in.Digest.ID
+	}
 	args.Data["notification_id"] = in.Notification
 	args.Data["event_id"] = in.Event.ID
 	args.Data["type"] = in.Type.Name

@@ -99,6 +99,7 @@ func New(d core.Deps, c *core.Service, js *jobs.Service, opts Options) *Service 
 		s.channels[ChannelPush] = opts.Push
 	}
 	jobs.AddWorker(js.Engine(), &fanoutWorker{svc: s})
+	jobs.AddWorker(js.Engine(), &digestWorker{svc: s})
 	return s
 }
 

@@ -209,6 +209,7 @@ type Notification struct {
 	Data                                          json.RawMessage
 	InFeed                                        bool
 	Seq                                           int64
+	DigestID                                      string // the digest its email and push went into, if any
 	CorrelationID                                 string
 	CreatedAt, UpdatedAt                          time.Time
 	// ContactExternalID and Deliveries are filled in by reads.
@@ -241,21 +242,26 @@ func notificationsOfEvent(ctx context.Context, sc *store.Scope, eventID string, 
 		return nil, "", err
 	}
 	items, next := store.PageOf(items, p, func(n Notification) string { return n.ID })
+	return items, next, deliveriesOf(ctx, sc, items)
+}
+
+// deliveriesOf fills in the deliveries of notifications (one query).
+func deliveriesOf(ctx context.Context, sc *store.Scope, items []Notification) error {
 	if len(items) == 0 {
-		return items, next, nil
+		return nil
 	}
 	args := []any{sc.TenantID(), items[0].ID}
 	for _, n := range items[1:] {
 		args = append(args, n.ID)
 	}
-	rows, err = sc.Tx().Query(ctx, `SELECT id, notification_id, channel, status, reason, detail, target, updated_at FROM notification_deliveries
+	rows, err := sc.Tx().Query(ctx, `SELECT id, notification_id, channel, status, reason, detail, target, updated_at FROM notification_deliveries
 		WHERE tenant_id = ? AND notification_id IN (?`+store.MorePlaceholders(len(items)-1)+`) ORDER BY notification_id, id`, args...)
 	ds, err := store.Collect(rows, err, func(r store.Rows) (Delivery, error) {
 		var d Delivery
 		return d, r.Scan(&d.ID, &d.NotificationID, &d.Channel, &d.Status, &d.Reason, &d.Detail, &d.Target, &d.UpdatedAt)
 	})
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	byID := map[string][]Delivery{}
 	for _, d := range ds {
@@ -264,7 +270,7 @@ func notificationsOfEvent(ctx context.Context, sc *store.Scope, eventID string, 
 	for i := range items {
 		items[i].Deliveries = byID[items[i].ID]
 	}
-	return items, next, nil
+	return nil
 }
 
 func prefsGet(ctx context.Context, sc *store.Scope, contactID string) (wire.NotificationPreferencesPut, error) {
