@@ -438,6 +438,7 @@ func TestTenantIsolation(t *testing.T) {
 		emailSettingsIsolationCases(t, s, cases, want404, noLeak)
 		emailUnsubscribeIsolationCases(t, s, cases)
 		notifyIsolationCases(t, s, cases, want404, noLeak)
+		notifyMoreIsolationCases(t, s, cases, want404)
 		pushIsolationCases(t, s, cases, want404, noLeak)
 		feedIsolationCases(t, s, cases, want404, noLeak)
 		covered := 0

@@ -375,6 +375,7 @@ func TestRealJoist(t *testing.T) {
 	c.want(200, "GET", "/v1/feed/preferences", ctok.Token, "")
 	c.want(401, "GET", "/v1/feed/preferences", key.Key, "")
 	c.want(204, "DELETE", "/v1/notification-types/password.reset", key.Key, "")
+	c.want(404, "GET", "/v1/digests/ndg_nope", key.Key, "")
 	// The hosted preferences page (public, signed link): the page, a form
 	// without its proof, a link joist did not sign.
 	var user42 string
