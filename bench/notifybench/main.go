@@ -517,16 +517,32 @@ func streams(ctx context.Context, c *client, js []*joist) error {
 	}
 	fmt.Printf("\n== stream: %d clients over %d joist node(s) (%s) ==\n", n, len(js), *kind)
 	time.Sleep(2 * time.Second) // let the set-up's garbage settle before the first RSS reading
+	var lastEvent string
 	post := func(k int) error {
-		_, err := c.do(ctx, "POST", "/v1/events", map[string]any{"type": "bench.stream", "recipients": ids, "data": map[string]any{"k": k}}, nil,
+		var ev struct{ ID string }
+		_, err := c.do(ctx, "POST", "/v1/events", map[string]any{"type": "bench.stream", "recipients": ids, "data": map[string]any{"k": k}}, &ev,
 			"Idempotency-Key", fmt.Sprintf("stream-%d-%d", k, time.Now().UnixNano()))
+		lastEvent = ev.ID
 		return err
+	}
+	// after says how long the event's fan-out took (created_at to
+	// completed_at, both joist's clock): the part of post-to-receipt
+	// before any stream is woken.
+	after := func() string {
+		var ev struct {
+			CreatedAt   time.Time  `json:"created_at"`
+			CompletedAt *time.Time `json:"completed_at"`
+		}
+		if _, err := c.do(ctx, "GET", "/v1/events/"+lastEvent, nil, &ev); err != nil || ev.CompletedAt == nil {
+			return ""
+		}
+		return fmt.Sprintf(" (the event's fan-out, job pickup included: %s)", ms(ev.CompletedAt.Sub(ev.CreatedAt)))
 	}
 	pids := make([]int, len(js))
 	for i, j := range js {
 		pids[i] = j.cmd.Process.Pid
 	}
-	jr, err := measureStreams(ctx, "joist", urls, pids, post)
+	jr, err := measureStreams(ctx, "joist", urls, pids, post, after)
 	if err != nil {
 		return err
 	}
@@ -563,7 +579,7 @@ func streams(ctx context.Context, c *client, js []*joist) error {
 		}
 		resp.Body.Close()
 		return nil
-	})
+	}, func() string { return "" })
 	if err != nil {
 		return err
 	}
@@ -581,7 +597,7 @@ type streamResult struct {
 // its first event (joist's counts; the baseline's hello), records the
 // servers' RSS growth, then calls post for each of -events events and
 // records, per client, the time from the call to its `notification` event.
-func measureStreams(ctx context.Context, name string, urls []string, pids []int, post func(k int) error) (streamResult, error) {
+func measureStreams(ctx context.Context, name string, urls []string, pids []int, post func(k int) error, note func() string) (streamResult, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tr := &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: len(urls), DisableCompression: true}
@@ -662,7 +678,7 @@ func measureStreams(ctx context.Context, name string, urls []string, pids []int,
 			}
 		}
 		slices.Sort(lat)
-		fmt.Printf("  %s event %d: %d of %d clients received it: p50 %s, p99 %s, max %s\n", name, k, len(lat), len(urls), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 100)))
+		fmt.Printf("  %s event %d: %d of %d clients received it: p50 %s, p99 %s, max %s%s\n", name, k, len(lat), len(urls), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 100)), note())
 		if missing > 0 {
 			return r, fmt.Errorf("%s: %d clients did not receive event %d in 30 s", name, missing, k)
 		}
