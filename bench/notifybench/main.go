@@ -76,6 +76,8 @@ var (
 	parts    = flag.String("parts", "fanout,stream", "what to measure: fanout, stream or both")
 	timeout  = flag.Duration("timeout", 10*time.Minute, "the whole run stops after this")
 	keep     = flag.Bool("keep", false, "keep the data directory (or PostgreSQL schema)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of joist serve over the first fan-out event to this file (through JOIST_PPROF_ADDR)")
+	profSecs = flag.Int("cpuprofile-seconds", 8, "length of that profile")
 )
 
 const (
@@ -152,7 +154,13 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("unknown -store %q: sqlite or postgres", *kind)
 	}
 
-	j, err := startJoist(ctx, bin, env, filepath.Join(tmp, "joist1.log"))
+	pprofAddr := ""
+	if *cpuProf != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+	}
+	j, err := startJoist(ctx, bin, append(env, "JOIST_PPROF_ADDR="+pprofAddr), filepath.Join(tmp, "joist1.log"))
 	if err != nil {
 		return err
 	}
@@ -162,7 +170,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	if strings.Contains(*parts, "fanout") {
-		if err := fanout(ctx, c, fcm, tmp, pool); err != nil {
+		if err := fanout(ctx, c, fcm, tmp, pool, pprofAddr); err != nil {
 			return err
 		}
 	}
@@ -194,7 +202,7 @@ func run(ctx context.Context) error {
 
 // ---- the fan-out -----------------------------------------------------------
 
-func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *pgxpool.Pool) error {
+func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *pgxpool.Pool, pprofAddr string) error {
 	n := *nRcpt
 	if _, err := c.do(ctx, "PUT", "/v1/notification-types/bench.fanout", map[string]any{
 		"channels": map[string]any{
@@ -214,8 +222,17 @@ func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *p
 
 	fmt.Printf("\n== fan-out: one event to %d recipients (%s) ==\n", n, *kind)
 	fmt.Printf("load before: %s\n", loadavg())
+	profDone := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() { profDone <- profile(ctx, pprofAddr, *profSecs, *cpuProf) }()
+	} else {
+		profDone <- nil
+	}
 	d1, ev1, err := postAndWait(ctx, c, map[string]any{"type": "bench.fanout", "recipients": objs, "data": data}, "fan-1")
 	if err != nil {
+		return err
+	}
+	if err := <-profDone; err != nil {
 		return err
 	}
 	inApp1, push1, err := countDeliveries(ctx, c, ev1)
@@ -1019,4 +1036,30 @@ func rsaPEM() (string, error) {
 		return "", err
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
+}
+
+// profile fetches a CPU profile of joist serve for secs seconds into path.
+func profile(ctx context.Context, addr string, secs int, path string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	fmt.Printf("cpu profile of joist serve: %s\n", path)
+	return f.Close()
 }
