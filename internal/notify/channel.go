@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/riverqueue/river"
+
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
@@ -48,6 +50,17 @@ type PlanInput struct {
 	// renders with its latest event's context, Notification names that
 	// event's notification, and Delivery is the digest's delivery.
 	Digest *DigestInfo
+	// Enqueue, when set, takes a send job for the fan-out to insert in
+	// Tx with the rest of the chunk's jobs (one batch insert per chunk,
+	// before the chunk's deliveries are written); unset, a channel
+	// enqueues its job in Tx itself.
+	Enqueue func(river.InsertManyParams)
+	// Chunk, when set, holds the ids (ct_...) of every contact the fan-out
+	// is notifying in this transaction, and Memo is scratch space kept for
+	// the chunk: a channel may look something up once for all of Chunk and
+	// keep it in Memo under its own name, instead of a query per contact.
+	Chunk []string
+	Memo  map[string]any
 }
 
 // Outcome is what a Channel decided: Status queued, skipped (Reason),

@@ -163,7 +163,7 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			return nil, err
 		}
 	}
-	var rows chunkRows
+	rows := chunkRows{contacts: ids, memo: map[string]any{}}
 	notified, skipped := 0, 0
 	for i, r := range rs {
 		c := contacts[i]
@@ -189,6 +189,11 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			return nil, err
 		}
 		notified++
+	}
+	if len(rows.jobs) > 0 {
+		if _, err := s.jobs.EnqueueManyTx(ctx, tx, sc.TenantID(), rows.jobs, fc.ev.CorrelationID); err != nil {
+			return nil, err
+		}
 	}
 	changes, err := writeRows(ctx, tx, sc.TenantID(), &rows, now)
 	if err != nil {

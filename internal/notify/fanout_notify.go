@@ -9,6 +9,8 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/joist-dev/joist/internal/email/render"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
@@ -23,6 +25,13 @@ type chunkRows struct {
 	notes    []Notification
 	dels     []Delivery
 	timeline []store.TimelineEntry
+	// jobs are the channels' send jobs (push), inserted with one batch
+	// per chunk.
+	jobs []river.InsertManyParams
+	// contacts are the ids of the chunk's contacts being notified, and
+	// memo the channels' lookups for all of them (PlanInput.Chunk, Memo).
+	contacts []string
+	memo     map[string]any
 }
 
 // notifyOne plans one contact's notification and its deliveries (the
@@ -97,7 +106,8 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 		}
 		id := store.NewID("ndl_")
 		out, err := impl.Plan(ctx, PlanInput{Tx: tx, Actor: fc.actor, TenantID: sc.TenantID(), Event: fc.ev, Type: t, Contact: c, Data: fc.ev.Data,
-			Notification: n.ID, Delivery: id, Render: renderSrc})
+			Notification: n.ID, Delivery: id, Render: renderSrc, Enqueue: func(p river.InsertManyParams) { rows.jobs = append(rows.jobs, p) },
+			Chunk: rows.contacts, Memo: rows.memo})
 		if err != nil {
 			return fmt.Errorf("notify: %s channel: %w", ch, err)
 		}

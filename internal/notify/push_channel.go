@@ -52,9 +52,23 @@ type pushChannel struct {
 func (c *pushChannel) Name() string { return ChannelPush }
 
 func (c *pushChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) {
-	n, err := c.p.Targets(ctx, in.Tx, in.TenantID, in.Contact.ID)
-	if err != nil {
-		return Outcome{}, err
+	var (
+		n   int
+		err error
+	)
+	if in.Memo != nil && len(in.Chunk) > 0 {
+		counts, ok := in.Memo[ChannelPush].(map[string]int)
+		if !ok {
+			if counts, err = c.p.TargetsMany(ctx, in.Tx, in.TenantID, in.Chunk); err != nil {
+				return Outcome{}, err
+			}
+			in.Memo[ChannelPush] = counts
+		}
+		n = counts[in.Contact.ID]
+	} else {
+		if n, err = c.p.Targets(ctx, in.Tx, in.TenantID, in.Contact.ID); err != nil {
+			return Outcome{}, err
+		}
 	}
 	if n == 0 {
 		return Skipped("no_subscription"), nil
@@ -88,7 +102,12 @@ func (c *pushChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) {
 	args.Data["notification_id"] = in.Notification
 	args.Data["event_id"] = in.Event.ID
 	args.Data["type"] = in.Type.Name
-	if _, err := c.jobs.EnqueueTx(ctx, in.Tx, in.TenantID, args, &river.InsertOpts{MaxAttempts: pushMaxAttempts}, in.Actor.CorrelationID); err != nil {
+	opts := &river.InsertOpts{MaxAttempts: pushMaxAttempts}
+	if in.Enqueue != nil {
+		in.Enqueue(river.InsertManyParams{Args: args, InsertOpts: opts})
+		return Outcome{Status: StatusQueued}, nil
+	}
+	if _, err := c.jobs.EnqueueTx(ctx, in.Tx, in.TenantID, args, opts, in.Actor.CorrelationID); err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Status: StatusQueued}, nil
