@@ -102,6 +102,16 @@ func (f *Feed) liveSecrets(ctx context.Context, tenantID string, create bool) ([
 	}
 	if len(out) == 0 && create {
 		err := f.db.Write(ctx, func(tx *store.Tx) error {
+			// Two first mints at once on PostgreSQL would each find no
+			// secret and insert one, the second expiring the first (and
+			// the tokens signed with it): the tenant's row lock makes the
+			// second wait and find the first's. SQLite's one writer
+			// already orders them.
+			if tx.Dialect() == store.Postgres {
+				if _, err := tx.Exec(ctx, `SELECT id FROM tenants WHERE id = ? FOR UPDATE`, tenantID); err != nil {
+					return err
+				}
+			}
 			if err := read(tx); err != nil || len(out) > 0 {
 				return err
 			}
