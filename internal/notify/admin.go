@@ -18,11 +18,15 @@ import (
 //	GET /admin/tenants/{tenant}/notifications                  the events, newest first: type tabs, 50 a page
 //	GET /admin/tenants/{tenant}/notifications/events/{event}   one event: data, counts, skipped recipients, its notifications and their deliveries
 //	GET /admin/tenants/{tenant}/notifications/types            the types the tenant resolves, its own and the instance's
+//	POST /admin/tenants/{tenant}/notifications/contacts/{contact}/targets/{target}/forget
+//	                                                           forget a contact's device or browser (contacts.write)
 //
 // and a card on the contact page (admin_contact.go) with the contact's
-// latest notifications, push targets and preferences. The pages only read
-// (role read: viewers see them); every read goes through Service or Push
-// with the operator as the actor, which checks the tenant scope.
+// latest notifications, push targets and preferences. The pages only
+// read (role read: viewers see them); the one action, forgetting a push
+// target, needs contacts.write. Every call goes through Service or Push
+// with the operator as the actor, which checks the role and the tenant
+// scope, and audits what changes.
 
 //go:embed adminweb/pages adminweb/partials
 var adminFS embed.FS
@@ -56,7 +60,10 @@ func (s *Service) AdminSection(push *Push) admin.SectionFunc {
 				"GET /admin/tenants/{tenant}/notifications":                p.events,
 				"GET /admin/tenants/{tenant}/notifications/events/{event}": p.event,
 				"GET /admin/tenants/{tenant}/notifications/types":          p.types,
-			}}
+
+				"POST /admin/tenants/{tenant}/notifications/contacts/{contact}/targets/{target}/forget": p.forgetTarget,
+			},
+			Flashes: map[string]string{"push_target_forgotten": "The device or browser was forgotten: push messages no longer go to it."}}
 	}
 }
 

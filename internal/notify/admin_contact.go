@@ -3,12 +3,15 @@ package notify
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/joist-dev/joist/internal/admin"
 	"github.com/joist-dev/joist/internal/auth"
+	"github.com/joist-dev/joist/internal/core"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
 )
@@ -52,7 +55,9 @@ type contactCard struct {
 	More          bool // more notifications than the card lists
 	Targets       []pushTarget
 	Preferences   []wire.NotificationPreference
-	Overrides     bool // the contact has overrides of their own
+	Overrides     bool   // the contact has overrides of their own
+	CanForget     bool   // the operator may forget a push target
+	CSRF          string // the session's token, for the forget forms
 }
 
 // contactPanel gives the contact's latest notifications, push targets and
@@ -62,7 +67,7 @@ func (p *notifyPages) contactPanel(r *http.Request, op *admin.Op, t store.Tenant
 	if err := p.svc.core.TenantAccess(op.Actor, t.ID, auth.PermRead); err != nil {
 		return nil, err
 	}
-	card := &contactCard{Tenant: t, Contact: *c}
+	card := &contactCard{Tenant: t, Contact: *c, CanForget: op.Can(auth.PermContactsWrite), CSRF: op.Session.CSRFToken}
 	var err error
 	if card.Notifications, card.More, err = p.svc.contactNotes(ctx, t.ID, t.Slug, c.ID, contactNotesMax); err != nil {
 		return nil, err
@@ -154,4 +159,41 @@ func (s *Service) contactNotes(ctx context.Context, tenantID, slug, contactID st
 		out = out[:limit]
 	}
 	return out, more, err
+}
+
+// forgetTarget deletes one of the contact's devices or browser
+// subscriptions (by its id, as the card lists them): push messages no
+// longer go to it. It needs contacts.write; the push service audits it
+// (push.device_deleted, push.subscription_deleted).
+func (p *notifyPages) forgetTarget(w http.ResponseWriter, r *http.Request, op *admin.Op) error {
+	t, err := p.a.Tenant(r, op)
+	if err != nil {
+		return err
+	}
+	if p.push == nil {
+		return core.NotFound("push is not configured")
+	}
+	ctx, ext, id := r.Context(), r.PathValue("contact"), r.PathValue("target")
+	contactID, err := p.svc.contactID(ctx, op.Actor, t.ID, ext, auth.PermContactsWrite)
+	if err != nil {
+		return err
+	}
+	targets, err := p.push.DeviceList(ctx, op.Actor, t.ID, ext)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(targets, func(d wire.Device) bool { return d.ID == id })
+	if i < 0 {
+		return core.NotFound("contact %s has no device or browser %s", quote(ext), quote(id))
+	}
+	d := targets[i]
+	if d.Platform == PlatformWeb {
+		err = p.push.Unsubscribe(ctx, op.Actor, t.ID, contactID, d.Endpoint)
+	} else {
+		err = p.push.DeviceDelete(ctx, op.Actor, t.ID, ext, wire.DeviceInput{Platform: d.Platform, Token: d.Token})
+	}
+	if err != nil {
+		return err
+	}
+	return admin.Redirect(w, r, "/admin/tenants/"+url.PathEscape(t.Slug)+"/contacts/"+url.PathEscape(ext)+"?flash=push_target_forgotten")
 }

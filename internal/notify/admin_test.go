@@ -1,8 +1,10 @@
 package notify_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,6 +178,90 @@ func TestNotifyAdminTenantScope(t *testing.T) {
 					t.Fatalf("GET %s shows %s of the other tenant", path, theirs)
 				}
 			}
+		}
+	})
+}
+
+// TestNotifyAdminForgetTarget: support (contacts.write) forgets a
+// contact's phone and browser from the contact page's card, each audited
+// and gone for the API too; a viewer sees no Forget button and their POST
+// with a valid token is 403, a scoped operator of another tenant gets
+// 404, and a POST without the token is 403: all change nothing.
+func TestNotifyAdminForgetTarget(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		fx := newAdminFixture(t, env, "acme")
+		other := newTenant(t, env, "other")
+		devs, err := env.App.Push.DeviceList(ctx, root, fx.tenant.ID, "host")
+		if err != nil || len(devs) != 1 {
+			t.Fatalf("devices: %v %v", devs, err)
+		}
+		phone := devs[0].ID
+		var hostID string
+		const sub = "psub_01admintest"
+		err = env.App.DB.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.QueryRow(ctx, "SELECT id FROM contacts WHERE tenant_id = ? AND external_id = 'host'", fx.tenant.ID).Scan(&hostID); err != nil {
+				return err
+			}
+			now := env.App.Core.Now()
+			_, err := tx.Exec(ctx, `INSERT INTO push_subscriptions (id, tenant_id, contact_id, endpoint, p256dh, auth, created_at, updated_at)
+				VALUES (?, ?, ?, 'https://push.example.net/send/abcdefghijklmnop', 'k', 'a', ?, ?)`, sub, fx.tenant.ID, hostID, now, now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const contact = "/admin/tenants/acme/contacts/host"
+		forget := func(id string) string {
+			return "/admin/tenants/acme/notifications/contacts/host/targets/" + id + "/forget"
+		}
+		counts := func() [2]int { return [2]int{env.Count(t, "push_devices"), env.Count(t, "push_subscriptions")} }
+		before := counts()
+
+		admintest.MkOperator(t, env, "vera@example.com", auth.RoleViewer)
+		admintest.MkOperator(t, env, "olga@example.com", auth.RoleAdmin, other.ID)
+		admintest.MkOperator(t, env, "sam@example.com", auth.RoleSupport, fx.tenant.ID)
+		v := admintest.NewClient(t, env)
+		v.Login("vera@example.com", admintest.Password)
+		vp := v.Get(contact)
+		admintest.Want(t, "viewer's card", vp, http.StatusOK, "https://push.example.net/…klmnop", "fcm-to…efghij")
+		if strings.Contains(vp.Body, `id="forget-`) {
+			t.Fatal("the viewer sees a Forget button")
+		}
+		admintest.Want(t, "viewer forgets", v.Post(forget(phone), url.Values{"csrf": {v.CSRF(contact)}}), http.StatusForbidden)
+		o := admintest.NewClient(t, env)
+		o.Login("olga@example.com", admintest.Password)
+		admintest.Want(t, "another tenant's admin forgets", o.Post(forget(phone), url.Values{"csrf": {o.CSRF("/admin/tenants/other")}}), http.StatusNotFound)
+		s := admintest.NewClient(t, env)
+		s.Login("sam@example.com", admintest.Password)
+		admintest.Want(t, "no token", s.Post(forget(phone), url.Values{}), http.StatusForbidden)
+		if got := counts(); got != before {
+			t.Fatalf("refused posts changed the targets: %v -> %v", before, got)
+		}
+
+		page := s.Get(contact)
+		admintest.Want(t, "support's card", page, http.StatusOK, `id="forget-`+phone+`"`, `id="forget-`+sub+`"`, `data-confirm="Forget this fcm target?`)
+		csrf := s.CSRF(contact)
+		admintest.Want(t, "unknown target", s.Post(forget("dev_nope"), url.Values{"csrf": {csrf}}), http.StatusNotFound)
+		for _, id := range []string{phone, sub} {
+			r := s.Post(forget(id), url.Values{"csrf": {csrf}})
+			if r.Status != http.StatusSeeOther || r.Location != contact+"?flash=push_target_forgotten" {
+				t.Fatalf("forget %s: %d %q\n%s", id, r.Status, r.Location, r.Body)
+			}
+		}
+		admintest.Want(t, "after", s.Get(contact+"?flash=push_target_forgotten"), http.StatusOK, "was forgotten", "No device or browser registered for push.")
+		if got := counts(); got != [2]int{before[0] - 1, before[1] - 1} {
+			t.Fatalf("targets %v -> %v", before, got)
+		}
+		if devs, err := env.App.Push.DeviceList(ctx, root, fx.tenant.ID, "host"); err != nil || len(devs) != 0 {
+			t.Fatalf("the API still lists %v (%v)", devs, err)
+		}
+		if got := admintest.AuditTargets(t, env, "push.device_deleted"); !slices.Equal(got, []string{phone}) {
+			t.Fatalf("device audit: %v", got)
+		}
+		if got := admintest.AuditTargets(t, env, "push.subscription_deleted"); !slices.Equal(got, []string{sub}) {
+			t.Fatalf("subscription audit: %v", got)
 		}
 	})
 }
