@@ -194,7 +194,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Admin, err = admin.New(a.Core, a.Metrics, log.With("service", "admin"), admin.Options{
 		SecureCookies: cfg.SecureCookies(), BaseURL: cfg.BaseURL(), ClientIP: clientIP,
 		Sections: []admin.SectionFunc{a.Tenants.AdminSection(), a.Contacts.AdminSection(), a.Jobs.AdminSection(), a.Schedules.AdminSection(),
-			a.Webhooks.AdminSection(), a.Billing.AdminSection(), a.Email.AdminSection(), a.Operators.AdminSection()},
+			a.Webhooks.AdminSection(), a.Billing.AdminSection(), a.Email.AdminSection(), a.Notify.AdminSection(a.Push), a.Operators.AdminSection()},
 	})
 	if err != nil {
 		db.Close()
