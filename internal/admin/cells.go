@@ -11,7 +11,8 @@ import (
 
 // Template helpers that keep long values readable in a table cell at
 // 1280 px: ids shortened on screen with a copy button, URLs broken only
-// after the host, audit details as key/value pairs.
+// after the host, dotted names (actions, kinds) only after a "." or "_",
+// audit details as key/value pairs.
 
 // idTail is how many last characters of an id stay visible: with the type
 // prefix and the start, enough to tell ids apart at a glance.
@@ -50,6 +51,32 @@ func urlCell(raw string) template.HTML {
 	for _, r := range rest {
 		b.WriteString(e(string(r)))
 		if r == '/' || r == '?' || r == '&' {
+			b.WriteString("<wbr>")
+		}
+	}
+	b.WriteString(`</code>`)
+	return template.HTML(b.String())
+}
+
+// nameWhole is the length up to which a name (nameCell) always stays on
+// one line: "http_push", "key.create", "operator.create".
+const nameWhole = 16
+
+// nameCell shows a dotted or snake_case name (an audit action such as
+// "notification_preferences.update", a job kind such as "notify_fanout")
+// as code. A short one stays on one line; a longer one may wrap after a "."
+// or "_", and only when its column needs the room, rather than widen its
+// table past the page.
+func nameCell(name string) template.HTML {
+	e := template.HTMLEscapeString
+	if len(name) <= nameWhole {
+		return template.HTML(`<code class="action">` + e(name) + `</code>`)
+	}
+	var b strings.Builder
+	b.WriteString(`<code class="dotted" title="` + e(name) + `">`)
+	for _, r := range name {
+		b.WriteString(e(string(r)))
+		if r == '.' || r == '_' {
 			b.WriteString("<wbr>")
 		}
 	}

@@ -54,6 +54,7 @@ var funcs = template.FuncMap{
 	"path":    url.PathEscape,
 	"id":      idCell,
 	"url":     urlCell,
+	"name":    nameCell,
 	"details": detailsCell,
 }
 

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,15 +16,18 @@ import (
 	"github.com/joist-dev/joist/internal/admin/admintest"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/email"
+	"github.com/joist-dev/joist/internal/notify"
 	"github.com/joist-dev/joist/internal/signing"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/internal/testutil"
+	"github.com/joist-dev/joist/wire"
 )
 
 // overflowJS lists what does not fit in the list tables of the page: a
 // table wider than the page, a cell or element whose content is clipped or
 // scrolls (ids shortened on purpose by their .id-head excepted), an id
-// link wrapped over lines, a URL's host broken over lines.
+// link or a short name (an action, a job kind) wrapped over lines, a URL's
+// host broken over lines.
 const overflowJS = `(() => {
   const bad = [];
   const main = document.querySelector("main").getBoundingClientRect();
@@ -38,9 +42,9 @@ const overflowJS = `(() => {
         if (el.clientWidth > 0) bad.push("#" + tb.id + ": clipped " + el.tagName + ": " + text(el));
       }
     });
-    tb.querySelectorAll('td a[href*="/jobs/job_"], td a[href*="/events/evt_"], td .id').forEach(el => {
+    tb.querySelectorAll('td a[href*="/jobs/job_"], td a[href*="/events/evt_"], td .id, td code.action').forEach(el => {
       const lh = parseFloat(getComputedStyle(el).fontSize) * 1.45;
-      if (el.getBoundingClientRect().height > 1.6 * lh) bad.push("#" + tb.id + ": id over lines: " + text(el));
+      if (el.getBoundingClientRect().height > 1.6 * lh) bad.push("#" + tb.id + ": id or short name over lines: " + text(el));
     });
     tb.querySelectorAll("td code").forEach(el => {
       const m = el.textContent.match(/https?:\/\/[^\/\s]+/);
@@ -65,7 +69,10 @@ const overflowJS = `(() => {
 // TestListPagesFitAt1280: every list page of the admin, filled with long
 // ids, URLs, correlation ids and audit details, fits a 1280 px wide window:
 // no cell overflows its table or clips its content, ids stay on one line
-// (shortened, with a copy button), hosts are not broken.
+// (shortened, with a copy button), hosts are not broken. Notification data
+// (long type, group, template and contact names, an unknown long recipient,
+// a phone's long token, a feed secret) is there too: its pages fit, and so
+// do the jobs (fan-out, push, digest jobs) and audit pages it fills.
 func TestListPagesFitAt1280(t *testing.T) {
 	path := admintest.Chromium(t)
 	env := apptest.Start(t, store.SQLite)
@@ -153,6 +160,8 @@ func TestListPagesFitAt1280(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	events := mkNotifyData(t, env, tn.ID, "user-42-with-a-rather-long-external-id")
+
 	browser := admintest.NewBrowser(t, path)
 	admintest.LoginAs(t, browser, env, "/admin/tenants", "tenants")
 	width, err := chromedp.Run(browser, chromedp.Evaluate[int](`window.innerWidth`))
@@ -171,6 +180,10 @@ func TestListPagesFitAt1280(t *testing.T) {
 		{"/admin/tenants/acme/webhooks/events", "events"},
 		{"/admin/tenants/acme/emails", "emails"},
 		{"/admin/tenants/acme/emails/suppressions", "suppressions"},
+		{"/admin/tenants/acme/notifications", "events"},
+		{"/admin/tenants/acme/notifications/events/" + events[0], "event-notifications"},
+		{"/admin/tenants/acme/notifications/types", "notification-types"},
+		{"/admin/tenants/acme/contacts/user-42-with-a-rather-long-external-id", "contact-notification-list"},
 	} {
 		admintest.Step(t, browser, page.path,
 			chromedp.Navigate(env.URL+page.path),
@@ -193,4 +206,57 @@ func TestListPagesFitAt1280(t *testing.T) {
 	if got := admintest.Text(t, browser, "audit"); !strings.Contains(got, "after.name") || !strings.Contains(got, "unnamed key jk_") {
 		t.Errorf("audit details are not key/value pairs:\n%s", got)
 	}
+}
+
+// mkNotifyData fills the tenant with notification data: a push device with
+// a phone's long token, a template, a type with every channel and a digest,
+// three events to contact and to an unknown long recipient (fan-out, push
+// and digest jobs), a rotated feed secret and a contact token (audited).
+// It answers the events' ids once they are done.
+func mkNotifyData(t *testing.T, env *apptest.Env, tenantID, contact string) []string {
+	t.Helper()
+	ctx := context.Background()
+	cli := admintest.CLI()
+	if _, _, err := env.App.Push.DeviceRegister(ctx, cli, tenantID, contact, wire.DeviceInput{Platform: "fcm",
+		Token: strings.Repeat("fcm-registration-token-", 8)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.App.Email.TemplatePut(ctx, cli, tenantID, "booking-confirmation-reminder", wire.EmailTemplatePut{
+		DefaultLocale: "en", Variants: map[string]wire.EmailTemplateVariant{"en": {Subject: "Booking {{.data.id}}", Text: "See you"}}}); err != nil {
+		t.Fatal(err)
+	}
+	const typ = "booking.confirmation.reminder-for-the-front-desk"
+	if _, _, err := env.App.Notify.TypePut(ctx, cli, tenantID, typ, wire.NotificationTypePut{
+		Channels: wire.NotificationChannels{InApp: &wire.NotificationInApp{Title: "Booking {{.data.id}} is confirmed for Monday morning at the clinic"},
+			Email: &wire.NotificationEmail{Template: "booking-confirmation-reminder", From: "booking-confirmations@notifications.a-long-domain-name.example"},
+			Push:  &wire.NotificationPush{Title: "Booking {{.data.id}} is confirmed"}},
+		Group: "booking-confirmations-and-reminders", Digest: &wire.NotificationDigest{Window: "10m", Key: "{{.data.property_id}}-{{.data.id}}"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Feed.RotateFeedSecret(ctx, cli, tenantID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.App.Feed.MintToken(ctx, cli, tenantID, contact, 0); err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	for i := range 3 {
+		ev, err := env.App.Notify.Post(ctx, cli, tenantID, "", notify.EventInput{Type: typ,
+			Recipients: []json.RawMessage{json.RawMessage(`"` + contact + `"`), json.RawMessage(`"an-unknown-user-with-a-long-external-id-0123456789"`)},
+			Data:       json.RawMessage(fmt.Sprintf(`{"id":"2026-01-01-confirmation-0123456789abcdef-%d","property_id":"p"}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev.ID)
+	}
+	for _, id := range events {
+		testutil.Eventually(t, 30*time.Second, func() error {
+			d, err := env.App.Notify.EventGet(ctx, cli, tenantID, id)
+			if err == nil && d.Status != notify.EventDone {
+				err = fmt.Errorf("event %s is %s", id, d.Status)
+			}
+			return err
+		})
+	}
+	return events
 }
