@@ -104,6 +104,8 @@ func TestNotifyAdminPages(t *testing.T) {
 			">push<", ">skipped<", "<code>muted</code>", ">in_app<", "&lt;img src=x onerror=")
 		admintest.Want(t, "unknown event", v.Get("/admin/tenants/acme/notifications/events/nev_nope"), http.StatusNotFound)
 
+		// A digest type shows its window and key.
+		newCaller(t, env, "acme").do(t, "PUT", "/v1/notification-types/booking.digest", bookingDigestType).must(t, http.StatusCreated, "digest type")
 		types := v.Get("/admin/tenants/acme/notifications/types")
 		admintest.Want(t, "types", types, http.StatusOK, "booking.created", `badge ok">tenant<`, "security.alert", `badge">instance<`,
 			`badge revoked">critical<`, "<code>bookings</code>", "10m", "{{.data.property_id}}", "booking-created")
