@@ -13,7 +13,6 @@ import (
 	"github.com/joist-dev/joist/internal/notify"
 	"github.com/joist-dev/joist/internal/notify/push"
 	"github.com/joist-dev/joist/internal/secretbox"
-	"github.com/joist-dev/joist/wire"
 )
 
 // contentOrFile is a setting that holds either its value (when it starts
@@ -80,17 +79,4 @@ func pushOptions(cfg config.Config, guard *egress.Guard, box *secretbox.Box, c *
 		}
 	}
 	return o, nil
-}
-
-// notifyPreferences hands the feed the notification system's preference
-// functions; the notification system is built after the feed (it tells
-// the feed of new notifications), so it is looked up at call time.
-type notifyPreferences struct{ a *App }
-
-func (p notifyPreferences) Preferences(ctx context.Context, tenantID, contactID string) (wire.NotificationPreferences, error) {
-	return p.a.Notify.Preferences(ctx, tenantID, contactID)
-}
-
-func (p notifyPreferences) SetPreferences(ctx context.Context, tenantID, contactID string, in wire.NotificationPreferencesPut) (wire.NotificationPreferences, error) {
-	return p.a.Notify.SetPreferences(ctx, tenantID, contactID, in)
 }
