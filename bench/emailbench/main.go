@@ -26,7 +26,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,7 +34,6 @@ import (
 	"net/http"
 	"net/mail"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -48,7 +46,8 @@ import (
 
 	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
-	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/joist-dev/joist/bench/internal/benchkit"
 )
 
 var (
@@ -87,14 +86,8 @@ type side struct {
 
 func (s side) String() string {
 	slices.Sort(s.lat)
-	pct := func(p int) float64 {
-		if len(s.lat) == 0 {
-			return 0
-		}
-		return float64(s.lat[min(len(s.lat)*p/100, len(s.lat)-1)]) / float64(time.Millisecond)
-	}
 	return fmt.Sprintf("  %d messages, %.1f/s sent or accepted, %.1f/s delivered; p50 %.1f ms, p99 %.1f ms to the sink\n",
-		s.delivered, s.rate, s.deliveredRate, pct(50), pct(99))
+		s.delivered, s.rate, s.deliveredRate, benchkit.PctMS(s.lat, 50), benchkit.PctMS(s.lat, 99))
 }
 
 func run(ctx context.Context) error {
@@ -108,13 +101,10 @@ func run(ctx context.Context) error {
 			os.Remove(filepath.Join(tmp, "joist"))
 		}
 	}()
-	fmt.Printf("emailbench: store=%s c=%d dur=%s; %s; %s\n", *kind, *conc, *dur, machine(), runtime.Version())
-	bin := *binPath
-	if bin == "" {
-		bin = filepath.Join(tmp, "joist")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/joist").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/joist (run from the module root, or give -bin): %v\n%s", err, out)
-		}
+	fmt.Printf("emailbench: store=%s c=%d dur=%s; %s; %s\n", *kind, *conc, *dur, benchkit.Machine(), runtime.Version())
+	bin, err := benchkit.BuildJoist(ctx, *binPath, tmp)
+	if err != nil {
+		return err
 	}
 	sink, err := newSink()
 	if err != nil {
@@ -133,16 +123,9 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("joist serve (%s, template sends, DKIM RSA-2048 by joist):\n%s", *kind, j)
 	fmt.Printf("ratio joist/baseline: %.3fx delivered messages/s (%.3fx accepted); p50 %.1f vs %.1f ms, p99 %.1f vs %.1f ms\n",
-		j.deliveredRate/base.deliveredRate, j.rate/base.deliveredRate, pctMS(j.lat, 50), pctMS(base.lat, 50), pctMS(j.lat, 99), pctMS(base.lat, 99))
-	fmt.Printf("machine after the run: %s\n", machine())
+		j.deliveredRate/base.deliveredRate, j.rate/base.deliveredRate, benchkit.PctMS(j.lat, 50), benchkit.PctMS(base.lat, 50), benchkit.PctMS(j.lat, 99), benchkit.PctMS(base.lat, 99))
+	fmt.Printf("machine after the run: %s\n", benchkit.Machine())
 	return nil
-}
-
-func pctMS(l []time.Duration, p int) float64 {
-	if len(l) == 0 {
-		return 0
-	}
-	return float64(l[min(len(l)*p/100, len(l)-1)]) / float64(time.Millisecond)
 }
 
 // sink is a go-smtp server on 127.0.0.1 that records when each message
@@ -307,16 +290,13 @@ func smtpSend(addr string, msg io.Reader) error {
 // runJoist starts joist serve, sets up a tenant, a domain and a template,
 // sends for -dur, waits until the sink has every accepted email, and stops it.
 func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return side{}, err
-	}
-	env := []string{"JOIST_ADDR=" + addr, "JOIST_DATA=" + filepath.Join(tmp, "data"), "JOIST_ROOT_KEY=" + rootKey,
+	env := []string{"JOIST_DATA=" + filepath.Join(tmp, "data"), "JOIST_ROOT_KEY=" + rootKey,
 		"JOIST_OWNER_EMAIL=owner@example.com", "JOIST_OWNER_PASSWORD=emailbench owner password",
 		"JOIST_EMAIL_PROVIDER=smtp", "JOIST_SMTP_URL=smtp://" + k.addr + "?tls=none"}
 	pprofAddr := ""
 	if *cpuProf != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
+		var err error
+		if pprofAddr, err = benchkit.FreeAddr(); err != nil {
 			return side{}, err
 		}
 		env = append(env, "JOIST_PPROF_ADDR="+pprofAddr)
@@ -324,51 +304,26 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 	switch *kind {
 	case "sqlite":
 	case "postgres":
-		if *pgURL == "" {
-			return side{}, errors.New("-url or JOIST_TEST_DATABASE_URL is required for -store postgres")
-		}
-		pool, err := pgxpool.New(ctx, *pgURL)
+		_, schema, cleanup, err := benchkit.PostgresSchema(ctx, *pgURL, "emailbench", *keep)
 		if err != nil {
 			return side{}, err
 		}
-		defer pool.Close()
-		schema := fmt.Sprintf("emailbench_%d", time.Now().UnixNano())
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			return side{}, err
-		}
-		if !*keep {
-			defer pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck
-		}
+		defer cleanup()
 		env = append(env, "JOIST_DATABASE_URL="+*pgURL, "JOIST_DATABASE_SCHEMA="+schema,
-			"JOIST_SECRET_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+			"JOIST_SECRET_KEY="+benchkit.SecretKey)
 	default:
 		return side{}, fmt.Errorf("unknown -store %q: sqlite or postgres", *kind)
 	}
 	lp := filepath.Join(tmp, "joist.log") // kept
-	logf, err := os.Create(lp)
+	j, err := benchkit.StartJoist(ctx, bin, env, lp)
 	if err != nil {
 		return side{}, err
 	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return side{}, err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() { // SIGTERM, then SIGKILL after 30 s
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+	defer func() {
+		j.Stop()
 		fmt.Printf("joist log: %s\n", lp)
 	}()
-	base := "http://" + addr
+	base := j.Base
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
 	api := func(method, path string, body any, hdr ...string) (int, []byte, error) {
 		b, _ := json.Marshal(body)
@@ -391,22 +346,6 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 		defer resp.Body.Close()
 		out, err := io.ReadAll(resp.Body)
 		return resp.StatusCode, out, err
-	}
-	for t0 := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case <-done:
-			return side{}, fmt.Errorf("joist exited at start; see %s", lp)
-		default:
-		}
-		if time.Since(t0) > 60*time.Second {
-			return side{}, fmt.Errorf("joist not ready after 60s; see %s", lp)
-		}
 	}
 	for _, c := range []struct {
 		method, path string
@@ -434,7 +373,9 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 	)
 	profDone := make(chan error, 1)
 	if pprofAddr != "" {
-		go func() { profDone <- profile(ctx, pprofAddr, *dur, *cpuProf) }()
+		go func() {
+			profDone <- benchkit.Profile(ctx, pprofAddr, max(1, int((*dur-time.Second)/time.Second)), *cpuProf)
+		}()
 	} else {
 		profDone <- nil
 	}
@@ -494,56 +435,4 @@ func runJoist(ctx context.Context, bin, tmp string, k *sink) (side, error) {
 	k.mu.Unlock()
 	fmt.Printf("joist delivered the last accepted email %.1fs after the load ended\n", last.Sub(t0.Add(elapsed)).Seconds())
 	return s, nil
-}
-
-// profile fetches a CPU profile of joist serve over the load's duration
-// (less a second, so that it ends with the load) into path.
-func profile(ctx context.Context, addr string, d time.Duration, path string) error {
-	secs := max(1, int((d-time.Second)/time.Second))
-	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cpu profile: %s", resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	fmt.Printf("cpu profile of joist serve: %s\n", path)
-	return f.Close()
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// machine says what the load runs on: CPUs, model, load average.
-func machine() string {
-	model := "unknown"
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			_, model, _ = strings.Cut(l, ": ")
-			break
-		}
-	}
-	b, _ = os.ReadFile("/proc/loadavg")
-	la := strings.Fields(string(b))
-	return fmt.Sprintf("%d CPUs %q, load average %s", runtime.NumCPU(), model, strings.Join(la[:min(3, len(la))], " "))
 }

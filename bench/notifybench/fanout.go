@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/joist-dev/joist/bench/internal/benchkit"
 )
 
 // ---- the fan-out -----------------------------------------------------------
@@ -33,10 +35,10 @@ func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *p
 	}
 
 	fmt.Printf("\n== fan-out: one event to %d recipients (%s) ==\n", n, *kind)
-	fmt.Printf("load before: %s\n", loadavg())
+	fmt.Printf("load before: %s\n", benchkit.LoadAvg())
 	profDone := make(chan error, 1)
 	if pprofAddr != "" {
-		go func() { profDone <- profile(ctx, pprofAddr, *profSecs, *cpuProf) }()
+		go func() { profDone <- benchkit.Profile(ctx, pprofAddr, *profSecs, *cpuProf) }()
 	} else {
 		profDone <- nil
 	}
@@ -64,7 +66,7 @@ func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *p
 	}
 	fmt.Printf("registered %d FCM devices in %s\n", n, ms(time.Since(t0)))
 
-	fmt.Printf("load before: %s\n", loadavg())
+	fmt.Printf("load before: %s\n", benchkit.LoadAvg())
 	before := fcm.count.Load()
 	tPost := time.Now()
 	d2, ev2, err := postAndWait(ctx, c, map[string]any{"type": "bench.fanout", "recipients": ids, "data": data}, "fan-2")
@@ -92,7 +94,7 @@ func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *p
 		fmt.Printf("second event: every push at the FCM stand-in %s after the POST\n", ms(dSent))
 	}
 
-	fmt.Printf("load before: %s\n", loadavg())
+	fmt.Printf("load before: %s\n", benchkit.LoadAvg())
 	b, err := bulkBaseline(ctx, tmp, pool, n)
 	if err != nil {
 		return err

@@ -47,7 +47,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -60,6 +59,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite"
+
+	"github.com/joist-dev/joist/bench/internal/benchkit"
 )
 
 var (
@@ -78,9 +79,8 @@ var (
 )
 
 const (
-	rootKey   = "notifybench-root-key-0123456789abcdef"
-	secretKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-	baseEnv   = "NOTIFYBENCH_SSE_BASELINE" // set: run as the baseline SSE server
+	rootKey = "notifybench-root-key-0123456789abcdef"
+	baseEnv = "NOTIFYBENCH_SSE_BASELINE" // set: run as the baseline SSE server
 )
 
 func main() {
@@ -108,13 +108,10 @@ func run(ctx context.Context) error {
 	if !*keep {
 		defer os.RemoveAll(tmp)
 	}
-	fmt.Printf("notifybench: store=%s n=%d clients=%d events=%d nodes=%d; %s; %s\n", *kind, *nRcpt, *nClients, *nEvents, *nodes, machine(), runtime.Version())
-	bin := *binPath
-	if bin == "" {
-		bin = filepath.Join(tmp, "joist")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/joist").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/joist (run from the module root, or give -bin): %v\n%s", err, out)
-		}
+	fmt.Printf("notifybench: store=%s n=%d clients=%d events=%d nodes=%d; %s; %s\n", *kind, *nRcpt, *nClients, *nEvents, *nodes, benchkit.Machine(), runtime.Version())
+	bin, err := benchkit.BuildJoist(ctx, *binPath, tmp)
+	if err != nil {
+		return err
 	}
 	fcm, err := newFCM()
 	if err != nil {
@@ -132,37 +129,29 @@ func run(ctx context.Context) error {
 		}
 		env = append(env, "JOIST_DATA="+filepath.Join(tmp, "data"))
 	case "postgres":
-		if *pgURL == "" {
-			return errors.New("-url or JOIST_TEST_DATABASE_URL is required for -store postgres")
-		}
-		if pool, err = pgxpool.New(ctx, *pgURL); err != nil {
+		var schema string
+		var cleanup func()
+		if pool, schema, cleanup, err = benchkit.PostgresSchema(ctx, *pgURL, "notifybench", *keep); err != nil {
 			return err
 		}
-		defer pool.Close()
-		schema := fmt.Sprintf("notifybench_%d", time.Now().UnixNano())
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			return err
-		}
-		if !*keep {
-			defer pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck
-		}
-		env = append(env, "JOIST_DATA="+filepath.Join(tmp, "data"), "JOIST_DATABASE_URL="+*pgURL, "JOIST_DATABASE_SCHEMA="+schema, "JOIST_SECRET_KEY="+secretKey)
+		defer cleanup()
+		env = append(env, "JOIST_DATA="+filepath.Join(tmp, "data"), "JOIST_DATABASE_URL="+*pgURL, "JOIST_DATABASE_SCHEMA="+schema, "JOIST_SECRET_KEY="+benchkit.SecretKey)
 	default:
 		return fmt.Errorf("unknown -store %q: sqlite or postgres", *kind)
 	}
 
 	pprofAddr := ""
 	if *cpuProf != "" {
-		if pprofAddr, err = freeAddr(); err != nil {
+		if pprofAddr, err = benchkit.FreeAddr(); err != nil {
 			return err
 		}
 	}
-	j, err := startJoist(ctx, bin, append(env, "JOIST_PPROF_ADDR="+pprofAddr), filepath.Join(tmp, "joist1.log"))
+	j, err := benchkit.StartJoist(ctx, bin, append(env, "JOIST_PPROF_ADDR="+pprofAddr), filepath.Join(tmp, "joist1.log"))
 	if err != nil {
 		return err
 	}
-	defer j.stop()
-	c := newClient(j.base)
+	defer j.Stop()
+	c := newClient(j.Base)
 	if _, err := c.do(ctx, "POST", "/v1/tenants", map[string]any{"slug": "bench"}, nil); err != nil {
 		return err
 	}
@@ -174,88 +163,30 @@ func run(ctx context.Context) error {
 	if strings.Contains(*parts, "stream") {
 		// A fresh process for the streams, so the fan-out's heap does not
 		// blur the memory per connection.
-		j.stop()
-		if j, err = startJoist(ctx, bin, env, filepath.Join(tmp, "joist1-stream.log")); err != nil {
+		j.Stop()
+		if j, err = benchkit.StartJoist(ctx, bin, env, filepath.Join(tmp, "joist1-stream.log")); err != nil {
 			return err
 		}
-		defer j.stop()
-		c = newClient(j.base)
-		all := []*joist{j}
+		defer j.Stop()
+		c = newClient(j.Base)
+		all := []*benchkit.Joist{j}
 		for i := 1; i < *nodes; i++ {
-			jn, err := startJoist(ctx, bin, env, filepath.Join(tmp, fmt.Sprintf("joist%d.log", i+1)))
+			jn, err := benchkit.StartJoist(ctx, bin, env, filepath.Join(tmp, fmt.Sprintf("joist%d.log", i+1)))
 			if err != nil {
 				return err
 			}
-			defer jn.stop()
+			defer jn.Stop()
 			all = append(all, jn)
 		}
 		if err := streams(ctx, c, all); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("machine after the run: %s\n", machine())
+	fmt.Printf("machine after the run: %s\n", benchkit.Machine())
 	return nil
 }
 
 // ---- joist, the API client, the FCM stand-in -------------------------------
-
-type joist struct {
-	cmd  *exec.Cmd
-	base string
-	done chan struct{}
-	log  string
-}
-
-func startJoist(ctx context.Context, bin string, env []string, logPath string) (*joist, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append(os.Environ(), env...), "JOIST_ADDR="+addr)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	j := &joist{cmd: cmd, base: "http://" + addr, done: make(chan struct{}), log: logPath}
-	go func() { _ = cmd.Wait(); logf.Close(); close(j.done) }()
-	for t0 := time.Now(); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(j.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return j, nil
-			}
-		}
-		select {
-		case <-j.done:
-			return nil, fmt.Errorf("joist exited at start; see %s", logPath)
-		case <-ctx.Done():
-			j.stop()
-			return nil, ctx.Err()
-		default:
-		}
-		if time.Since(t0) > 60*time.Second {
-			j.stop()
-			return nil, fmt.Errorf("joist not ready after 60s; see %s", logPath)
-		}
-	}
-}
-
-// stop sends SIGTERM, then SIGKILL after 30 s.
-func (j *joist) stop() {
-	_ = j.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-j.done:
-	case <-time.After(30 * time.Second):
-		_ = j.cmd.Process.Kill()
-		<-j.done
-	}
-}
 
 type client struct {
 	base string
@@ -375,13 +306,6 @@ func newFCM() (*fcmStandIn, error) {
 
 // ---- small helpers -----------------------------------------------------------
 
-func pct(l []time.Duration, p int) time.Duration {
-	if len(l) == 0 {
-		return 0
-	}
-	return l[min(len(l)*p/100, len(l)-1)]
-}
-
 func ratio(a, b time.Duration) float64 {
 	if b == 0 {
 		return 0
@@ -416,34 +340,6 @@ func raiseNoFile() {
 	}
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	la := strings.Fields(string(b))
-	return strings.Join(la[:min(3, len(la))], " ")
-}
-
-// machine says what the load runs on: CPUs, model, load average.
-func machine() string {
-	model := "unknown"
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			_, model, _ = strings.Cut(l, ": ")
-			break
-		}
-	}
-	return fmt.Sprintf("%d CPUs %q, load average %s", runtime.NumCPU(), model, loadavg())
-}
-
 // rsaPEM is a fresh RSA-2048 key in PKCS#8 PEM, the service account's.
 func rsaPEM() (string, error) {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -455,30 +351,4 @@ func rsaPEM() (string, error) {
 		return "", err
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
-}
-
-// profile fetches a CPU profile of joist serve for secs seconds into path.
-func profile(ctx context.Context, addr string, secs int, path string) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cpu profile: %s", resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	fmt.Printf("cpu profile of joist serve: %s\n", path)
-	return f.Close()
 }

@@ -14,11 +14,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/joist-dev/joist/bench/internal/benchkit"
 )
 
 // ---- the stream ------------------------------------------------------------
 
-func streams(ctx context.Context, c *client, js []*joist) error {
+func streams(ctx context.Context, c *client, js []*benchkit.Joist) error {
 	n := *nClients
 	if _, err := c.do(ctx, "PUT", "/v1/notification-types/bench.stream", map[string]any{
 		"channels": map[string]any{"in_app": map[string]any{"title": "Ping {{.data.k}}", "body": "event {{.data.k}}"}}}, nil); err != nil {
@@ -49,7 +51,7 @@ func streams(ctx context.Context, c *client, js []*joist) error {
 		if _, err := c.do(ctx, "POST", "/v1/contacts/"+ids[i].(string)+"/tokens", map[string]any{"ttl": "1h"}, &tok); err != nil {
 			return err
 		}
-		urls[i] = js[i%len(js)].base + "/v1/feed/stream?token=" + tok.Token
+		urls[i] = js[i%len(js)].Base + "/v1/feed/stream?token=" + tok.Token
 		return nil
 	}); err != nil {
 		return err
@@ -79,7 +81,7 @@ func streams(ctx context.Context, c *client, js []*joist) error {
 	}
 	pids := make([]int, len(js))
 	for i, j := range js {
-		pids[i] = j.cmd.Process.Pid
+		pids[i] = j.Cmd.Process.Pid
 	}
 	jr, err := measureStreams(ctx, "joist", urls, pids, post, after)
 	if err != nil {
@@ -123,7 +125,7 @@ func streams(ctx context.Context, c *client, js []*joist) error {
 		return err
 	}
 	fmt.Printf("ratio joist/baseline: p50 %.1fx, p99 %.1fx; memory per connection %.1f vs %.1f KiB (aim: p99 under 100 ms; joist's p99 %s)\n",
-		ratio(pct(jr.lat, 50), pct(br.lat, 50)), ratio(pct(jr.lat, 99), pct(br.lat, 99)), jr.kibPerConn, br.kibPerConn, ms(pct(jr.lat, 99)))
+		ratio(benchkit.Pct(jr.lat, 50), benchkit.Pct(br.lat, 50)), ratio(benchkit.Pct(jr.lat, 99), benchkit.Pct(br.lat, 99)), jr.kibPerConn, br.kibPerConn, ms(benchkit.Pct(jr.lat, 99)))
 	return nil
 }
 
@@ -199,7 +201,7 @@ func measureStreams(ctx context.Context, name string, urls []string, pids []int,
 	r := streamResult{kibPerConn: float64(rss1-rss0) / float64(len(urls))}
 	fmt.Printf("%s: %d streams open in %s; server RSS %d -> %d KiB: %.1f KiB per connection\n", name, len(urls), ms(open), rss0, rss1, r.kibPerConn)
 	for k := 1; k <= *nEvents; k++ {
-		fmt.Printf("  load before: %s\n", loadavg())
+		fmt.Printf("  load before: %s\n", benchkit.LoadAvg())
 		t := time.Now()
 		if err := post(k); err != nil {
 			return r, err
@@ -217,7 +219,7 @@ func measureStreams(ctx context.Context, name string, urls []string, pids []int,
 			}
 		}
 		slices.Sort(lat)
-		fmt.Printf("  %s event %d: %d of %d clients received it: p50 %s, p99 %s, max %s%s\n", name, k, len(lat), len(urls), ms(pct(lat, 50)), ms(pct(lat, 99)), ms(pct(lat, 100)), note())
+		fmt.Printf("  %s event %d: %d of %d clients received it: p50 %s, p99 %s, max %s%s\n", name, k, len(lat), len(urls), ms(benchkit.Pct(lat, 50)), ms(benchkit.Pct(lat, 99)), ms(benchkit.Pct(lat, 100)), note())
 		if missing > 0 {
 			return r, fmt.Errorf("%s: %d clients did not receive event %d in 30 s", name, missing, k)
 		}
@@ -225,7 +227,7 @@ func measureStreams(ctx context.Context, name string, urls []string, pids []int,
 		time.Sleep(500 * time.Millisecond)
 	}
 	slices.Sort(r.lat)
-	fmt.Printf("%s, all %d events: p50 %s, p99 %s, max %s\n", name, *nEvents, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)), ms(pct(r.lat, 100)))
+	fmt.Printf("%s, all %d events: p50 %s, p99 %s, max %s\n", name, *nEvents, ms(benchkit.Pct(r.lat, 50)), ms(benchkit.Pct(r.lat, 99)), ms(benchkit.Pct(r.lat, 100)))
 	cancel()
 	wg.Wait()
 	return r, nil

@@ -35,7 +35,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,8 +55,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/joist-dev/joist/bench/internal/benchkit"
 	"github.com/joist-dev/joist/client"
 )
 
@@ -128,13 +126,12 @@ func run(ctx context.Context) error {
 		}
 	}()
 	fmt.Printf("servebench: store=%s c=%d dur=%s warmup=%s mix=%s body=%dB; %s; %s\n",
-		*kind, *conc, *dur, *warmup, *mixFlag, *size, machine(), runtime.Version())
+		*kind, *conc, *dur, *warmup, *mixFlag, *size, benchkit.Machine(), runtime.Version())
 
 	bin := *binPath
-	if bin == "" && strings.Contains(*sides, "joist") {
-		bin = filepath.Join(tmp, "joist")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/joist").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/joist (run from the module root, or give -bin): %v\n%s", err, out)
+	if strings.Contains(*sides, "joist") {
+		if bin, err = benchkit.BuildJoist(ctx, bin, tmp); err != nil {
+			return err
 		}
 	}
 
@@ -154,7 +151,7 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		addr, err := freeAddr()
+		addr, err := benchkit.FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -201,7 +198,7 @@ func run(ctx context.Context) error {
 // runJoist starts joist serve, sets it up, loads it, waits for the engine
 // to deliver what was accepted, checks it, and stops it.
 func runJoist(ctx context.Context, bin, tmp string, rcv *receiver, rcvURL string, weights []int) (*result, error) {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -211,27 +208,17 @@ func runJoist(ctx context.Context, bin, tmp string, rcv *receiver, rcvURL string
 	case "sqlite":
 		fmt.Println("durability: SQLite WAL, synchronous=FULL, data dir " + filepath.Join(tmp, "data"))
 	case "postgres":
-		if *pgURL == "" {
-			return nil, errors.New("-url or JOIST_TEST_DATABASE_URL is required for -store postgres")
-		}
-		pool, err := pgxpool.New(ctx, *pgURL)
+		pool, schema, cleanup, err := benchkit.PostgresSchema(ctx, *pgURL, "servebench", *keep)
 		if err != nil {
 			return nil, err
 		}
-		defer pool.Close()
-		schema := fmt.Sprintf("servebench_%d", time.Now().UnixNano())
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			return nil, err
-		}
-		if !*keep {
-			defer pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck
-		}
+		defer cleanup()
 		var fsync, sc string
 		_ = pool.QueryRow(ctx, "SHOW fsync").Scan(&fsync)
 		_ = pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
 		fmt.Printf("durability: PostgreSQL fsync=%s synchronous_commit=%s, schema %s\n", fsync, sc, schema)
 		env = append(env, "JOIST_DATABASE_URL="+*pgURL, "JOIST_DATABASE_SCHEMA="+schema,
-			"JOIST_SECRET_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+			"JOIST_SECRET_KEY="+benchkit.SecretKey)
 	default:
 		return nil, fmt.Errorf("unknown -store %q: sqlite or postgres", *kind)
 	}
@@ -488,15 +475,6 @@ func (p *proc) waitReady(ctx context.Context, url string, limit time.Duration) e
 	return fmt.Errorf("%s not ready after %s: %s", url, limit, last)
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // stats are one kind's measured requests.
 type stats struct {
 	lat  []time.Duration
@@ -505,7 +483,7 @@ type stats struct {
 
 func (s *stats) n() int                       { return len(s.lat) }
 func (s *stats) rate(d time.Duration) float64 { return float64(len(s.lat)) / d.Seconds() }
-func (s *stats) pct(p int) time.Duration      { return s.lat[min(len(s.lat)*p/100, len(s.lat)-1)] }
+func (s *stats) pct(p int) time.Duration      { return benchkit.Pct(s.lat, p) }
 func (s *stats) add(o *stats)                 { s.lat = append(s.lat, o.lat...); s.errs += o.errs }
 func ms(d time.Duration) float64              { return float64(d) / float64(time.Millisecond) }
 
@@ -768,19 +746,4 @@ func cpuTime(pid string) time.Duration {
 	u, _ := strconv.Atoi(f[11])
 	s, _ := strconv.Atoi(f[12])
 	return time.Duration(u+s) * 10 * time.Millisecond
-}
-
-// machine says what the load runs on: CPUs, model, load average.
-func machine() string {
-	model := "unknown"
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "model name") {
-			_, model, _ = strings.Cut(l, ": ")
-			break
-		}
-	}
-	b, _ = os.ReadFile("/proc/loadavg")
-	la := strings.Fields(string(b))
-	return fmt.Sprintf("%d CPUs %q, load average %s", runtime.NumCPU(), model, strings.Join(la[:min(3, len(la))], " "))
 }
