@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a.Contacts = contacts.New(a.Deps, a.Core)
 	a.Operators = operators.New(a.Deps, a.Core, operators.Options{})
 	engine := jobs.NewEngine(a.Deps, jobs.EngineOptions{
-		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout,
+		Queues: cfg.QueueWorkers, MaxTimeout: cfg.JobMaxTimeout, FetchPollInterval: cfg.JobPollInterval,
 		CompletedRetention: cfg.CompletedJobRetention, DeadRetention: cfg.DeadJobRetention,
 	})
 	// Hooks between systems: forwards read their body from the webhook

@@ -70,6 +70,11 @@ type Config struct {
 	// JobMaxTimeout is the longest timeout a job may ask for; it also sets
 	// how soon a job left running by a crashed node is rescued (plus a margin).
 	JobMaxTimeout time.Duration `toml:"job_max_timeout" env:"JOIST_JOB_MAX_TIMEOUT" flag:"job-max-timeout" help:"longest per-job timeout; stuck jobs are rescued after it plus a margin"`
+	// JobPollInterval is how often the job engine looks for jobs it was
+	// not woken for (retries and scheduled jobs coming due); 0 means the
+	// default: 100ms on SQLite, 1s on PostgreSQL. New jobs start at once
+	// without it.
+	JobPollInterval time.Duration `toml:"job_poll_interval" env:"JOIST_JOB_POLL_INTERVAL" flag:"job-poll-interval" help:"how often the job engine looks for retries and scheduled jobs coming due (0: 100ms on SQLite, 1s on PostgreSQL)"`
 	// RetryAfterCap bounds how long a push target's Retry-After may delay a retry.
 	RetryAfterCap time.Duration `toml:"retry_after_cap" env:"JOIST_RETRY_AFTER_CAP" flag:"retry-after-cap" help:"largest Retry-After honoured for HTTP-push jobs"`
 	// JobRetention is how long finished jobs (completed, cancelled, dead) are kept.
@@ -514,6 +519,9 @@ func (c *Config) Validate() error {
 	}
 	if c.JobMaxTimeout < time.Second {
 		errs = append(errs, errors.New("JOIST_JOB_MAX_TIMEOUT: must be at least 1s"))
+	}
+	if c.JobPollInterval != 0 && (c.JobPollInterval < 10*time.Millisecond || c.JobPollInterval > 24*time.Hour) {
+		errs = append(errs, errors.New("JOIST_JOB_POLL_INTERVAL: must be between 10ms and 24h (or 0 for the default)"))
 	}
 	if c.RetryAfterCap < time.Second {
 		errs = append(errs, errors.New("JOIST_RETRY_AFTER_CAP: must be at least 1s"))

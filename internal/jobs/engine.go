@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivershared/riverpilot"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/joist-dev/joist/internal/core"
@@ -85,6 +86,9 @@ type Engine struct {
 	ids *jobIDs
 
 	metrics *metrics
+	// wake starts committed jobs at once on SQLite (see wake.go); nil on
+	// PostgreSQL.
+	wake *wakePilot
 
 	mu          sync.Mutex
 	started     bool
@@ -178,7 +182,8 @@ func (e *Engine) build() error {
 		}
 		e.impl = &impl[pgx.Tx]{client: c}
 	default:
-		d := riversqlite.New(e.db.SQLiteWriter())
+		e.wake = &wakePilot{StandardPilot: &riverpilot.StandardPilot{}}
+		d := wakeDriver{Driver: riversqlite.New(e.db.SQLiteWriter()), pilot: e.wake}
 		c, err := river.NewClient[*sql.Tx](d, cfg)
 		if err != nil {
 			return err
@@ -296,7 +301,11 @@ func (e *Engine) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs,
 	if err != nil {
 		return nil, err
 	}
-	return c.insertTx(ctx, tx.Raw(), args, opts)
+	res, err := c.insertTx(ctx, tx.Raw(), args, opts)
+	if err == nil {
+		e.wakeAfterCommit(tx, []*rivertype.JobInsertResult{res})
+	}
+	return res, err
 }
 
 // insertManyTx enqueues a batch inside tx.
@@ -305,5 +314,9 @@ func (e *Engine) insertManyTx(ctx context.Context, tx *store.Tx, params []river.
 	if err != nil {
 		return nil, err
 	}
-	return c.insertManyTx(ctx, tx.Raw(), params)
+	res, err := c.insertManyTx(ctx, tx.Raw(), params)
+	if err == nil {
+		e.wakeAfterCommit(tx, res)
+	}
+	return res, err
 }

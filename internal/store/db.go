@@ -165,6 +165,27 @@ type Tx struct {
 	q       querier
 	dialect Dialect
 	raw     any
+	// after holds AfterCommit's functions; nil on a read transaction.
+	after *[]func()
+}
+
+// AfterCommit runs fn once the transaction has committed, before the Write
+// that ran it returns; it never runs when the transaction (or, on SQLite,
+// this Write's savepoint) rolls back. fn must be quick and must not write:
+// on SQLite it runs on the writer's goroutine. The job engine uses it to
+// start the jobs a transaction enqueued at once. On a read transaction it
+// is never called.
+func (tx *Tx) AfterCommit(fn func()) {
+	if tx.after != nil {
+		*tx.after = append(*tx.after, fn)
+	}
+}
+
+// runAfter calls the functions registered on a committed transaction.
+func runAfter(fns []func()) {
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // Dialect reports the engine, for the rare query that differs.

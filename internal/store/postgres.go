@@ -69,7 +69,12 @@ func (p *pgDB) tx(ctx context.Context, readOnly bool, fn func(*Tx) error) error 
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer t.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	if err := runFn(fn, &Tx{q: pgQ{t}, dialect: Postgres, raw: t}); err != nil {
+	tx := &Tx{q: pgQ{t}, dialect: Postgres, raw: t}
+	var after []func()
+	if !readOnly {
+		tx.after = &after
+	}
+	if err := runFn(fn, tx); err != nil {
 		return err
 	}
 	if readOnly {
@@ -78,6 +83,7 @@ func (p *pgDB) tx(ctx context.Context, readOnly bool, fn func(*Tx) error) error 
 	if err := t.Commit(ctx); err != nil {
 		return mapErr(fmt.Errorf("commit: %w", err))
 	}
+	runAfter(after)
 	return nil
 }
 

@@ -265,6 +265,7 @@ func (s *sqliteDB) runBatch(batch []*writeReq) {
 		return
 	}
 	q := sqliteQ{tx: sqlTx}
+	after := make([][]func(), len(batch))
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -275,9 +276,10 @@ func (s *sqliteDB) runBatch(batch []*writeReq) {
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		ferr := runFn(r.fn, &Tx{q: q, dialect: SQLite, raw: sqlTx})
+		ferr := runFn(r.fn, &Tx{q: q, dialect: SQLite, raw: sqlTx, after: &after[i]})
 		if ferr != nil {
 			results[i] = ferr
+			after[i] = nil
 			if _, err := sqlTx.ExecContext(bg, "ROLLBACK TO w"); err != nil {
 				_ = sqlTx.Rollback()
 				fail(fmt.Errorf("rollback to savepoint: %w", err))
@@ -299,6 +301,7 @@ func (s *sqliteDB) runBatch(batch []*writeReq) {
 	default:
 	}
 	for i, r := range batch {
+		runAfter(after[i])
 		r.done <- results[i]
 	}
 }

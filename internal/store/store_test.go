@@ -164,3 +164,79 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// TestAfterCommit proves AfterCommit's functions run once their write has
+// committed (its rows visible to a new read), and never for a write that
+// failed, also when it shared its SQLite commit with writes that succeeded.
+func TestAfterCommit(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := storetest.Tenant(t, db, "a")
+		var mu sync.Mutex
+		ran := map[string]int{}
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ext := fmt.Sprint("u", i)
+				errs <- db.Write(ctx, func(tx *store.Tx) error {
+					c := store.Contact{ID: store.NewID(store.PrefixContact), ExternalID: ext, CreatedAt: now(), UpdatedAt: now()}
+					if err := tx.Tenant(a.ID).ContactInsert(ctx, c); err != nil {
+						return err
+					}
+					tx.AfterCommit(func() {
+						// The row is committed: a read transaction sees it.
+						err := db.Read(ctx, func(rt *store.Tx) error {
+							_, err := rt.Tenant(a.ID).ContactGet(ctx, ext)
+							return err
+						})
+						mu.Lock()
+						defer mu.Unlock()
+						if err != nil {
+							ran[ext+" not visible: "+err.Error()]++
+							return
+						}
+						ran[ext]++
+					})
+					if i%4 == 0 {
+						return errors.New("deliberate failure")
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil && err.Error() != "deliberate failure" {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range 40 {
+			ext := fmt.Sprint("u", i)
+			want := 1
+			if i%4 == 0 {
+				want = 0
+			}
+			if ran[ext] != want {
+				t.Fatalf("%s: after-commit ran %d times, want %d (all: %v)", ext, ran[ext], want, ran)
+			}
+		}
+		if len(ran) != 30 {
+			t.Fatalf("after-commit calls: %v", ran)
+		}
+		// A read transaction has nothing to commit: AfterCommit never runs.
+		called := false
+		if err := db.Read(ctx, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { called = true })
+			return nil
+		}); err != nil || called {
+			t.Fatalf("read: err %v, after-commit called %v", err, called)
+		}
+	})
+}
