@@ -134,6 +134,23 @@ func (n *node) kill() {
 	<-n.done
 }
 
+// credentials waits for the root key and owner password a first start
+// prints, and returns rootKeyRE's match. joist prints them before it
+// listens, but the copy from its stdout pipe may lag behind /readyz on a
+// loaded machine.
+func (n *node) credentials(t *testing.T) []string {
+	t.Helper()
+	var m []string
+	testutil.Eventually(t, 10*time.Second, func() error {
+		m = rootKeyRE.FindStringSubmatch(n.stdout.String())
+		if m == nil || !ownerPwRE.MatchString(n.stdout.String()) {
+			return fmt.Errorf("the start did not print the credentials:\n%s", n.stdout)
+		}
+		return nil
+	})
+	return m
+}
+
 var rootKeyRE = regexp.MustCompile(`root API key:\s+(jk_\w+)`)
 var ownerPwRE = regexp.MustCompile(`owner password:\s+(\w+)`)
 
@@ -142,10 +159,7 @@ func TestServeFirstStartAndGracefulShutdown(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			env := storeEnv(t, d)
 			n := startNode(t, env)
-			m := rootKeyRE.FindStringSubmatch(n.stdout.String())
-			if m == nil || !ownerPwRE.MatchString(n.stdout.String()) {
-				t.Fatalf("first start did not print credentials:\n%s", n.stdout)
-			}
+			m := n.credentials(t)
 			root := m[1]
 			c := client.New(n.url, root)
 			if _, err := c.CreateTenant(context.Background(), client.TenantCreate{Slug: "acme"}); err != nil {

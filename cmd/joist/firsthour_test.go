@@ -41,10 +41,7 @@ func TestFirstStartOnABusyPortLosesNothing(t *testing.T) {
 
 			// The next start, on a free port, shows the credentials, and they work.
 			n := startNode(t, env)
-			m := rootKeyRE.FindStringSubmatch(n.stdout.String())
-			if m == nil || !ownerPwRE.MatchString(n.stdout.String()) {
-				t.Fatalf("the start after a failed first start did not show the credentials:\n%s", n.stdout)
-			}
+			m := n.credentials(t) // the start after a failed first start shows them
 			if _, err := client.New(n.url, m[1]).CreateTenant(context.Background(), client.TenantCreate{Slug: "acme"}); err != nil {
 				t.Fatalf("root key: %v", err)
 			}
