@@ -17,11 +17,17 @@ func (s *Service) FanoutForTest(ctx context.Context, tenantID, eventID string, c
 // EventWithoutJobForTest stores an event as POST /v1/events does but
 // without its fan-out job, so a test runs the fan-out by hand alone.
 func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ string, ids []string) (string, error) {
+	return s.EventDataWithoutJobForTest(ctx, tenantID, typ, ids, []byte(`{"v":0}`))
+}
+
+// EventDataWithoutJobForTest is EventWithoutJobForTest with the event's
+// data (a JSON object).
+func (s *Service) EventDataWithoutJobForTest(ctx context.Context, tenantID, typ string, ids []string, data []byte) (string, error) {
 	rs := make([]recipient, len(ids))
 	for i, id := range ids {
 		rs[i] = recipient{ID: id}
 	}
-	e := Event{ID: store.NewID("nev_"), TenantID: tenantID, Type: typ, Data: []byte(`{"v":0}`), Recipients: jsonOf(rs), RecipientCount: len(rs),
+	e := Event{ID: store.NewID("nev_"), TenantID: tenantID, Type: typ, Data: data, Recipients: jsonOf(rs), RecipientCount: len(rs),
 		Status: EventPending, CreatedAt: s.now()}
 	return e.ID, s.db.Write(ctx, func(tx *store.Tx) error { return eventInsert(ctx, tx.Tenant(tenantID), e) })
 }

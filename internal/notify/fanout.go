@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -46,7 +45,10 @@ type fanCtx struct {
 	found   bool // the type still exists
 	data    map[string]any
 	tenant  map[string]any
-	inApp   [3]*texttemplate.Template // title, body, url
+	inApp   [3]string // the in_app title, body and url templates
+	// contents memoises the content templates' parses and contact-free
+	// renders (fanout_content.go).
+	contents map[string]*contentMemo
 	actor   auth.Actor
 	recips  []recipient
 	chunkNo int
@@ -99,8 +101,9 @@ func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, f
 		return fmt.Errorf("notify: event %s: data: %w", eventID, err)
 	}
 	if c := fc.typ.Channels.InApp; c != nil {
-		for i, src := range []string{c.Title, c.Body, c.URL} {
-			if fc.inApp[i], err = parseContent("in_app", src); err != nil {
+		fc.inApp = [3]string{c.Title, c.Body, c.URL}
+		for _, src := range fc.inApp {
+			if _, err := parseContent("in_app", src); err != nil {
 				return err
 			}
 		}

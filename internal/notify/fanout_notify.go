@@ -40,14 +40,14 @@ type chunkRows struct {
 func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, fc *fanCtx, c store.Contact, o wire.NotificationPreferencesPut,
 	now time.Time, rows *chunkRows) error {
 	t := fc.typ
-	root := contextMap(fc, c)
-	renderSrc := func(src string) (string, error) {
-		tp, err := parseContent("content", src)
-		if err != nil {
-			return "", err
+	var rootMap map[string]any
+	root := func() map[string]any {
+		if rootMap == nil {
+			rootMap = contextMap(fc, c)
 		}
-		return execContent(tp, root)
+		return rootMap
 	}
+	renderSrc := func(src string) (string, error) { return fc.content("content", src, root) }
 	n := Notification{ID: store.NewID("ntf_"), TenantID: sc.TenantID(), EventID: fc.ev.ID, ContactID: c.ID, Type: t.Name, Group: t.Group,
 		Critical: t.Critical, Data: fc.ev.Data, CorrelationID: fc.ev.CorrelationID, CreatedAt: now, UpdatedAt: now}
 	var ds []Delivery
@@ -64,8 +64,8 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 		} else {
 			var err error
 			parts := [3]string{}
-			for i, tp := range fc.inApp {
-				if parts[i], err = execContent(tp, root); err != nil {
+			for i, src := range fc.inApp {
+				if parts[i], err = fc.content("in_app", src, root); err != nil {
 					break
 				}
 			}
