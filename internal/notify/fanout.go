@@ -40,18 +40,18 @@ var errStaleChunk = errors.New("notify: fan-out moved on under this run")
 
 // fanCtx is what every recipient of one event shares.
 type fanCtx struct {
-	ev      Event
-	typ     Type
-	found   bool // the type still exists
-	data    map[string]any
-	tenant  map[string]any
-	inApp   [3]string // the in_app title, body and url templates
+	ev     Event
+	typ    Type
+	found  bool // the type still exists
+	data   map[string]any
+	tenant map[string]any
+	inApp  [3]string // the in_app title, body and url templates
 	// contents memoises the content templates' parses and contact-free
 	// renders (fanout_content.go).
 	contents map[string]*contentMemo
-	actor   auth.Actor
-	recips  []recipient
-	chunkNo int
+	actor    auth.Actor
+	recips   []recipient
+	chunkNo  int
 	// digestWindow is the type's digest window (0: none); digests and
 	// digestFailed are the chunk's digest by contact, or why its key did
 	// not render (see digestAssign).

@@ -70,7 +70,10 @@ func TestFanoutProfile(t *testing.T) {
 		}
 		pg := env.Dialect == store.Postgres
 		if pg {
-			_ = env.App.DB.Write(ctx, func(tx *store.Tx) error { _, err := tx.Exec(ctx, "SELECT public.pg_stat_statements_reset()"); return err })
+			_ = env.App.DB.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, "SELECT public.pg_stat_statements_reset()")
+				return err
+			})
 		}
 		f, err := os.Create(filepath.Join(dir, string(env.Dialect)+".prof"))
 		if err != nil {
