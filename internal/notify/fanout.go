@@ -52,6 +52,10 @@ type fanCtx struct {
 	actor    auth.Actor
 	recips   []recipient
 	chunkNo  int
+	// before holds the recipient ids (external ids) of the committed
+	// chunks, recips[:ev.FannedOut]: only a recipient among them can have
+	// a notification of the event already (see fanChunk).
+	before map[string]bool
 	// digestWindow is the type's digest window (0: none); digests and
 	// digestFailed are the chunk's digest by contact, or why its key did
 	// not render (see digestAssign).
@@ -110,6 +114,10 @@ func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, f
 	}
 	fc.digestWindow = digestWindow(fc.typ)
 	fc.actor = auth.Actor{Type: auth.ActorSystem, ID: "system", AllTenants: true, CorrelationID: fc.ev.CorrelationID}
+	fc.before = make(map[string]bool, len(fc.recips))
+	for _, r := range fc.recips[:min(fc.ev.FannedOut, len(fc.recips))] {
+		fc.before[r.ID] = true
+	}
 	for {
 		start := fc.ev.FannedOut
 		end := min(start+chunk, len(fc.recips))
@@ -126,6 +134,9 @@ func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, f
 			return err
 		}
 		s.feedChanged(ctx, changes)
+		for _, r := range fc.recips[start:end] {
+			fc.before[r.ID] = true
+		}
 		fc.ev.FannedOut = end
 		fc.chunkNo++
 		if end >= len(fc.recips) {
@@ -143,21 +154,40 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	sc := tx.Tenant(fc.ev.TenantID)
 	now := s.now()
 	rs := fc.recips[start:end]
+	// First claim the chunk: move fanned_out on from where this run found
+	// it. The row stays locked (PostgreSQL; SQLite has one writer) until
+	// this transaction ends, so another run of the event waits here and
+	// then finds it moved on, and while this chunk runs the event's
+	// notifications are exactly those of the committed chunks.
+	claim := `UPDATE notify_events SET fanned_out = ?, status = ? WHERE tenant_id = ? AND id = ? AND fanned_out = ?`
+	n, err := tx.Exec(ctx, claim, end, EventFanningOut, sc.TenantID(), fc.ev.ID, start)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errStaleChunk
+	}
 	contacts, err := s.chunkContacts(ctx, sc, fc, rs, now)
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, 0, len(contacts))
-	for _, c := range contacts {
+	var again []string // contacts of recipients also in a committed chunk
+	for i, c := range contacts {
 		if c != nil {
 			ids = append(ids, c.ID)
+			if fc.before[rs[i].ID] {
+				again = append(again, c.ID)
+			}
 		}
 	}
 	prefs, err := prefsMany(ctx, sc, ids)
 	if err != nil {
 		return nil, err
 	}
-	done, err := notifiedAlready(ctx, sc, fc.ev.ID, ids)
+	// Only those can have a notification of the event already (a
+	// recipient id names one contact); usually there are none.
+	done, err := notifiedAlready(ctx, sc, fc.ev.ID, again)
 	if err != nil {
 		return nil, err
 	}
@@ -204,18 +234,14 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	}
 	// The recipients stay as given until the last chunk, which clears them
 	// (the notifications and skips record them from then on).
-	q := `UPDATE notify_events SET fanned_out = ?, notified = notified + ?, skipped = skipped + ?, status = ?`
-	args := []any{end, notified, skipped, EventFanningOut}
+	q := `UPDATE notify_events SET notified = notified + ?, skipped = skipped + ?`
+	args := []any{notified, skipped}
 	if end >= len(fc.recips) {
-		q += `, recipients = '[]', completed_at = ?`
-		args = append(args[:3], EventDone, now)
+		q += `, status = ?, recipients = '[]', completed_at = ?`
+		args = append(args, EventDone, now)
 	}
-	n, err := tx.Exec(ctx, q+` WHERE tenant_id = ? AND id = ? AND fanned_out = ?`, append(args, sc.TenantID(), fc.ev.ID, start)...)
-	if err != nil {
+	if _, err := tx.Exec(ctx, q+` WHERE tenant_id = ? AND id = ?`, append(args, sc.TenantID(), fc.ev.ID)...); err != nil {
 		return nil, err
-	}
-	if n == 0 {
-		return nil, errStaleChunk
 	}
 	return changes, nil
 }

@@ -149,3 +149,47 @@ func TestFanoutTenThousand(t *testing.T) {
 		}
 	})
 }
+
+// TestFanoutDuplicatesAcrossChunks: a recipient given again in a later
+// chunk is skipped as a duplicate, whether the earlier chunk committed in
+// this run or in one that crashed before it; each contact gets one
+// notification and the skips are recorded with their reason.
+func TestFanoutDuplicatesAcrossChunks(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		tn := newTenant(t, env, "acme")
+		c := newCaller(t, env, "acme")
+		c.do(t, "PUT", "/v1/notification-types/deploy.done", `{"channels":{"in_app":{"title":"Deployed {{.data.v}}"}}}`).
+			must(t, http.StatusCreated, "type")
+		for _, id := range []string{"a", "b", "c"} {
+			c.do(t, "PUT", "/v1/contacts/"+id, `{"name":"`+id+`"}`).must(t, http.StatusCreated, "contact")
+		}
+		ids := []string{"a", "b", "a", "c", "b", "a", "c"}
+		for _, crash := range []int{0, 1, 2} {
+			ev, err := env.App.Notify.EventWithoutJobForTest(ctx, tn.ID, "deploy.done", ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if crash > 0 {
+				if err := env.App.Notify.FanoutForTest(ctx, tn.ID, ev, 2, crash); err == nil {
+					t.Fatalf("crash after %d chunks: no error", crash)
+				}
+			}
+			if err := env.App.Notify.FanoutForTest(ctx, tn.ID, ev, 2, 0); err != nil {
+				t.Fatal(err)
+			}
+			var got wire.NotifyEvent
+			c.do(t, "GET", "/v1/events/"+ev, nil).must(t, http.StatusOK, "event").json(t, &got)
+			notes, distinct, dels, feed := eventCounts(t, env, ev)
+			if got.Status != "done" || got.Notified != 3 || got.Skipped != 4 || len(got.Skips) != 3 || notes != 3 || distinct != 3 || dels != 3 || feed != 3 {
+				t.Fatalf("crash after %d chunks: %+v; %d notifications, %d contacts, %d deliveries, %d feed entries", crash, got, notes, distinct, dels, feed)
+			}
+			for _, s := range got.Skips {
+				if s.Reason != "duplicate_recipient" {
+					t.Fatalf("crash after %d chunks: skip %+v", crash, s)
+				}
+			}
+		}
+	})
+}
