@@ -21,7 +21,7 @@ import (
 // TestFanoutProfile is a measuring aid, not a check: with
 // JOIST_FANOUT_PROFILE=DIR it fans out one event (in_app and push) to
 // JOIST_FANOUT_N contacts (2,000) that each have an FCM device (none with
-// JOIST_FANOUT_NODEVICES=1), by hand,
+// JOIST_FANOUT_NODEVICES=1), by hand in chunks of JOIST_FANOUT_CHUNK (500),
 // writing a CPU profile of the fan-out to DIR/<store>.prof and logging
 // its time and, on PostgreSQL, the statements it ran (pg_stat_statements,
 // when installed).
@@ -30,9 +30,12 @@ func TestFanoutProfile(t *testing.T) {
 	if dir == "" {
 		t.Skip("JOIST_FANOUT_PROFILE not set")
 	}
-	n := 2000
+	n, chunk := 2000, 500
 	if v, err := strconv.Atoi(os.Getenv("JOIST_FANOUT_N")); err == nil {
 		n = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("JOIST_FANOUT_CHUNK")); err == nil {
+		chunk = v
 	}
 	ps := newPushServices(t)
 	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
@@ -89,13 +92,13 @@ func TestFanoutProfile(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		err = env.App.Notify.FanoutForTest(ctx, tn.ID, evID, 500, 0)
+		err = env.App.Notify.FanoutForTest(ctx, tn.ID, evID, chunk, 0)
 		d := time.Since(start)
 		pprof.StopCPUProfile()
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: %d recipients with a device each fanned out in %s", env.Dialect, n, d)
+		t.Logf("%s: %d recipients (devices: %v) fanned out in chunks of %d in %s", env.Dialect, n, devices, chunk, d)
 		var inFeed, queued int
 		err = env.App.DB.Read(ctx, func(tx *store.Tx) error {
 			return tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM notifications WHERE event_id = ? AND in_feed),
