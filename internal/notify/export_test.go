@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/joist-dev/joist/internal/store"
@@ -56,3 +57,28 @@ func (s *Service) DigestSendForTest(ctx context.Context, tenantID, digestID stri
 // SetClockForTest replaces the service's clock; call it before anything
 // is posted (the fan-out and digest jobs read it).
 func (s *Service) SetClockForTest(now func() time.Time) { s.now = now }
+
+// ByKeysForTest runs byKeys' query for cols of table in tx and returns
+// the rows, each as its columns' text.
+func ByKeysForTest(ctx context.Context, tx *store.Tx, cols, table, key, tenantID string, keys []string, cond string, condArgs ...any) ([][]string, error) {
+	q, args := byKeys(tx, cols, table, key, tenantID, keys, cond, condArgs...)
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	n := len(strings.Split(cols, ","))
+	for rows.Next() {
+		vals := make([]string, n)
+		ptrs := make([]any, n)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}

@@ -249,12 +249,12 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 // chunkContacts finds the chunk's contacts (one query), creating or
 // updating inline recipients; an unknown id is nil.
 func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx, rs []recipient, now time.Time) ([]*store.Contact, error) {
-	args := []any{sc.TenantID()}
-	for _, r := range rs {
-		args = append(args, r.ID)
+	exts := make([]string, len(rs))
+	for i, r := range rs {
+		exts[i] = r.ID
 	}
-	rows, err := sc.Tx().Query(ctx, "SELECT "+store.ContactCols+" FROM contacts WHERE tenant_id = ? AND external_id IN (?"+
-		store.MorePlaceholders(len(rs)-1)+")", args...)
+	q, args := byKeys(sc.Tx(), store.ContactCols, "contacts", "external_id", sc.TenantID(), exts, "")
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	list, err := store.Collect(rows, err, func(r store.Rows) (store.Contact, error) { return store.ScanContact(r) })
 	if err != nil {
 		return nil, err

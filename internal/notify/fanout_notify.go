@@ -178,12 +178,8 @@ func prefsMany(ctx context.Context, sc *store.Scope, contactIDs []string) (map[s
 	if len(contactIDs) == 0 {
 		return out, nil
 	}
-	args := []any{sc.TenantID()}
-	for _, id := range contactIDs {
-		args = append(args, id)
-	}
-	rows, err := sc.Tx().Query(ctx, "SELECT contact_id, overrides FROM notify_preferences WHERE tenant_id = ? AND contact_id IN (?"+
-		store.MorePlaceholders(len(contactIDs)-1)+")", args...)
+	q, args := byKeys(sc.Tx(), "contact_id, overrides", "notify_preferences", "contact_id", sc.TenantID(), contactIDs, "")
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +206,9 @@ func notifiedAlready(ctx context.Context, sc *store.Scope, eventID string, ids [
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := []any{sc.TenantID(), eventID}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := sc.Tx().Query(ctx, "SELECT contact_id FROM notifications WHERE tenant_id = ? AND event_id = ? AND contact_id IN (?"+
-		store.MorePlaceholders(len(ids)-1)+")", args...)
+	// (event_id, contact_id) is unique.
+	q, args := byKeys(sc.Tx(), "contact_id", "notifications", "contact_id", sc.TenantID(), ids, "event_id = ?", eventID)
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	list, err := store.Collect(rows, err, func(r store.Rows) (string, error) {
 		var s string
 		return s, r.Scan(&s)

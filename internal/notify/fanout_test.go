@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/joist-dev/joist/internal/apptest"
+	"github.com/joist-dev/joist/internal/notify"
 	"github.com/joist-dev/joist/internal/store"
 	"github.com/joist-dev/joist/wire"
 )
@@ -190,6 +192,47 @@ func TestFanoutDuplicatesAcrossChunks(t *testing.T) {
 					t.Fatalf("crash after %d chunks: skip %+v", crash, s)
 				}
 			}
+		}
+	})
+}
+
+// TestByKeys: the fan-out's lookup by a list of keys (an IN list on
+// SQLite, an array probed key by key on PostgreSQL) finds each key's row
+// of the tenant once, whatever the repeats, skips unknown keys and other
+// tenants' rows, and applies its extra condition.
+func TestByKeys(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		ctx := context.Background()
+		acme := newTenant(t, env, "acme")
+		newTenant(t, env, "other")
+		for _, tc := range []struct{ tenant, id, email string }{{"acme", "a", "a@x.example"}, {"acme", "b", "b@y.example"},
+			{"acme", "c", "c@x.example"}, {"other", "d", "d@x.example"}} {
+			newCaller(t, env, tc.tenant).do(t, "PUT", "/v1/contacts/"+tc.id, `{"email":"`+tc.email+`"}`).must(t, http.StatusCreated, "contact")
+		}
+		look := func(keys []string, cond string, args ...any) string {
+			var got []string
+			err := env.App.DB.Read(ctx, func(tx *store.Tx) error {
+				rows, err := notify.ByKeysForTest(ctx, tx, "external_id, email", "contacts", "external_id", acme.ID, keys, cond, args...)
+				for _, r := range rows {
+					got = append(got, r[0]+"="+r[1])
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Strings(got)
+			return strings.Join(got, " ")
+		}
+		if got := look([]string{"c", "a", "zz", "a", "d", "c"}, ""); got != "a=a@x.example c=c@x.example" {
+			t.Fatalf("by keys: %s", got)
+		}
+		if got := look([]string{"a", "b", "c"}, "email LIKE ?", "%@x.example"); got != "a=a@x.example c=c@x.example" {
+			t.Fatalf("by keys with a condition: %s", got)
+		}
+		if got := look([]string{"zz"}, ""); got != "" {
+			t.Fatalf("unknown key: %s", got)
 		}
 	})
 }
