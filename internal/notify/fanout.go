@@ -198,6 +198,7 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	}
 	rows := chunkRows{contacts: ids, memo: map[string]any{}}
 	notified, skipped := 0, 0
+	var skips [][2]string // recipient, reason
 	for i, r := range rs {
 		c := contacts[i]
 		reason := ""
@@ -210,10 +211,7 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			reason = ReasonDuplicate
 		}
 		if reason != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO notify_event_skips (event_id, tenant_id, recipient, reason) VALUES (?, ?, ?, ?)
-				ON CONFLICT (event_id, recipient) DO NOTHING`, fc.ev.ID, sc.TenantID(), r.ID, reason); err != nil {
-				return nil, err
-			}
+			skips = append(skips, [2]string{r.ID, reason})
 			skipped++
 			continue
 		}
@@ -222,6 +220,14 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			return nil, err
 		}
 		notified++
+	}
+	// The skips, one row per recipient (a recipient skipped twice keeps
+	// its first reason).
+	if err := insertRowsThen(ctx, tx, "INSERT INTO notify_event_skips (event_id, tenant_id, recipient, reason)",
+		" ON CONFLICT (event_id, recipient) DO NOTHING", 4, len(skips), func(i int) []any {
+			return []any{fc.ev.ID, sc.TenantID(), skips[i][0], skips[i][1]}
+		}); err != nil {
+		return nil, err
 	}
 	if len(rows.jobs) > 0 {
 		if _, err := s.jobs.EnqueueManyTx(ctx, tx, sc.TenantID(), rows.jobs, fc.ev.CorrelationID); err != nil {

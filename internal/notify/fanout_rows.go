@@ -28,6 +28,12 @@ func rowsPer(cols int) int { return max(1, maxParams/cols) }
 // insertRows writes rows with one multi-row INSERT per rowsPer(cols)
 // rows; each row's values are given by vals.
 func insertRows(ctx context.Context, tx *store.Tx, head string, cols, n int, vals func(i int) []any) error {
+	return insertRowsThen(ctx, tx, head, "", cols, n, vals)
+}
+
+// insertRowsThen is insertRows with tail (an ON CONFLICT clause) after
+// each statement's rows.
+func insertRowsThen(ctx context.Context, tx *store.Tx, head, tail string, cols, n int, vals func(i int) []any) error {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	for lo := 0; lo < n; lo += rowsPer(cols) {
 		hi := min(lo+rowsPer(cols), n)
@@ -42,6 +48,7 @@ func insertRows(ctx context.Context, tx *store.Tx, head string, cols, n int, val
 			b.WriteString(row)
 			args = append(args, vals(i)...)
 		}
+		b.WriteString(tail)
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 			return err
 		}
