@@ -270,30 +270,56 @@ func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx
 		byExt[list[i].ExternalID] = &list[i]
 	}
 	out := make([]*store.Contact, len(rs))
-	var created []store.Contact
+	var created, updated []string // external ids, each once
+	state := map[string]bool{}    // external id: true created, false updated
 	var tl []store.TimelineEntry
 	for i, r := range rs {
 		c := byExt[r.ID]
 		if r.Inline {
 			var isNew bool
-			if c, isNew, err = upsertInline(ctx, sc, c, r, fc.ev.CorrelationID, now); err != nil {
-				return nil, err
-			}
+			var changed []string
+			c, isNew, changed = upsertInline(sc, c, r, now)
 			byExt[r.ID] = c
-			if isNew {
-				created = append(created, *c)
-				tl = append(tl, store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "contact.created",
-					Summary: "Contact created (an event's recipient)", RefType: "contact", RefID: c.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now})
+			if _, seen := state[r.ID]; !seen && (isNew || len(changed) > 0) {
+				state[r.ID] = isNew
+				if isNew {
+					created = append(created, r.ID)
+				} else {
+					updated = append(updated, r.ID)
+				}
+			}
+			e := store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "contact.created",
+				Summary: "Contact created (an event's recipient)", RefType: "contact", RefID: c.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now}
+			if !isNew {
+				e.Kind, e.Summary = "contact.updated", "Contact updated: "+strings.Join(changed, ", ")
+			}
+			if isNew || len(changed) > 0 {
+				tl = append(tl, e)
 			}
 		}
 		out[i] = c
 	}
-	// New contacts, as store.Scope.ContactInsert writes them, many at once.
+	// New contacts, as store.Scope.ContactInsert writes them, many at once,
+	// and the changed ones, as PUT /v1/contacts/{contact} does, each with
+	// its last values (a recipient given twice in a chunk).
 	if err := insertRows(ctx, sc.Tx(), "INSERT INTO contacts ("+store.ContactCols+")", 10, len(created), func(i int) []any {
-		c := created[i]
+		c := byExt[created[i]]
 		return []any{c.ID, sc.TenantID(), c.ExternalID, c.Email, c.Name, c.Locale, c.Timezone, c.Metadata, c.CreatedAt, c.UpdatedAt}
 	}); err != nil {
 		return nil, err
+	}
+	for lo := 0; lo < len(updated); lo += rowsPer(4) {
+		batch := updated[lo:min(lo+rowsPer(4), len(updated))]
+		args := make([]any, 0, 4*len(batch)+2)
+		for _, ext := range batch {
+			c := byExt[ext]
+			args = append(args, c.ID, c.Email, c.Name, c.Locale)
+		}
+		q := "WITH v (id, email, name, locale) AS (VALUES (?, ?, ?, ?)" + strings.Repeat(", (?, ?, ?, ?)", len(batch)-1) + `)
+			UPDATE contacts SET email = v.email, name = v.name, locale = v.locale, updated_at = ? FROM v WHERE contacts.tenant_id = ? AND contacts.id = v.id`
+		if _, err := sc.Tx().Exec(ctx, q, append(args, now, sc.TenantID())...); err != nil {
+			return nil, err
+		}
 	}
 	if err := timelineAddMany(ctx, sc, tl); err != nil {
 		return nil, err
@@ -301,11 +327,12 @@ func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx
 	return out, nil
 }
 
-// upsertInline makes the contact of an inline recipient (new, for the
-// caller to insert with its contact.created entry), or updates the fields
-// it gives with a contact.updated timeline entry, as PUT
-// /v1/contacts/{contact} writes.
-func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r recipient, corr string, now time.Time) (*store.Contact, bool, error) {
+// upsertInline makes the contact of an inline recipient: new (isNew,
+// for the caller to insert with its contact.created entry), or with the
+// fields it gives changed (named in changed, for the caller to update with
+// a contact.updated entry, as PUT /v1/contacts/{contact} writes), or c
+// itself when it changes nothing.
+func upsertInline(sc *store.Scope, c *store.Contact, r recipient, now time.Time) (_ *store.Contact, isNew bool, changed []string) {
 	set := func(dst *string, v *string, name string, changed *[]string) {
 		if v != nil && *dst != *v {
 			*dst = *v
@@ -322,7 +349,6 @@ func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r reci
 		return &n, true, nil
 	}
 	u := *c
-	var changed []string
 	set(&u.Email, r.Email, "email", &changed)
 	set(&u.Name, r.Name, "name", &changed)
 	set(&u.Locale, r.Locale, "locale", &changed)
@@ -330,10 +356,5 @@ func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r reci
 		return c, false, nil
 	}
 	u.UpdatedAt = now
-	if _, err := sc.Tx().Exec(ctx, "UPDATE contacts SET email = ?, name = ?, locale = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
-		u.Email, u.Name, u.Locale, now, sc.TenantID(), u.ID); err != nil {
-		return nil, false, err
-	}
-	return &u, false, sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: u.ID, Kind: "contact.updated", Summary: "Contact updated: " + strings.Join(changed, ", "),
-		RefType: "contact", RefID: u.ID, CorrelationID: corr, CreatedAt: now})
+	return &u, false, changed
 }

@@ -237,3 +237,50 @@ func TestByKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestFanoutInlineRecipientsTwice: an inline recipient given twice in a
+// chunk with different fields ends with the last ones, whether it existed
+// (two contact.updated entries) or the fan-out creates it (created, then
+// updated); the second is skipped as a duplicate.
+func TestFanoutInlineRecipientsTwice(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		newTenant(t, env, "acme")
+		c := newCaller(t, env, "acme")
+		c.do(t, "PUT", "/v1/notification-types/deploy.done", `{"channels":{"in_app":{"title":"Hi {{.contact.name}}"}}}`).must(t, http.StatusCreated, "type")
+		c.do(t, "PUT", "/v1/contacts/old", `{"name":"Old","email":"old@x.example"}`).must(t, http.StatusCreated, "contact")
+		var ev wire.NotifyEvent
+		c.do(t, "POST", "/v1/events", `{"type":"deploy.done","recipients":[{"id":"old","name":"Old 1"},{"id":"new","name":"New 1","email":"n@x.example"},
+			{"id":"old","name":"Old 2","locale":"de"},{"id":"new","name":"New 2"},"old"]}`).must(t, http.StatusAccepted, "post").json(t, &ev)
+		done := eventDone(t, c, ev.ID)
+		if done.Notified != 2 || done.Skipped != 3 {
+			t.Fatalf("event: %+v", done)
+		}
+		for id, want := range map[string]string{"old": "Old 2 old@x.example de", "new": "New 2 n@x.example "} {
+			var ct wire.Contact
+			c.do(t, "GET", "/v1/contacts/"+id, nil).must(t, http.StatusOK, "contact").json(t, &ct)
+			if got := ct.Name + " " + ct.Email + " " + ct.Locale; got != want {
+				t.Fatalf("contact %s: %q, want %q", id, got, want)
+			}
+		}
+		for id, want := range map[string]string{"old": "contact.updated:name contact.updated:name, locale notification.created",
+			"new": "contact.created contact.updated:name notification.created"} {
+			var tl wire.List[wire.TimelineEntry]
+			c.do(t, "GET", "/v1/contacts/"+id+"/timeline", nil).must(t, http.StatusOK, "timeline").json(t, &tl)
+			var kinds []string
+			for _, e := range tl.Data {
+				k := e.Kind
+				if s, ok := strings.CutPrefix(e.Summary, "Contact updated: "); ok {
+					k += ":" + s
+				}
+				if e.Kind != "contact.created" || id == "new" {
+					kinds = append(kinds, k)
+				}
+			}
+			sort.Strings(kinds)
+			if got := strings.Join(kinds, " "); got != want {
+				t.Fatalf("timeline of %s: %s, want %s", id, got, want)
+			}
+		}
+	})
+}
