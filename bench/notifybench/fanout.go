@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 )
 
 // ---- the fan-out -----------------------------------------------------------
+
+var profEvent = flag.Int("cpuprofile-event", 1, "which fan-out event -cpuprofile covers: 1 (inline recipients) or 2 (a device each)")
 
 func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *pgxpool.Pool, pprofAddr string) error {
 	n := *nRcpt
@@ -37,11 +40,14 @@ func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *p
 	fmt.Printf("\n== fan-out: one event to %d recipients (%s) ==\n", n, *kind)
 	fmt.Printf("load before: %s\n", benchkit.LoadAvg())
 	profDone := make(chan error, 1)
-	if pprofAddr != "" {
-		go func() { profDone <- benchkit.Profile(ctx, pprofAddr, *profSecs, *cpuProf) }()
-	} else {
-		profDone <- nil
+	profile := func(event int) {
+		if pprofAddr != "" && *profEvent == event {
+			go func() { profDone <- benchkit.Profile(ctx, pprofAddr, *profSecs, *cpuProf) }()
+		} else {
+			profDone <- nil
+		}
 	}
+	profile(1)
 	d1, ev1, err := postAndWait(ctx, c, map[string]any{"type": "bench.fanout", "recipients": objs, "data": data}, "fan-1")
 	if err != nil {
 		return err
@@ -68,9 +74,13 @@ func fanout(ctx context.Context, c *client, fcm *fcmStandIn, tmp string, pool *p
 
 	fmt.Printf("load before: %s\n", benchkit.LoadAvg())
 	before := fcm.count.Load()
+	profile(2)
 	tPost := time.Now()
 	d2, ev2, err := postAndWait(ctx, c, map[string]any{"type": "bench.fanout", "recipients": ids, "data": data}, "fan-2")
 	if err != nil {
+		return err
+	}
+	if err := <-profDone; err != nil {
 		return err
 	}
 	inApp2, push2, err := countDeliveries(ctx, c, ev2)

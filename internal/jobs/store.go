@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/joist-dev/joist/internal/store"
@@ -103,20 +104,22 @@ func (sc scope) jobInsert(ctx context.Context, j record) error {
 	return err
 }
 
-// jobInsertMany stores many job rows with one statement per 100 rows.
+// jobInsertMany stores many job rows with one statement per 1,000 rows
+// (11,000 parameters, within both stores' limits).
 func (sc scope) jobInsertMany(ctx context.Context, jobs []record) error {
-	for start := 0; start < len(jobs); start += 100 {
-		chunk := jobs[start:min(start+100, len(jobs))]
-		q := "INSERT INTO jobs (id, tenant_id, river_id, kind, queue, url, method, unique_key, schedule, correlation_id, created_at) VALUES "
+	for start := 0; start < len(jobs); start += 1000 {
+		chunk := jobs[start:min(start+1000, len(jobs))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO jobs (id, tenant_id, river_id, kind, queue, url, method, unique_key, schedule, correlation_id, created_at) VALUES ")
 		args := make([]any, 0, len(chunk)*11)
 		for i, j := range chunk {
 			if i > 0 {
-				q += ", "
+				q.WriteString(", ")
 			}
-			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, j.ID, sc.s.TenantID(), j.RiverID, j.Kind, j.Queue, j.URL, j.Method, j.UniqueKey, j.Schedule, j.CorrelationID, j.CreatedAt)
 		}
-		if _, err := sc.s.Tx().Exec(ctx, q, args...); err != nil {
+		if _, err := sc.s.Tx().Exec(ctx, q.String(), args...); err != nil {
 			return err
 		}
 	}

@@ -107,11 +107,7 @@ func (s *Service) digestAssign(ctx context.Context, tx *store.Tx, fc *fanCtx, co
 		if !on {
 			continue
 		}
-		tp, err := parseContent("digest.key", fc.typ.DigestKey)
-		var key string
-		if err == nil {
-			key, err = execContent(tp, contextMap(fc, *c))
-		}
+		key, err := fc.content("digest.key", fc.typ.DigestKey, func() map[string]any { return contextMap(fc, *c) })
 		if err != nil {
 			failed[c.ID] = "digest key: " + err.Error()
 			continue

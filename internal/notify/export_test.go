@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/joist-dev/joist/internal/store"
@@ -17,11 +18,17 @@ func (s *Service) FanoutForTest(ctx context.Context, tenantID, eventID string, c
 // EventWithoutJobForTest stores an event as POST /v1/events does but
 // without its fan-out job, so a test runs the fan-out by hand alone.
 func (s *Service) EventWithoutJobForTest(ctx context.Context, tenantID, typ string, ids []string) (string, error) {
+	return s.EventDataWithoutJobForTest(ctx, tenantID, typ, ids, []byte(`{"v":0}`))
+}
+
+// EventDataWithoutJobForTest is EventWithoutJobForTest with the event's
+// data (a JSON object).
+func (s *Service) EventDataWithoutJobForTest(ctx context.Context, tenantID, typ string, ids []string, data []byte) (string, error) {
 	rs := make([]recipient, len(ids))
 	for i, id := range ids {
 		rs[i] = recipient{ID: id}
 	}
-	e := Event{ID: store.NewID("nev_"), TenantID: tenantID, Type: typ, Data: []byte(`{"v":0}`), Recipients: jsonOf(rs), RecipientCount: len(rs),
+	e := Event{ID: store.NewID("nev_"), TenantID: tenantID, Type: typ, Data: data, Recipients: jsonOf(rs), RecipientCount: len(rs),
 		Status: EventPending, CreatedAt: s.now()}
 	return e.ID, s.db.Write(ctx, func(tx *store.Tx) error { return eventInsert(ctx, tx.Tenant(tenantID), e) })
 }
@@ -50,3 +57,28 @@ func (s *Service) DigestSendForTest(ctx context.Context, tenantID, digestID stri
 // SetClockForTest replaces the service's clock; call it before anything
 // is posted (the fan-out and digest jobs read it).
 func (s *Service) SetClockForTest(now func() time.Time) { s.now = now }
+
+// ByKeysForTest runs byKeys' query for cols of table in tx and returns
+// the rows, each as its columns' text.
+func ByKeysForTest(ctx context.Context, tx *store.Tx, cols, table, key, tenantID string, keys []string, cond string, condArgs ...any) ([][]string, error) {
+	q, args := byKeys(tx, cols, table, key, tenantID, keys, cond, condArgs...)
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][]string
+	n := len(strings.Split(cols, ","))
+	for rows.Next() {
+		vals := make([]string, n)
+		ptrs := make([]any, n)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		out = append(out, vals)
+	}
+	return out, rows.Err()
+}

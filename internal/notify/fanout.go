@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -41,15 +40,22 @@ var errStaleChunk = errors.New("notify: fan-out moved on under this run")
 
 // fanCtx is what every recipient of one event shares.
 type fanCtx struct {
-	ev      Event
-	typ     Type
-	found   bool // the type still exists
-	data    map[string]any
-	tenant  map[string]any
-	inApp   [3]*texttemplate.Template // title, body, url
-	actor   auth.Actor
-	recips  []recipient
-	chunkNo int
+	ev     Event
+	typ    Type
+	found  bool // the type still exists
+	data   map[string]any
+	tenant map[string]any
+	inApp  [3]string // the in_app title, body and url templates
+	// contents memoises the content templates' parses and contact-free
+	// renders (fanout_content.go).
+	contents map[string]*contentMemo
+	actor    auth.Actor
+	recips   []recipient
+	chunkNo  int
+	// before holds the recipient ids (external ids) of the committed
+	// chunks, recips[:ev.FannedOut]: only a recipient among them can have
+	// a notification of the event already (see fanChunk).
+	before map[string]bool
 	// digestWindow is the type's digest window (0: none); digests and
 	// digestFailed are the chunk's digest by contact, or why its key did
 	// not render (see digestAssign).
@@ -99,14 +105,19 @@ func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, f
 		return fmt.Errorf("notify: event %s: data: %w", eventID, err)
 	}
 	if c := fc.typ.Channels.InApp; c != nil {
-		for i, src := range []string{c.Title, c.Body, c.URL} {
-			if fc.inApp[i], err = parseContent("in_app", src); err != nil {
+		fc.inApp = [3]string{c.Title, c.Body, c.URL}
+		for _, src := range fc.inApp {
+			if _, err := parseContent("in_app", src); err != nil {
 				return err
 			}
 		}
 	}
 	fc.digestWindow = digestWindow(fc.typ)
 	fc.actor = auth.Actor{Type: auth.ActorSystem, ID: "system", AllTenants: true, CorrelationID: fc.ev.CorrelationID}
+	fc.before = make(map[string]bool, len(fc.recips))
+	for _, r := range fc.recips[:min(fc.ev.FannedOut, len(fc.recips))] {
+		fc.before[r.ID] = true
+	}
 	for {
 		start := fc.ev.FannedOut
 		end := min(start+chunk, len(fc.recips))
@@ -123,6 +134,9 @@ func (s *Service) fanout(ctx context.Context, tenantID, eventID string, chunk, f
 			return err
 		}
 		s.feedChanged(ctx, changes)
+		for _, r := range fc.recips[start:end] {
+			fc.before[r.ID] = true
+		}
 		fc.ev.FannedOut = end
 		fc.chunkNo++
 		if end >= len(fc.recips) {
@@ -140,21 +154,40 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	sc := tx.Tenant(fc.ev.TenantID)
 	now := s.now()
 	rs := fc.recips[start:end]
+	// First claim the chunk: move fanned_out on from where this run found
+	// it. The row stays locked (PostgreSQL; SQLite has one writer) until
+	// this transaction ends, so another run of the event waits here and
+	// then finds it moved on, and while this chunk runs the event's
+	// notifications are exactly those of the committed chunks.
+	claim := `UPDATE notify_events SET fanned_out = ?, status = ? WHERE tenant_id = ? AND id = ? AND fanned_out = ?`
+	n, err := tx.Exec(ctx, claim, end, EventFanningOut, sc.TenantID(), fc.ev.ID, start)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errStaleChunk
+	}
 	contacts, err := s.chunkContacts(ctx, sc, fc, rs, now)
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, 0, len(contacts))
-	for _, c := range contacts {
+	var again []string // contacts of recipients also in a committed chunk
+	for i, c := range contacts {
 		if c != nil {
 			ids = append(ids, c.ID)
+			if fc.before[rs[i].ID] {
+				again = append(again, c.ID)
+			}
 		}
 	}
 	prefs, err := prefsMany(ctx, sc, ids)
 	if err != nil {
 		return nil, err
 	}
-	done, err := notifiedAlready(ctx, sc, fc.ev.ID, ids)
+	// Only those can have a notification of the event already (a
+	// recipient id names one contact); usually there are none.
+	done, err := notifiedAlready(ctx, sc, fc.ev.ID, again)
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +198,7 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	}
 	rows := chunkRows{contacts: ids, memo: map[string]any{}}
 	notified, skipped := 0, 0
+	var skips [][2]string // recipient, reason
 	for i, r := range rs {
 		c := contacts[i]
 		reason := ""
@@ -177,10 +211,7 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			reason = ReasonDuplicate
 		}
 		if reason != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO notify_event_skips (event_id, tenant_id, recipient, reason) VALUES (?, ?, ?, ?)
-				ON CONFLICT (event_id, recipient) DO NOTHING`, fc.ev.ID, sc.TenantID(), r.ID, reason); err != nil {
-				return nil, err
-			}
+			skips = append(skips, [2]string{r.ID, reason})
 			skipped++
 			continue
 		}
@@ -189,6 +220,14 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 			return nil, err
 		}
 		notified++
+	}
+	// The skips, one row per recipient (a recipient skipped twice keeps
+	// its first reason).
+	if err := insertRowsThen(ctx, tx, "INSERT INTO notify_event_skips (event_id, tenant_id, recipient, reason)",
+		" ON CONFLICT (event_id, recipient) DO NOTHING", 4, len(skips), func(i int) []any {
+			return []any{fc.ev.ID, sc.TenantID(), skips[i][0], skips[i][1]}
+		}); err != nil {
+		return nil, err
 	}
 	if len(rows.jobs) > 0 {
 		if _, err := s.jobs.EnqueueManyTx(ctx, tx, sc.TenantID(), rows.jobs, fc.ev.CorrelationID); err != nil {
@@ -201,18 +240,14 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 	}
 	// The recipients stay as given until the last chunk, which clears them
 	// (the notifications and skips record them from then on).
-	q := `UPDATE notify_events SET fanned_out = ?, notified = notified + ?, skipped = skipped + ?, status = ?`
-	args := []any{end, notified, skipped, EventFanningOut}
+	q := `UPDATE notify_events SET notified = notified + ?, skipped = skipped + ?`
+	args := []any{notified, skipped}
 	if end >= len(fc.recips) {
-		q += `, recipients = '[]', completed_at = ?`
-		args = append(args[:3], EventDone, now)
+		q += `, status = ?, recipients = '[]', completed_at = ?`
+		args = append(args, EventDone, now)
 	}
-	n, err := tx.Exec(ctx, q+` WHERE tenant_id = ? AND id = ? AND fanned_out = ?`, append(args, sc.TenantID(), fc.ev.ID, start)...)
-	if err != nil {
+	if _, err := tx.Exec(ctx, q+` WHERE tenant_id = ? AND id = ?`, append(args, sc.TenantID(), fc.ev.ID)...); err != nil {
 		return nil, err
-	}
-	if n == 0 {
-		return nil, errStaleChunk
 	}
 	return changes, nil
 }
@@ -220,12 +255,12 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 // chunkContacts finds the chunk's contacts (one query), creating or
 // updating inline recipients; an unknown id is nil.
 func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx, rs []recipient, now time.Time) ([]*store.Contact, error) {
-	args := []any{sc.TenantID()}
-	for _, r := range rs {
-		args = append(args, r.ID)
+	exts := make([]string, len(rs))
+	for i, r := range rs {
+		exts[i] = r.ID
 	}
-	rows, err := sc.Tx().Query(ctx, "SELECT "+store.ContactCols+" FROM contacts WHERE tenant_id = ? AND external_id IN (?"+
-		store.MorePlaceholders(len(rs)-1)+")", args...)
+	q, args := byKeys(sc.Tx(), store.ContactCols, "contacts", "external_id", sc.TenantID(), exts, "")
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	list, err := store.Collect(rows, err, func(r store.Rows) (store.Contact, error) { return store.ScanContact(r) })
 	if err != nil {
 		return nil, err
@@ -235,30 +270,56 @@ func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx
 		byExt[list[i].ExternalID] = &list[i]
 	}
 	out := make([]*store.Contact, len(rs))
-	var created []store.Contact
+	var created, updated []string // external ids, each once
+	state := map[string]bool{}    // external id: true created, false updated
 	var tl []store.TimelineEntry
 	for i, r := range rs {
 		c := byExt[r.ID]
 		if r.Inline {
 			var isNew bool
-			if c, isNew, err = upsertInline(ctx, sc, c, r, fc.ev.CorrelationID, now); err != nil {
-				return nil, err
-			}
+			var changed []string
+			c, isNew, changed = upsertInline(sc, c, r, now)
 			byExt[r.ID] = c
-			if isNew {
-				created = append(created, *c)
-				tl = append(tl, store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "contact.created",
-					Summary: "Contact created (an event's recipient)", RefType: "contact", RefID: c.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now})
+			if _, seen := state[r.ID]; !seen && (isNew || len(changed) > 0) {
+				state[r.ID] = isNew
+				if isNew {
+					created = append(created, r.ID)
+				} else {
+					updated = append(updated, r.ID)
+				}
+			}
+			e := store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: c.ID, Kind: "contact.created",
+				Summary: "Contact created (an event's recipient)", RefType: "contact", RefID: c.ID, CorrelationID: fc.ev.CorrelationID, CreatedAt: now}
+			if !isNew {
+				e.Kind, e.Summary = "contact.updated", "Contact updated: "+strings.Join(changed, ", ")
+			}
+			if isNew || len(changed) > 0 {
+				tl = append(tl, e)
 			}
 		}
 		out[i] = c
 	}
-	// New contacts, as store.Scope.ContactInsert writes them, many at once.
+	// New contacts, as store.Scope.ContactInsert writes them, many at once,
+	// and the changed ones, as PUT /v1/contacts/{contact} does, each with
+	// its last values (a recipient given twice in a chunk).
 	if err := insertRows(ctx, sc.Tx(), "INSERT INTO contacts ("+store.ContactCols+")", 10, len(created), func(i int) []any {
-		c := created[i]
+		c := byExt[created[i]]
 		return []any{c.ID, sc.TenantID(), c.ExternalID, c.Email, c.Name, c.Locale, c.Timezone, c.Metadata, c.CreatedAt, c.UpdatedAt}
 	}); err != nil {
 		return nil, err
+	}
+	for lo := 0; lo < len(updated); lo += rowsPer(4) {
+		batch := updated[lo:min(lo+rowsPer(4), len(updated))]
+		args := make([]any, 0, 4*len(batch)+2)
+		for _, ext := range batch {
+			c := byExt[ext]
+			args = append(args, c.ID, c.Email, c.Name, c.Locale)
+		}
+		q := "WITH v (id, email, name, locale) AS (VALUES (?, ?, ?, ?)" + strings.Repeat(", (?, ?, ?, ?)", len(batch)-1) + `)
+			UPDATE contacts SET email = v.email, name = v.name, locale = v.locale, updated_at = ? FROM v WHERE contacts.tenant_id = ? AND contacts.id = v.id`
+		if _, err := sc.Tx().Exec(ctx, q, append(args, now, sc.TenantID())...); err != nil {
+			return nil, err
+		}
 	}
 	if err := timelineAddMany(ctx, sc, tl); err != nil {
 		return nil, err
@@ -266,11 +327,12 @@ func (s *Service) chunkContacts(ctx context.Context, sc *store.Scope, fc *fanCtx
 	return out, nil
 }
 
-// upsertInline makes the contact of an inline recipient (new, for the
-// caller to insert with its contact.created entry), or updates the fields
-// it gives with a contact.updated timeline entry, as PUT
-// /v1/contacts/{contact} writes.
-func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r recipient, corr string, now time.Time) (*store.Contact, bool, error) {
+// upsertInline makes the contact of an inline recipient: new (isNew,
+// for the caller to insert with its contact.created entry), or with the
+// fields it gives changed (named in changed, for the caller to update with
+// a contact.updated entry, as PUT /v1/contacts/{contact} writes), or c
+// itself when it changes nothing.
+func upsertInline(sc *store.Scope, c *store.Contact, r recipient, now time.Time) (_ *store.Contact, isNew bool, changed []string) {
 	set := func(dst *string, v *string, name string, changed *[]string) {
 		if v != nil && *dst != *v {
 			*dst = *v
@@ -287,7 +349,6 @@ func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r reci
 		return &n, true, nil
 	}
 	u := *c
-	var changed []string
 	set(&u.Email, r.Email, "email", &changed)
 	set(&u.Name, r.Name, "name", &changed)
 	set(&u.Locale, r.Locale, "locale", &changed)
@@ -295,10 +356,5 @@ func upsertInline(ctx context.Context, sc *store.Scope, c *store.Contact, r reci
 		return c, false, nil
 	}
 	u.UpdatedAt = now
-	if _, err := sc.Tx().Exec(ctx, "UPDATE contacts SET email = ?, name = ?, locale = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
-		u.Email, u.Name, u.Locale, now, sc.TenantID(), u.ID); err != nil {
-		return nil, false, err
-	}
-	return &u, false, sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: u.ID, Kind: "contact.updated", Summary: "Contact updated: " + strings.Join(changed, ", "),
-		RefType: "contact", RefID: u.ID, CorrelationID: corr, CreatedAt: now})
+	return &u, false, changed
 }

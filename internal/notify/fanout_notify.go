@@ -40,14 +40,14 @@ type chunkRows struct {
 func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, fc *fanCtx, c store.Contact, o wire.NotificationPreferencesPut,
 	now time.Time, rows *chunkRows) error {
 	t := fc.typ
-	root := contextMap(fc, c)
-	renderSrc := func(src string) (string, error) {
-		tp, err := parseContent("content", src)
-		if err != nil {
-			return "", err
+	var rootMap map[string]any
+	root := func() map[string]any {
+		if rootMap == nil {
+			rootMap = contextMap(fc, c)
 		}
-		return execContent(tp, root)
+		return rootMap
 	}
+	renderSrc := func(src string) (string, error) { return fc.content("content", src, root) }
 	n := Notification{ID: store.NewID("ntf_"), TenantID: sc.TenantID(), EventID: fc.ev.ID, ContactID: c.ID, Type: t.Name, Group: t.Group,
 		Critical: t.Critical, Data: fc.ev.Data, CorrelationID: fc.ev.CorrelationID, CreatedAt: now, UpdatedAt: now}
 	var ds []Delivery
@@ -64,8 +64,8 @@ func (s *Service) notifyOne(ctx context.Context, tx *store.Tx, sc *store.Scope, 
 		} else {
 			var err error
 			parts := [3]string{}
-			for i, tp := range fc.inApp {
-				if parts[i], err = execContent(tp, root); err != nil {
+			for i, src := range fc.inApp {
+				if parts[i], err = fc.content("in_app", src, root); err != nil {
 					break
 				}
 			}
@@ -178,12 +178,8 @@ func prefsMany(ctx context.Context, sc *store.Scope, contactIDs []string) (map[s
 	if len(contactIDs) == 0 {
 		return out, nil
 	}
-	args := []any{sc.TenantID()}
-	for _, id := range contactIDs {
-		args = append(args, id)
-	}
-	rows, err := sc.Tx().Query(ctx, "SELECT contact_id, overrides FROM notify_preferences WHERE tenant_id = ? AND contact_id IN (?"+
-		store.MorePlaceholders(len(contactIDs)-1)+")", args...)
+	q, args := byKeys(sc.Tx(), "contact_id, overrides", "notify_preferences", "contact_id", sc.TenantID(), contactIDs, "")
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +206,9 @@ func notifiedAlready(ctx context.Context, sc *store.Scope, eventID string, ids [
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := []any{sc.TenantID(), eventID}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := sc.Tx().Query(ctx, "SELECT contact_id FROM notifications WHERE tenant_id = ? AND event_id = ? AND contact_id IN (?"+
-		store.MorePlaceholders(len(ids)-1)+")", args...)
+	// (event_id, contact_id) is unique.
+	q, args := byKeys(sc.Tx(), "contact_id", "notifications", "contact_id", sc.TenantID(), ids, "event_id = ?", eventID)
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	list, err := store.Collect(rows, err, func(r store.Rows) (string, error) {
 		var s string
 		return s, r.Scan(&s)

@@ -13,16 +13,30 @@ import (
 // instead of one per recipient (on SQLite, preparing a statement costs
 // more than running it).
 
-// insertBatch is how many rows one multi-row insert carries (17 columns
-// x 200 rows stays far below both stores' parameter limits).
+// insertBatch is how many contacts a digest statement handles at most.
 const insertBatch = 200
 
-// insertRows writes rows with one multi-row INSERT per insertBatch rows;
-// each row's values are given by vals.
+// maxParams bounds the parameters of one multi-row statement: half of
+// SQLite's limit (32,766; PostgreSQL's is 65,535), so that a chunk of 500
+// recipients writes each table with one statement (17 columns x 500
+// notifications, 11 x 1,000 deliveries).
+const maxParams = 16384
+
+// rowsPer is how many rows of cols columns one statement carries.
+func rowsPer(cols int) int { return max(1, maxParams/cols) }
+
+// insertRows writes rows with one multi-row INSERT per rowsPer(cols)
+// rows; each row's values are given by vals.
 func insertRows(ctx context.Context, tx *store.Tx, head string, cols, n int, vals func(i int) []any) error {
+	return insertRowsThen(ctx, tx, head, "", cols, n, vals)
+}
+
+// insertRowsThen is insertRows with tail (an ON CONFLICT clause) after
+// each statement's rows.
+func insertRowsThen(ctx context.Context, tx *store.Tx, head, tail string, cols, n int, vals func(i int) []any) error {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-	for lo := 0; lo < n; lo += insertBatch {
-		hi := min(lo+insertBatch, n)
+	for lo := 0; lo < n; lo += rowsPer(cols) {
+		hi := min(lo+rowsPer(cols), n)
 		var b strings.Builder
 		b.WriteString(head)
 		b.WriteString(" VALUES ")
@@ -34,6 +48,7 @@ func insertRows(ctx context.Context, tx *store.Tx, head string, cols, n int, val
 			b.WriteString(row)
 			args = append(args, vals(i)...)
 		}
+		b.WriteString(tail)
 		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 			return err
 		}
@@ -55,8 +70,8 @@ func feedAppendMany(ctx context.Context, tx *store.Tx, tenantID string, notes []
 		byContact[n.ContactID] = n
 	}
 	changes := make([]FeedChange, 0, len(notes))
-	for lo := 0; lo < len(notes); lo += insertBatch {
-		hi := min(lo+insertBatch, len(notes))
+	for lo := 0; lo < len(notes); lo += rowsPer(2) {
+		hi := min(lo+rowsPer(2), len(notes))
 		var b strings.Builder
 		b.WriteString("INSERT INTO feed_sequences (tenant_id, contact_id, seq) VALUES ")
 		args := make([]any, 0, 2*(hi-lo))

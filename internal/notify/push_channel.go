@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -94,7 +95,14 @@ func (c *pushChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) {
 		args.Title = fmt.Sprintf("%d new: %s", d.Count, args.Title)
 		args.Body = digestPushBody(d)
 	}
-	args.Data = flatData(in.Data)
+	if flat, ok := in.Memo[pushDataMemo].(map[string]string); ok && in.Digest == nil {
+		args.Data = maps.Clone(flat) // the event's data, flattened once per chunk
+	} else {
+		args.Data = flatData(in.Data)
+		if in.Memo != nil && in.Digest == nil {
+			in.Memo[pushDataMemo] = maps.Clone(args.Data)
+		}
+	}
 	if in.Digest != nil {
 		delete(args.Data, "digest") // the listing is the email's; a push payload is small
 		args.Data["digest_id"] = in.Digest.ID
@@ -112,6 +120,10 @@ func (c *pushChannel) Plan(ctx context.Context, in PlanInput) (Outcome, error) {
 	}
 	return Outcome{Status: StatusQueued}, nil
 }
+
+// pushDataMemo keeps, in a fan-out chunk's Memo, the event's data as
+// flatData turns it (every notification of the chunk has the same).
+const pushDataMemo = ChannelPush + ".data"
 
 // flatData turns the event's data into FCM's string values: strings as
 // they are, anything else as its JSON.

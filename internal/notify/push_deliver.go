@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/joist-dev/joist/internal/auth"
@@ -99,7 +101,7 @@ func (p *Push) Targets(ctx context.Context, tx *store.Tx, tenantID, contactID st
 }
 
 // TargetsMany is Targets for many contacts at once (two queries per 500
-// contacts): the count of each contact's targets, absent when 0.
+// contacts, each contact an index probe: see byKeys): the count of each contact's targets, absent when 0.
 func (p *Push) TargetsMany(ctx context.Context, tx *store.Tx, tenantID string, contactIDs []string) (map[string]int, error) {
 	out := map[string]int{}
 	var platforms []any
@@ -108,23 +110,20 @@ func (p *Push) TargetsMany(ctx context.Context, tx *store.Tx, tenantID string, c
 			platforms = append(platforms, platform)
 		}
 	}
+	slices.SortFunc(platforms, func(a, b any) int { return strings.Compare(a.(string), b.(string)) })
 	for lo := 0; lo < len(contactIDs); lo += 500 {
 		ids := contactIDs[lo:min(lo+500, len(contactIDs))]
-		args := []any{tenantID}
-		for _, id := range ids {
-			args = append(args, id)
-		}
-		in := "(?" + store.MorePlaceholders(len(ids)-1) + ")"
+		subs, subsArgs := countByKeys(tx, "push_subscriptions", "contact_id", "", nil, tenantID, ids)
 		qs := []struct {
 			q    string
 			args []any
-		}{{`SELECT contact_id, COUNT(*) FROM push_subscriptions WHERE tenant_id = ? AND contact_id IN ` + in + ` GROUP BY contact_id`, args}}
+		}{{subs, subsArgs}}
 		if len(platforms) > 0 {
+			q, args := countByKeys(tx, "push_devices", "contact_id", "platform IN (?"+store.MorePlaceholders(len(platforms)-1)+")", platforms, tenantID, ids)
 			qs = append(qs, struct {
 				q    string
 				args []any
-			}{`SELECT contact_id, COUNT(*) FROM push_devices WHERE tenant_id = ? AND contact_id IN ` + in +
-				` AND platform IN (?` + store.MorePlaceholders(len(platforms)-1) + `) GROUP BY contact_id`, append(append([]any{}, args...), platforms...)})
+			}{q, args})
 		}
 		for _, q := range qs {
 			rows, err := tx.Query(ctx, q.q, q.args...)
@@ -138,7 +137,9 @@ func (p *Push) TargetsMany(ctx context.Context, tx *store.Tx, tenantID string, c
 					rows.Close()
 					return nil, err
 				}
-				out[id] += n
+				if n > 0 {
+					out[id] += n
+				}
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
