@@ -51,26 +51,18 @@ func (s *Service) checkFrom(ctx context.Context, sc *store.Scope, from string) e
 var signedHeaders = []string{"From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
 	"Auto-Submitted", "List-Unsubscribe", "List-Unsubscribe-Post"}
 
-// sign adds a DKIM-Signature per active key of the From domain (RSA, and
-// Ed25519 when the domain has one) to a message the SMTP provider sends;
-// the other providers sign themselves, and the outbox sends nothing. A
-// domain without keys (deleted since the email was accepted) goes unsigned.
-func (s *Service) sign(ctx context.Context, m *Message, provider string) (*Message, error) {
+// sign adds a DKIM-Signature per active key of the From domain d (RSA,
+// and Ed25519 when the domain has one) to a message the SMTP provider
+// sends; the other providers sign themselves, and the outbox sends
+// nothing. A domain without keys, or none (deleted since the email was
+// accepted), goes unsigned.
+func (s *Service) sign(m *Message, provider string, d *Domain) (*Message, error) {
 	if provider != ProviderSMTP {
 		return m, nil
 	}
-	var d Domain
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = domainOwned(ctx, tx, m.Email.TenantID, domainOf(m.Email.From))
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
+	if d == nil {
 		s.log.Warn("email sent unsigned: its from domain is no longer registered", "email", m.Email.ID, "domain", domainOf(m.Email.From))
 		return m, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(m.Raw)))
 	if err != nil {
