@@ -32,13 +32,16 @@ type sendPlan struct {
 }
 
 // deliveryCols are emailCols of the emails row "e" of deliverySQL.
-var deliveryCols = func() string {
-	cols := strings.Split(emailCols, ",")
-	for i, c := range cols {
-		cols[i] = "e." + strings.TrimSpace(c)
+var deliveryCols = qualified("e", emailCols)
+
+// qualified is the column list cols of the table called alias in a join.
+func qualified(alias, cols string) string {
+	list := strings.Split(cols, ",")
+	for i, c := range list {
+		list[i] = alias + "." + strings.TrimSpace(c)
 	}
-	return strings.Join(cols, ", ")
-}()
+	return strings.Join(list, ", ")
+}
 
 // deliverySQL reads an email with its tenant's settings (provider and
 // version, none when the tenant has none) and whether a recipient of it is

@@ -147,16 +147,11 @@ func (s *Service) finish(ctx context.Context, e Email, provider string, res Resu
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(e.TenantID)
 		q := scope{sc}
-		if tlKind != "" {
-			if err := q.emailFinish(ctx, e); err != nil {
-				return err
-			}
-		}
-		if err := q.eventInsert(ctx, ev); err != nil {
-			return err
-		}
 		if tlKind == "" {
-			return nil
+			return q.eventInsert(ctx, ev)
+		}
+		if err := q.emailFinishWith(ctx, e, ev); err != nil {
+			return err
 		}
 		return s.timeline(ctx, sc, e, tlKind, tlSummary, now)
 	})

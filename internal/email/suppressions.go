@@ -278,10 +278,7 @@ func (s *Service) recordSuppressed(ctx context.Context, e Email, sup Suppression
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(e.TenantID)
 		q := scope{sc}
-		if err := q.emailFinish(ctx, e); err != nil {
-			return err
-		}
-		if err := q.eventInsert(ctx, Event{EmailID: e.ID, Type: StatusSuppressed, Detail: detail, CreatedAt: now}); err != nil {
+		if err := q.emailFinishWith(ctx, e, Event{EmailID: e.ID, Type: StatusSuppressed, Detail: detail, CreatedAt: now}); err != nil {
 			return err
 		}
 		return s.timeline(ctx, sc, e, "email.suppressed", fmt.Sprintf("Email %q not sent: %s", e.Subject, detail), now)
