@@ -44,24 +44,37 @@ func qualified(alias, cols string) string {
 }
 
 // deliverySQL reads an email with its tenant's settings (provider and
-// version, none when the tenant has none) and whether a recipient of it is
-// suppressed in its category: what every send needs, in one statement.
-var deliverySQL = "SELECT " + deliveryCols + `, COALESCE(st.provider, ''), COALESCE(st.version, ''),
+// version, none when the tenant has none), whether a recipient of it is
+// suppressed in its category, and its from domain (found by the domain of
+// its Message-ID, id@domain) with the ids of its active DKIM keys: what
+// every send needs, in one statement.
+func deliverySQL(d store.Dialect) string {
+	agg := "group_concat(k.id, ',')"
+	if d == store.Postgres {
+		agg = "string_agg(k.id, ',')"
+	}
+	return "SELECT " + deliveryCols + `, COALESCE(st.provider, ''), COALESCE(st.version, ''),
 	CASE WHEN st.tenant_id IS NULL THEN 0 ELSE 1 END,
 	CASE WHEN EXISTS (SELECT 1 FROM email_recipients r JOIN email_suppressions sp ON sp.tenant_id = r.tenant_id AND sp.address = r.address
 		WHERE r.email_id = e.id AND r.tenant_id = e.tenant_id AND sp.category = e.category AND (sp.expires_at IS NULL OR sp.expires_at > ?))
-	THEN 1 ELSE 0 END
-	FROM emails e LEFT JOIN email_settings st ON st.tenant_id = e.tenant_id WHERE e.tenant_id = ? AND e.id = ?`
+	THEN 1 ELSE 0 END,
+	COALESCE(d.id, ''), COALESCE(d.tenant_id, ''), COALESCE(d.name, ''),
+	COALESCE((SELECT ` + agg + ` FROM email_dkim_keys k WHERE k.domain_id = d.id AND k.status = '` + KeyActive + `'), '')
+	FROM emails e LEFT JOIN email_settings st ON st.tenant_id = e.tenant_id
+	LEFT JOIN email_domains d ON d.name = substr(e.message_id, length(e.id) + 2) AND d.tenant_id IN (e.tenant_id, ?)
+	WHERE e.tenant_id = ? AND e.id = ?`
+}
 
 // loadDelivery reads what the send of email id needs, in tx. An email no
 // longer queued is returned alone.
 func (s *Service) loadDelivery(ctx context.Context, tx *store.Tx, tenantID, id string) (sendPlan, error) {
 	var d sendPlan
-	var extra [4]any
 	var own, suppressed int
-	extra[0], extra[1], extra[2], extra[3] = &d.provider, &d.version, &own, &suppressed
+	var dom Domain
+	var keyIDs string
+	extra := []any{&d.provider, &d.version, &own, &suppressed, &dom.ID, &dom.TenantID, &dom.Name, &keyIDs}
 	now := s.now()
-	e, err := scanEmail(extraRow{tx.QueryRow(ctx, deliverySQL, now, tenantID, id), extra[:]})
+	e, err := scanEmail(extraRow{tx.QueryRow(ctx, deliverySQL(tx.Dialect()), now, store.InstanceTenantID, tenantID, id), extra})
 	if err != nil {
 		return d, err
 	}
@@ -92,10 +105,21 @@ func (s *Service) loadDelivery(ctx context.Context, tx *store.Tx, tenantID, id s
 	if d.provider != ProviderSMTP {
 		return d, nil
 	}
-	dom, err := signingDomain(ctx, tx, tenantID, domainOf(e.From))
-	if err == nil {
-		d.domain = &dom
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if e.MessageID == e.ID+"@"+domainOf(e.From) { // as joist sets it: the domain read is the from domain's
+		if dom.ID == "" {
+			return d, nil // not registered (deleted since): unsigned
+		}
+		if dom.Keys = s.keys.known(keyIDs); dom.Keys != nil || keyIDs == "" {
+			d.domain = &dom
+			return d, nil
+		}
+	}
+	full, err := signingDomain(ctx, tx, tenantID, domainOf(e.From))
+	switch {
+	case err == nil:
+		s.keys.remember(full.Keys)
+		d.domain = &full
+	case !errors.Is(err, store.ErrNotFound):
 		return d, err
 	}
 	return d, nil

@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-message/textproto"
@@ -108,10 +110,56 @@ func (s *Service) sign(m *Message, provider string, d *Domain) (*Message, error)
 }
 
 // keyCache keeps opened private keys by key id (a key's id never changes
-// its key), so a burst of sends opens and parses each key once.
+// its key), so a burst of sends opens and parses each key once; and the
+// keys themselves (selector, algorithm, sealed key: what never changes of
+// a key), so that a send reads only the ids of its domain's active keys.
+// Whether a key signs (its status) is never cached: every send reads it.
 type keyCache struct {
 	mu   sync.Mutex
 	byID map[string]crypto.Signer
+	keys map[string]DKIMKey
+}
+
+// keyCacheSize bounds the keys kept; past it the cache starts over.
+const keyCacheSize = 4096
+
+// known returns the keys of ids (comma-separated, the active keys of a
+// domain) as active keys, newest first; nil when one is not known or ids
+// is empty.
+func (c *keyCache) known(ids string) []DKIMKey {
+	if ids == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []DKIMKey
+	for id := range strings.SplitSeq(ids, ",") {
+		k, ok := c.keys[id]
+		if !ok {
+			return nil
+		}
+		k.Status = KeyActive
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b DKIMKey) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return out
+}
+
+// remember keeps keys for known.
+func (c *keyCache) remember(keys []DKIMKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil || len(c.keys)+len(keys) > keyCacheSize {
+		c.keys = map[string]DKIMKey{}
+	}
+	for _, k := range keys {
+		c.keys[k.ID] = k
+	}
 }
 
 func (c *keyCache) signer(s *Service, k DKIMKey) (crypto.Signer, error) {
