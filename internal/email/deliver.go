@@ -47,7 +47,9 @@ func qualified(alias, cols string) string {
 // version, none when the tenant has none), whether a recipient of it is
 // suppressed in its category, and its from domain (found by the domain of
 // its Message-ID, id@domain) with the ids of its active DKIM keys: what
-// every send needs, in one statement.
+// every send needs, in one statement. (The recipients are found by their
+// email alone, its primary key: with their tenant too SQLite chose the
+// index by tenant and address, and read every recipient of the tenant.)
 func deliverySQL(d store.Dialect) string {
 	agg := "group_concat(k.id, ',')"
 	if d == store.Postgres {
@@ -55,8 +57,8 @@ func deliverySQL(d store.Dialect) string {
 	}
 	return "SELECT " + deliveryCols + `, COALESCE(st.provider, ''), COALESCE(st.version, ''),
 	CASE WHEN st.tenant_id IS NULL THEN 0 ELSE 1 END,
-	CASE WHEN EXISTS (SELECT 1 FROM email_recipients r JOIN email_suppressions sp ON sp.tenant_id = r.tenant_id AND sp.address = r.address
-		WHERE r.email_id = e.id AND r.tenant_id = e.tenant_id AND sp.category = e.category AND (sp.expires_at IS NULL OR sp.expires_at > ?))
+	CASE WHEN EXISTS (SELECT 1 FROM email_recipients r JOIN email_suppressions sp ON sp.tenant_id = e.tenant_id AND sp.address = r.address
+		WHERE r.email_id = e.id AND sp.category = e.category AND (sp.expires_at IS NULL OR sp.expires_at > ?))
 	THEN 1 ELSE 0 END,
 	COALESCE(d.id, ''), COALESCE(d.tenant_id, ''), COALESCE(d.name, ''),
 	COALESCE((SELECT ` + agg + ` FROM email_dkim_keys k WHERE k.domain_id = d.id AND k.status = '` + KeyActive + `'), '')
