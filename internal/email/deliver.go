@@ -23,8 +23,10 @@ type sendPlan struct {
 	// own is set when the tenant has its own settings; version is theirs.
 	own     bool
 	version string
-	// settings are the tenant's own settings when the provider built from
-	// them (cached by version) is missing or stale; nil otherwise.
+	// cached is the provider built from the tenant's own settings at
+	// version, when there is one; else settings are those settings, read
+	// to build it.
+	cached   Provider
 	settings *Settings
 	// domain is the from domain with its active keys (nil: not registered,
 	// or the provider is not SMTP and joist does not sign).
@@ -97,7 +99,9 @@ func (s *Service) loadDelivery(ctx context.Context, tx *store.Tx, tenantID, id s
 	}
 	if !d.own {
 		d.provider = s.opts.Provider.Name()
-	} else if _, fresh := s.cachedProvider(tenantID, d.version); !fresh {
+	} else if p, fresh := s.cachedProvider(tenantID, d.version); fresh {
+		d.cached = p
+	} else {
 		st, err := settingsGet(ctx, tx, tenantID)
 		if err != nil {
 			return d, err
@@ -202,11 +206,8 @@ func (s *Service) deliveryProvider(tenantID string, d sendPlan) (Provider, error
 		s.forgetProvider(tenantID) // deleted since: forget what was built
 		return s.opts.Provider, nil
 	}
-	if p, fresh := s.cachedProvider(tenantID, d.version); fresh && d.settings == nil {
-		return p, nil
-	}
-	if d.settings == nil { // cannot happen: read when the cache was stale
-		return nil, &SendError{Err: errors.New("the tenant's settings changed while the email was read")}
+	if d.cached != nil {
+		return d.cached, nil
 	}
 	return s.buildTenantProvider(*d.settings)
 }
