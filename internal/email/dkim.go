@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-message/textproto"
@@ -32,7 +34,9 @@ func (s *Service) checkFrom(ctx context.Context, sc *store.Scope, from string) e
 		}
 	}
 	d := domainOf(from)
-	_, err := domainOwned(ctx, sc.Tx(), sc.TenantID(), d)
+	var one int
+	err := sc.Tx().QueryRow(ctx, "SELECT 1 FROM email_domains WHERE name = ? AND tenant_id IN (?, ?)", d, sc.TenantID(),
+		store.InstanceTenantID).Scan(&one)
 	if errors.Is(err, store.ErrNotFound) {
 		if !instanceOutbox {
 			if outbox, err := s.usesOutbox(ctx, sc.Tx(), sc.TenantID()); err != nil || outbox {
@@ -51,26 +55,18 @@ func (s *Service) checkFrom(ctx context.Context, sc *store.Scope, from string) e
 var signedHeaders = []string{"From", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
 	"Auto-Submitted", "List-Unsubscribe", "List-Unsubscribe-Post"}
 
-// sign adds a DKIM-Signature per active key of the From domain (RSA, and
-// Ed25519 when the domain has one) to a message the SMTP provider sends;
-// the other providers sign themselves, and the outbox sends nothing. A
-// domain without keys (deleted since the email was accepted) goes unsigned.
-func (s *Service) sign(ctx context.Context, m *Message, provider string) (*Message, error) {
+// sign adds a DKIM-Signature per active key of the From domain d (RSA,
+// and Ed25519 when the domain has one) to a message the SMTP provider
+// sends; the other providers sign themselves, and the outbox sends
+// nothing. A domain without keys, or none (deleted since the email was
+// accepted), goes unsigned.
+func (s *Service) sign(m *Message, provider string, d *Domain) (*Message, error) {
 	if provider != ProviderSMTP {
 		return m, nil
 	}
-	var d Domain
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		d, err = domainOwned(ctx, tx, m.Email.TenantID, domainOf(m.Email.From))
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
+	if d == nil {
 		s.log.Warn("email sent unsigned: its from domain is no longer registered", "email", m.Email.ID, "domain", domainOf(m.Email.From))
 		return m, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(m.Raw)))
 	if err != nil {
@@ -114,10 +110,56 @@ func (s *Service) sign(ctx context.Context, m *Message, provider string) (*Messa
 }
 
 // keyCache keeps opened private keys by key id (a key's id never changes
-// its key), so a burst of sends opens and parses each key once.
+// its key), so a burst of sends opens and parses each key once; and the
+// keys themselves (selector, algorithm, sealed key: what never changes of
+// a key), so that a send reads only the ids of its domain's active keys.
+// Whether a key signs (its status) is never cached: every send reads it.
 type keyCache struct {
 	mu   sync.Mutex
 	byID map[string]crypto.Signer
+	keys map[string]DKIMKey
+}
+
+// keyCacheSize bounds the keys kept; past it the cache starts over.
+const keyCacheSize = 4096
+
+// known returns the keys of ids (comma-separated, the active keys of a
+// domain) as active keys, newest first; nil when one is not known or ids
+// is empty.
+func (c *keyCache) known(ids string) []DKIMKey {
+	if ids == "" {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []DKIMKey
+	for id := range strings.SplitSeq(ids, ",") {
+		k, ok := c.keys[id]
+		if !ok {
+			return nil
+		}
+		k.Status = KeyActive
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b DKIMKey) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return out
+}
+
+// remember keeps keys for known.
+func (c *keyCache) remember(keys []DKIMKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil || len(c.keys)+len(keys) > keyCacheSize {
+		c.keys = map[string]DKIMKey{}
+	}
+	for _, k := range keys {
+		c.keys[k.ID] = k
+	}
 }
 
 func (c *keyCache) signer(s *Service, k DKIMKey) (crypto.Signer, error) {

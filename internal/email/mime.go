@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"net/mail"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/joist-dev/joist/internal/store"
 )
 
 // message builds the message a provider sends for e.
@@ -19,8 +22,28 @@ func (s *Service) message(ctx context.Context, e Email) (*Message, error) {
 }
 
 // messageFor builds e's message for the provider named provider (joist
-// DKIM-signs what goes through smtp).
+// DKIM-signs what goes through smtp), reading the from domain's keys.
 func (s *Service) messageFor(ctx context.Context, e Email, provider string) (*Message, error) {
+	var dom *Domain
+	if provider == ProviderSMTP {
+		err := s.db.Read(ctx, func(tx *store.Tx) error {
+			d, err := signingDomain(ctx, tx, e.TenantID, domainOf(e.From))
+			if err == nil {
+				dom = &d
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return s.buildMessage(e, provider, dom)
+}
+
+// buildMessage builds e's message for the provider named provider, signed
+// with dom's active keys when joist signs (smtp); dom is the from domain
+// as read with the email (nil: not registered).
+func (s *Service) buildMessage(e Email, provider string, dom *Domain) (*Message, error) {
 	h := Headers(e, s.now())
 	if err := s.listUnsubscribe(&h, e); err != nil {
 		return nil, err
@@ -35,7 +58,7 @@ func (s *Service) messageFor(ctx context.Context, e Email, provider string) (*Me
 			m.Recipients = append(m.Recipients, bareAddress(a))
 		}
 	}
-	return s.sign(ctx, m, provider)
+	return s.sign(m, provider, dom)
 }
 
 func addrs(list []string) []*gomail.Address {

@@ -118,39 +118,6 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	return err
 }
 
-// deliver sends a stored email once and records the outcome. lastAttempt
-// turns a transient failure into the email's failure.
-func (s *Service) deliver(ctx context.Context, tenantID, id string, lastAttempt bool) error {
-	var e Email
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		e, err = scope{tx.Tenant(tenantID)}.emailGet(ctx, id)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // deleted since: nothing to send
-	}
-	if err != nil {
-		return err
-	}
-	if e.Status != StatusQueued {
-		return nil // a repeated job of a finished email (a rescued job)
-	}
-	if suppressed, err := s.checkSuppressed(ctx, e); suppressed || err != nil {
-		return err
-	}
-	p, err := s.providerFor(ctx, e.TenantID)
-	if err != nil {
-		return s.finish(ctx, e, s.opts.Provider.Name(), Result{}, err, lastAttempt)
-	}
-	m, err := s.messageFor(ctx, e, p.Name())
-	if err != nil {
-		return s.finish(ctx, e, p.Name(), Result{}, &SendError{Permanent: true, Err: err}, true)
-	}
-	res, sendErr := p.Send(ctx, m)
-	return s.finish(ctx, e, p.Name(), res, sendErr, lastAttempt)
-}
-
 // finish records a send's outcome: the email's status, an event and a
 // timeline entry. A transient failure is returned so that River retries.
 // provider names the provider the email went through.
@@ -180,16 +147,11 @@ func (s *Service) finish(ctx context.Context, e Email, provider string, res Resu
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(e.TenantID)
 		q := scope{sc}
-		if tlKind != "" {
-			if err := q.emailFinish(ctx, e); err != nil {
-				return err
-			}
-		}
-		if err := q.eventInsert(ctx, ev); err != nil {
-			return err
-		}
 		if tlKind == "" {
-			return nil
+			return q.eventInsert(ctx, ev)
+		}
+		if err := q.emailFinishWith(ctx, e, ev); err != nil {
+			return err
 		}
 		return s.timeline(ctx, sc, e, tlKind, tlSummary, now)
 	})

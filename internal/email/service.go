@@ -309,14 +309,11 @@ func (s *Service) store(ctx context.Context, tx *store.Tx, sc *store.Scope, a au
 		return Email{}, err
 	}
 	e.JobID = jobID
-	if err := q.emailInsert(ctx, e); err != nil {
-		return Email{}, err
-	}
 	detail := ""
 	if e.SendAt != nil {
 		detail = "scheduled for " + e.SendAt.Format(time.RFC3339)
 	}
-	if err := q.eventInsert(ctx, Event{EmailID: e.ID, Type: StatusQueued, Detail: detail, CreatedAt: now}); err != nil {
+	if err := q.emailInsertWith(ctx, e, &Event{EmailID: e.ID, Type: StatusQueued, Detail: detail, CreatedAt: now}); err != nil {
 		return Email{}, err
 	}
 	if err := s.timeline(ctx, sc, e, "email.queued", fmt.Sprintf("Email %q queued to %s", e.Subject, strings.Join(e.To, ", ")), now); err != nil {

@@ -24,57 +24,6 @@ type builtProvider struct {
 	p       Provider
 }
 
-// providerFor is the provider tenantID sends through: its own settings,
-// else the instance's.
-func (s *Service) providerFor(ctx context.Context, tenantID string) (Provider, error) {
-	var provider, version string
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		provider, version, err = settingsVersion(ctx, tx, tenantID)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		s.tenantProvs.mu.Lock()
-		delete(s.tenantProvs.m, tenantID) // deleted since: forget what was built
-		s.tenantProvs.mu.Unlock()
-		return s.opts.Provider, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.tenantProvs.mu.Lock()
-	b, ok := s.tenantProvs.m[tenantID]
-	s.tenantProvs.mu.Unlock()
-	if ok && b.version == version {
-		return b.p, nil
-	}
-	var st Settings
-	err = s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		st, err = settingsGet(ctx, tx, tenantID)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) { // deleted in between
-		return s.opts.Provider, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.buildProvider(st)
-	if err != nil {
-		// The stored settings cannot be used (JOIST_SECRET_KEY changed):
-		// transient, so the email goes once the tenant sets them again.
-		return nil, &SendError{Err: fmt.Errorf("the tenant's own %s settings: %w", provider, err)}
-	}
-	s.tenantProvs.mu.Lock()
-	if s.tenantProvs.m == nil {
-		s.tenantProvs.m = map[string]builtProvider{}
-	}
-	s.tenantProvs.m[tenantID] = builtProvider{version: st.Version, p: p}
-	s.tenantProvs.mu.Unlock()
-	return p, nil
-}
-
 // buildProvider makes the provider of a tenant's own settings, reaching
 // its destinations through the guarded client's Customer class, behind a
 // rate limit of its own account (provider:tenant id).

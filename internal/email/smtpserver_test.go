@@ -34,6 +34,11 @@ type relay struct {
 	got      []received
 	attempts int
 	fail     func(attempt int, rcpts []string) *smtp.SMTPError
+	// conns are the relay's sessions, by their connection.
+	conns []*smtp.Conn
+	// dropAfterData closes the connection once a message is stored,
+	// before the reply to its DATA: accepted, the answer lost.
+	dropAfterData bool
 }
 
 type received struct {
@@ -53,7 +58,12 @@ func newRelay(t *testing.T) *relay {
 	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &relaySession{r: r, conn: c}, nil }))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		r.mu.Lock()
+		r.conns = append(r.conns, c)
+		r.mu.Unlock()
+		return &relaySession{r: r, conn: c}, nil
+	}))
 	srv.Domain = "relay.test"
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
@@ -125,7 +135,31 @@ func (s *relaySession) Data(rd io.Reader) error {
 	}
 	_, isTLS := s.conn.TLSConnectionState()
 	s.r.got = append(s.r.got, received{from: s.from, rcpts: s.rcpts, data: b, tls: isTLS, user: s.user})
+	if s.r.dropAfterData {
+		s.conn.Conn().Close()
+	}
 	return nil
+}
+
+// connections is how many connections the relay was given (a session
+// starts again after STARTTLS, on the same connection).
+func (r *relay) connections() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	for _, c := range r.conns {
+		seen[c.Conn().RemoteAddr().String()] = true
+	}
+	return len(seen)
+}
+
+// closeAll closes every connection, as a relay drops its idle clients.
+func (r *relay) closeAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		c.Conn().Close()
+	}
 }
 
 func (s *relaySession) Reset()        { s.from, s.rcpts = "", nil }

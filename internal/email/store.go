@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -103,32 +104,96 @@ func jsonOf(v any) json.RawMessage {
 type scope struct{ s *store.Scope }
 
 // emailInsert stores a new email with its recipients and tags.
-func (q scope) emailInsert(ctx context.Context, e Email) error {
-	tx, tid := q.s.Tx(), q.s.TenantID()
-	_, err := tx.Exec(ctx, "INSERT INTO emails ("+emailCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		e.ID, tid, e.ContactID, e.From, jsonOf(e.To), jsonOf(e.Cc), jsonOf(e.Bcc), jsonOf(e.ReplyTo), e.Subject, e.HTML, e.Text,
-		jsonOf(e.Headers), jsonOf(e.Attachments), jsonOf(e.Tags), e.Metadata, e.Category, e.Status, e.MessageID, e.Provider, e.ProviderID,
-		e.Error, e.IdempotencyKey, e.JobID, e.CorrelationID, e.SendAt, e.SentAt, e.CreatedAt, e.UpdatedAt, e.Template, e.Locale)
-	if err != nil {
-		return err
-	}
+func (q scope) emailInsert(ctx context.Context, e Email) error { return q.emailInsertWith(ctx, e, nil) }
+
+// stmt is one SQL statement and its arguments.
+type stmt struct {
+	sql  string
+	args []any
+}
+
+// emailInsertWith stores a new email with its recipients, its tags and,
+// when ev is not nil, its first event: one statement per table, which
+// PostgreSQL runs as one (a WITH of inserts: one round trip).
+func (q scope) emailInsertWith(ctx context.Context, e Email, ev *Event) error {
+	tid := q.s.TenantID()
+	stmts := []stmt{{"INSERT INTO emails (" + emailCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		[]any{e.ID, tid, e.ContactID, e.From, jsonOf(e.To), jsonOf(e.Cc), jsonOf(e.Bcc), jsonOf(e.ReplyTo), e.Subject, e.HTML, e.Text,
+			jsonOf(e.Headers), jsonOf(e.Attachments), jsonOf(e.Tags), e.Metadata, e.Category, e.Status, e.MessageID, e.Provider, e.ProviderID,
+			e.Error, e.IdempotencyKey, e.JobID, e.CorrelationID, e.SendAt, e.SentAt, e.CreatedAt, e.UpdatedAt, e.Template, e.Locale}}}
+	rcpts := stmt{sql: "INSERT INTO email_recipients (email_id, tenant_id, kind, address) VALUES "}
 	seen := map[string]bool{}
-	for kind, list := range map[string][]string{"to": e.To, "cc": e.Cc, "bcc": e.Bcc} {
-		for _, a := range list {
+	for _, l := range []struct {
+		kind string
+		list []string
+	}{{"to", e.To}, {"cc", e.Cc}, {"bcc", e.Bcc}} {
+		for _, a := range l.list {
 			addr := strings.ToLower(bareAddress(a))
-			if seen[kind+" "+addr] {
+			if seen[l.kind+" "+addr] {
 				continue
 			}
-			seen[kind+" "+addr] = true
-			if _, err := tx.Exec(ctx, "INSERT INTO email_recipients (email_id, tenant_id, kind, address) VALUES (?, ?, ?, ?)",
-				e.ID, tid, kind, addr); err != nil {
-				return err
+			seen[l.kind+" "+addr] = true
+			if len(rcpts.args) > 0 {
+				rcpts.sql += ", "
 			}
+			rcpts.sql += "(?, ?, ?, ?)"
+			rcpts.args = append(rcpts.args, e.ID, tid, l.kind, addr)
 		}
 	}
+	if len(rcpts.args) > 0 {
+		stmts = append(stmts, rcpts)
+	}
+	tags := stmt{sql: "INSERT INTO email_tags (email_id, tenant_id, tag) VALUES "}
+	seenTag := map[string]bool{}
 	for _, t := range e.Tags {
-		if _, err := tx.Exec(ctx, "INSERT INTO email_tags (email_id, tenant_id, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			e.ID, tid, t); err != nil {
+		if seenTag[t] {
+			continue
+		}
+		seenTag[t] = true
+		if len(tags.args) > 0 {
+			tags.sql += ", "
+		}
+		tags.sql += "(?, ?, ?)"
+		tags.args = append(tags.args, e.ID, tid, t)
+	}
+	if len(tags.args) > 0 {
+		tags.sql += " ON CONFLICT DO NOTHING"
+		stmts = append(stmts, tags)
+	}
+	if ev != nil {
+		if ev.ID == "" {
+			ev.ID = store.NewID("eme_")
+		}
+		stmts = append(stmts, stmt{"INSERT INTO email_events (id, email_id, tenant_id, type, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			[]any{ev.ID, ev.EmailID, tid, ev.Type, ev.Detail, ev.CreatedAt}})
+	}
+	return q.execAll(ctx, stmts)
+}
+
+// execAll runs stmts (inserts, the first of which the others need) in
+// order: on PostgreSQL as one statement, a WITH of all but the last, on
+// SQLite (no round trips to save) one by one.
+func (q scope) execAll(ctx context.Context, stmts []stmt) error {
+	tx := q.s.Tx()
+	if tx.Dialect() == store.Postgres && len(stmts) > 1 {
+		var sql strings.Builder
+		var args []any
+		for i, st := range stmts[:len(stmts)-1] {
+			if i == 0 {
+				sql.WriteString("WITH ")
+			} else {
+				sql.WriteString(", ")
+			}
+			fmt.Fprintf(&sql, "s%d AS (%s)", i, st.sql)
+			args = append(args, st.args...)
+		}
+		last := stmts[len(stmts)-1]
+		sql.WriteString(" " + last.sql)
+		_, err := tx.Exec(ctx, sql.String(), append(args, last.args...)...)
+		return err
+	}
+	for _, st := range stmts {
+		if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
 			return err
 		}
 	}
@@ -152,8 +217,34 @@ func (q scope) emailGetByKey(ctx context.Context, key string) (Email, error) {
 // emailFinish records the outcome of a send: status, provider, its id,
 // the error (safe text) and when it was sent.
 func (q scope) emailFinish(ctx context.Context, e Email) error {
-	n, err := q.s.Tx().Exec(ctx, `UPDATE emails SET status = ?, provider = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ?`, e.Status, e.Provider, e.ProviderID, e.Error, e.SentAt, e.UpdatedAt, q.s.TenantID(), e.ID)
+	n, err := q.s.Tx().Exec(ctx, emailFinishSQL, e.Status, e.Provider, e.ProviderID, e.Error, e.SentAt, e.UpdatedAt, q.s.TenantID(), e.ID)
+	if err == nil && n == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+const emailFinishSQL = `UPDATE emails SET status = ?, provider = ?, provider_id = ?, error = ?, sent_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ?`
+
+// emailFinishWith is emailFinish and the event ev of the outcome: on
+// PostgreSQL in one statement (the event inserted for the row updated).
+func (q scope) emailFinishWith(ctx context.Context, e Email, ev Event) error {
+	tx := q.s.Tx()
+	if tx.Dialect() != store.Postgres {
+		if err := q.emailFinish(ctx, e); err != nil {
+			return err
+		}
+		return q.eventInsert(ctx, ev)
+	}
+	if ev.ID == "" {
+		ev.ID = store.NewID("eme_")
+	}
+	n, err := tx.Exec(ctx, "WITH u AS ("+emailFinishSQL+` RETURNING id)
+		INSERT INTO email_events (id, email_id, tenant_id, type, detail, created_at)
+		SELECT CAST(? AS TEXT), u.id, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TIMESTAMPTZ) FROM u`,
+		e.Status, e.Provider, e.ProviderID, e.Error, e.SentAt, e.UpdatedAt, q.s.TenantID(), e.ID,
+		ev.ID, q.s.TenantID(), ev.Type, ev.Detail, ev.CreatedAt)
 	if err == nil && n == 0 {
 		return store.ErrNotFound
 	}

@@ -264,21 +264,10 @@ func recipients(e Email) []string {
 	return out
 }
 
-// checkSuppressed is the send job's check, before the provider is called:
-// an email with a recipient suppressed in its category is recorded as
-// suppressed (status, event, timeline) and not sent. It reports whether
-// the email was suppressed.
-func (s *Service) checkSuppressed(ctx context.Context, e Email) (bool, error) {
-	var sup Suppression
-	var found bool
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		sup, found, err = scope{tx.Tenant(e.TenantID)}.suppressionFind(ctx, recipients(e), e.Category, s.now())
-		return err
-	})
-	if err != nil || !found {
-		return false, err
-	}
+// recordSuppressed is the send job's answer to an email with a recipient
+// suppressed in its category (found before the provider is called): the
+// email is recorded as suppressed (status, event, timeline), not sent.
+func (s *Service) recordSuppressed(ctx context.Context, e Email, sup Suppression) error {
 	now := s.now()
 	detail := fmt.Sprintf("%s is suppressed for %s mail (%s", sup.Address, sup.Category, sup.Source)
 	if sup.Reason != "" {
@@ -286,13 +275,10 @@ func (s *Service) checkSuppressed(ctx context.Context, e Email) (bool, error) {
 	}
 	detail = store.SafeText(detail + "); not sent")
 	e.Status, e.Error, e.UpdatedAt = StatusSuppressed, detail, now
-	return true, s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
 		sc := tx.Tenant(e.TenantID)
 		q := scope{sc}
-		if err := q.emailFinish(ctx, e); err != nil {
-			return err
-		}
-		if err := q.eventInsert(ctx, Event{EmailID: e.ID, Type: StatusSuppressed, Detail: detail, CreatedAt: now}); err != nil {
+		if err := q.emailFinishWith(ctx, e, Event{EmailID: e.ID, Type: StatusSuppressed, Detail: detail, CreatedAt: now}); err != nil {
 			return err
 		}
 		return s.timeline(ctx, sc, e, "email.suppressed", fmt.Sprintf("Email %q not sent: %s", e.Subject, detail), now)

@@ -252,7 +252,7 @@ func (s *Service) Preview(ctx context.Context, a auth.Actor, tenantID, name stri
 // in locale, else the contact's locale, else the template's default.
 func (s *Service) renderTemplate(ctx context.Context, sc *store.Scope, name, locale string, data map[string]any, c *store.Contact) (render.Message, error) {
 	q := scope{sc}
-	t, err := q.templateFind(ctx, name)
+	t, tn, err := q.templateForRender(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return render.Message{}, &core.Error{Kind: core.ErrNotFound, Code: "not_found", Field: "template",
 			Message: "email template " + quoteName(name) + " not found (neither the tenant's nor the instance's); create it with PUT /v1/email/templates/{name}"}
@@ -275,10 +275,6 @@ func (s *Service) renderTemplate(ctx context.Context, sc *store.Scope, name, loc
 		case !errors.Is(err, store.ErrNotFound):
 			return render.Message{}, err
 		}
-	}
-	tn, err := sc.Tx().TenantGet(ctx, sc.TenantID())
-	if err != nil {
-		return render.Message{}, err
 	}
 	rc := render.Context{Data: data, Tenant: render.Tenant{Slug: tn.Slug, Name: tn.Name}}
 	if c != nil {

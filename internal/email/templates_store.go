@@ -80,6 +80,18 @@ func (q scope) templateFind(ctx context.Context, name string) (Template, error) 
 		ORDER BY CASE WHEN tenant_id = ? THEN 0 ELSE 1 END LIMIT 1`, name, q.s.TenantID(), store.InstanceTenantID, q.s.TenantID()))
 }
 
+// templateForRender is templateFind with the scope's tenant (its slug and
+// name, which templates render), read in the same statement.
+func (q scope) templateForRender(ctx context.Context, name string) (Template, store.Tenant, error) {
+	var tn store.Tenant
+	t, err := scanTemplate(extraRow{q.s.Tx().QueryRow(ctx, "SELECT "+qualified("t", templateCols)+`, tn.slug, tn.name
+		FROM email_templates t JOIN tenants tn ON tn.id = ? WHERE t.name = ? AND t.tenant_id IN (?, ?)
+		ORDER BY CASE WHEN t.tenant_id = ? THEN 0 ELSE 1 END LIMIT 1`, q.s.TenantID(), name, q.s.TenantID(), store.InstanceTenantID,
+		q.s.TenantID()), []any{&tn.Slug, &tn.Name}})
+	tn.ID = q.s.TenantID()
+	return t, tn, err
+}
+
 // templateList lists the templates the tenant renders, by name: its own
 // and the instance's it has none of the same name for.
 func (q scope) templateList(ctx context.Context, p store.Page) ([]Template, string, error) {
