@@ -242,29 +242,35 @@ func (f *Feed) logAfter(ctx context.Context, tenantID, contactID string, seq int
 			WHERE l.tenant_id = ? AND l.contact_id = ? AND l.seq > ? ORDER BY l.seq LIMIT %d`, limit), tenantID, contactID, seq)
 		out, err = store.Collect(rows, err, func(r store.Rows) (logEntry, error) {
 			var e logEntry
-			var id, typ, title, body, url *string
-			var data []byte
-			var seen, read, archived, created *time.Time
-			var nseq *int64
-			if err := r.Scan(&e.Seq, &e.Kind, &id, &typ, &title, &body, &url, &data, &seen, &read, &archived, &created, &nseq); err != nil {
-				return e, err
-			}
-			if id != nil && created != nil {
-				it := wire.FeedItem{ID: *id, Type: deref(typ), Title: deref(title), Body: deref(body), URL: deref(url), Data: json.RawMessage(data),
-					SeenAt: utc(seen), ReadAt: utc(read), ArchivedAt: utc(archived), CreatedAt: created.UTC()}
-				if len(it.Data) == 0 {
-					it.Data = json.RawMessage("{}")
-				}
-				if nseq != nil {
-					it.Seq = *nseq
-				}
-				e.Item = &it
-			}
-			return e, nil
+			return e, scanLogEntry(r, &e)
 		})
 		return err
 	})
 	return out, err
+}
+
+// scanLogEntry scans a feed_log row joined with its notification (the
+// columns after dest; e.Item stays nil when the notification is gone).
+func scanLogEntry(r store.Rows, e *logEntry, dest ...any) error {
+	var id, typ, title, body, url *string
+	var data []byte
+	var seen, read, archived, created *time.Time
+	var nseq *int64
+	if err := r.Scan(append(dest, &e.Seq, &e.Kind, &id, &typ, &title, &body, &url, &data, &seen, &read, &archived, &created, &nseq)...); err != nil {
+		return err
+	}
+	if id != nil && created != nil {
+		it := wire.FeedItem{ID: *id, Type: deref(typ), Title: deref(title), Body: deref(body), URL: deref(url), Data: json.RawMessage(data),
+			SeenAt: utc(seen), ReadAt: utc(read), ArchivedAt: utc(archived), CreatedAt: created.UTC()}
+		if len(it.Data) == 0 {
+			it.Data = json.RawMessage("{}")
+		}
+		if nseq != nil {
+			it.Seq = *nseq
+		}
+		e.Item = &it
+	}
+	return nil
 }
 
 // feedColsN are feedCols of the notification joined as n.
