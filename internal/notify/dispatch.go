@@ -283,8 +283,10 @@ func (h *hub) dispatchChunk(work []dispatchKey) {
 		keys[i] = d.feedKey
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dispatchTimeout)
+	start := time.Now()
 	found, err := h.read(ctx, keys)
 	cancel()
+	h.log.Debug("feed: read for streams", "contacts", len(keys), "found", len(found), "took", time.Since(start))
 	if err != nil {
 		// Each stream reads itself, and ends if that fails too.
 		h.log.Warn("feed: read for streams", "err", err, "contacts", len(keys))
