@@ -30,17 +30,12 @@ func notifyChunk(t *testing.T, fs []*fx, contacts []string, title string) ([]str
 	var changes []notify.FeedChange
 	err := a.DB.Write(ctx, func(tx *store.Tx) error {
 		changes = changes[:0]
-		events := map[string]string{}
 		for i, contactID := range contacts {
 			f := fs[i]
-			evt := events[f.tenant.ID]
-			if evt == "" {
-				evt = store.NewID("nev_")
-				events[f.tenant.ID] = evt
-				if _, err := tx.Exec(ctx, `INSERT INTO notify_events (id, tenant_id, type, data, actor, recipients, recipient_count, status, created_at)
-					VALUES (?, ?, 'test.type', '{}', '{}', '[]', 1, 'done', ?)`, evt, f.tenant.ID, now); err != nil {
-					return err
-				}
+			evt := store.NewID("nev_") // an event each: a contact may be listed more than once
+			if _, err := tx.Exec(ctx, `INSERT INTO notify_events (id, tenant_id, type, data, actor, recipients, recipient_count, status, created_at)
+				VALUES (?, ?, 'test.type', '{}', '{}', '[]', 1, 'done', ?)`, evt, f.tenant.ID, now); err != nil {
+				return err
 			}
 			ids[i] = store.NewID("ntf_")
 			c, err := notify.FeedAppend(ctx, tx, f.tenant.ID, contactID, notify.FeedNew, ids[i], now)
@@ -274,5 +269,49 @@ func TestStreamSlowClient(t *testing.T) {
 				break
 			}
 		}
+	})
+}
+
+// TestStreamLongResume: a stream resuming from far back gets every entry
+// in order (more than one read's worth), then the counts; and while it
+// is open, a chunk of more entries for its contact than one dispatcher
+// read returns arrives whole, in order, then the counts.
+func TestStreamLongResume(t *testing.T) {
+	t.Parallel()
+	apptest.Each(t, func(t *testing.T, env *apptest.Env) {
+		a := newFx(t, env, "clinic-a")
+		alice := a.contact(t, "alice")
+		many := func(n int) []string {
+			fs, cs := make([]*fx, n), make([]string, n)
+			for i := range n {
+				fs[i], cs[i] = a, alice
+			}
+			ids, _ := notifyChunk(t, fs, cs, "many")
+			return ids
+		}
+		expectAll := func(s *stream, ids []string, from int64) {
+			t.Helper()
+			seq := from
+			for i := 0; i < len(ids); {
+				e := s.next(t)
+				if e.name == "counts" {
+					continue
+				}
+				if it := itemOf(t, e); e.name != "notification" || it.ID != ids[i] || e.seq(t) != seq+1 {
+					t.Fatalf("event %d: %s %s at %s, want %s at %d", i, e.name, it.ID, e.id, ids[i], seq+1)
+				}
+				seq++
+				i++
+			}
+			e := s.expect(t, "counts")
+			if c := countsOf(t, e); e.seq(t) != seq || c.Unread != int(seq) {
+				t.Fatalf("counts %+v at %s, want %d", c, e.id, seq)
+			}
+			s.quiet(t, 100*time.Millisecond)
+		}
+		first := many(450)
+		s := a.openStream(t, a.token(t, "alice"), "0")
+		expectAll(s, first, 0)
+		expectAll(s, many(250), 450)
 	})
 }

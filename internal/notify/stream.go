@@ -51,10 +51,12 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	// Subscribe before reading, so a change committed meanwhile wakes us.
 	sub := f.hub.subscribe(tenantID, contactID)
 	defer f.hub.unsubscribe(sub)
-	if last == "" {
-		if after, err = f.lastSeq(r.Context(), tenantID, contactID); err != nil {
-			return err
-		}
+	// What was missed since Last-Event-ID (nothing without it), then the
+	// counts (sent even when nothing was missed, so a badge is right at
+	// once): one read transaction, unless more than replayBatch was missed.
+	after, missed, counts, err := f.streamStart(r.Context(), tenantID, contactID, after, last == "", replayBatch)
+	if err != nil {
+		return err
 	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -63,9 +65,15 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	s := &sse{w: w, rc: rc}
-	// What was missed since Last-Event-ID, then the counts (sent even
-	// when nothing was missed, so a badge is right at once).
-	if after, err = a.catchUp(r.Context(), s, tenantID, contactID, after, true); err != nil {
+	if after, err = s.entries(missed, after); err != nil {
+		return err
+	}
+	if len(missed) < replayBatch {
+		err = s.event("counts", after, counts)
+	} else {
+		after, err = a.catchUp(r.Context(), s, tenantID, contactID, after, true)
+	}
+	if err != nil {
 		return err
 	}
 	sub.doneReading(after)
@@ -123,19 +131,11 @@ func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID strin
 		if err != nil {
 			return seq, err
 		}
-		for _, e := range entries {
-			seq = e.Seq
+		if len(entries) > 0 {
 			sent = true
-			if e.Item == nil {
-				continue // no longer in the feed: nothing to show, the counts follow
-			}
-			kind := "state"
-			if e.Kind == FeedNew {
-				kind = "notification"
-			}
-			if err := s.event(kind, e.Seq, e.Item); err != nil {
-				return seq, err
-			}
+		}
+		if seq, err = s.entries(entries, seq); err != nil {
+			return seq, err
 		}
 		if len(entries) < replayBatch {
 			break
@@ -145,6 +145,25 @@ func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID strin
 		return seq, nil
 	}
 	return seq, a.sendCounts(ctx, s, tenantID, contactID, seq)
+}
+
+// entries sends feed log entries, and returns the last sequence sent
+// (seq when none).
+func (s *sse) entries(entries []logEntry, seq int64) (int64, error) {
+	for _, e := range entries {
+		seq = e.Seq
+		if e.Item == nil {
+			continue // no longer in the feed: nothing to show, the counts follow
+		}
+		kind := "state"
+		if e.Kind == FeedNew {
+			kind = "notification"
+		}
+		if err := s.event(kind, e.Seq, e.Item); err != nil {
+			return seq, err
+		}
+	}
+	return seq, nil
 }
 
 func (a *feedAPI) sendCounts(ctx context.Context, s *sse, tenantID, contactID string, seq int64) error {
