@@ -105,6 +105,9 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 		for _, b := range batches {
 			var sent, counts bool
 			if after, sent, counts, err = s.batch(b, after); err != nil {
+				if ctx.Err() != nil {
+					return nil // the client went away
+				}
 				return err
 			}
 			owesCounts = (owesCounts || sent) && !counts
