@@ -12,84 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// hub holds this node's open streams by contact, and wakes them.
-type hub struct {
-	mu   sync.Mutex
-	subs map[string]map[*subscriber]struct{} // by tenant + "\n" + contact
-}
-
-// subscriber is one open stream: woken (never blocking) when its
-// contact's feed may have changed.
-type subscriber struct {
-	key  string
-	wake chan struct{}
-}
-
-func newHub() *hub { return &hub{subs: map[string]map[*subscriber]struct{}{}} }
-
-func hubKey(tenantID, contactID string) string { return tenantID + "\n" + contactID }
-
-func (h *hub) subscribe(tenantID, contactID string) *subscriber {
-	s := &subscriber{key: hubKey(tenantID, contactID), wake: make(chan struct{}, 1)}
-	h.mu.Lock()
-	m := h.subs[s.key]
-	if m == nil {
-		m = map[*subscriber]struct{}{}
-		h.subs[s.key] = m
-	}
-	m[s] = struct{}{}
-	h.mu.Unlock()
-	return s
-}
-
-func (h *hub) unsubscribe(s *subscriber) {
-	h.mu.Lock()
-	if m := h.subs[s.key]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
-			delete(h.subs, s.key)
-		}
-	}
-	h.mu.Unlock()
-}
-
-func (h *hub) wake(tenantID, contactID string) {
-	h.mu.Lock()
-	for s := range h.subs[hubKey(tenantID, contactID)] {
-		select {
-		case s.wake <- struct{}{}:
-		default: // already woken; it reads everything new when it runs
-		}
-	}
-	h.mu.Unlock()
-}
-
-// wakeAll wakes every stream (after the listener reconnected: a
-// notification may have been missed meanwhile).
-func (h *hub) wakeAll() {
-	h.mu.Lock()
-	for _, m := range h.subs {
-		for s := range m {
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
-		}
-	}
-	h.mu.Unlock()
-}
-
-// count is the number of open streams on this node.
-func (h *hub) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, m := range h.subs {
-		n += len(m)
-	}
-	return n
-}
-
 // feedChannel is the PostgreSQL channel feed changes are announced on.
 // Its payload is lines of "tenant contact seq"; a node only wakes its
 // streams with it (they read feed_log), so a payload from another schema
@@ -208,11 +130,14 @@ func (b *pgBroker) listen(ctx context.Context, again bool) error {
 		if err != nil {
 			return err
 		}
+		var changes []FeedChange
 		for line := range strings.SplitSeq(n.Payload, "\n") {
 			parts := strings.Fields(line)
 			if len(parts) == 3 {
-				b.hub.wake(parts[0], parts[1])
+				seq, _ := strconv.ParseInt(parts[2], 10, 64) // 0 (read anyway) if not a number
+				changes = append(changes, FeedChange{TenantID: parts[0], ContactID: parts[1], Seq: seq})
 			}
 		}
+		b.hub.changed(changes)
 	}
 }

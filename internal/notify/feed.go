@@ -21,9 +21,9 @@ type FeedOptions struct {
 	// Heartbeat is how often a stream sends a comment to keep proxies
 	// from closing it (default 15s).
 	Heartbeat time.Duration
-	// Poll is how often a stream reads the feed log without being woken,
-	// for a change whose wake-up was lost between commit and NOTIFY
-	// (default 5s).
+	// Poll is how often the node reads the feed log for its open streams
+	// without being woken, for a change whose wake-up was lost between
+	// commit and NOTIFY (default 5s).
 	Poll time.Duration
 	// RotationGrace is how long the previous feed secret keeps verifying
 	// after a rotation (default 24h).
@@ -75,8 +75,9 @@ func NewFeed(d core.Deps, c *core.Service, opts FeedOptions) *Feed {
 	if opts.Retention <= 0 {
 		opts.Retention = 7 * 24 * time.Hour
 	}
-	f := &Feed{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts, hub: newHub(),
+	f := &Feed{core: c, db: d.DB, log: d.Log, now: d.Now, opts: opts,
 		secretCache: map[string]cachedFeedSecret{}, done: make(chan struct{})}
+	f.hub = newHub(f.readFeeds, d.Log, opts.Heartbeat, opts.Poll, f.done)
 	d.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "joist_feed_streams", Help: "Open notification feed streams (SSE) on this node."},
 		func() float64 { return float64(f.hub.count()) }))
 	if pool := d.DB.PgxPool(); pool != nil {
@@ -107,16 +108,15 @@ func (f *Feed) Stop() {
 }
 
 // FeedChanged wakes the streams of the changed contacts on every node:
-// in process, and on PostgreSQL through NOTIFY to the other nodes. The
-// streams read the feed log themselves, so a lost wake-up delays a change
-// (until the stream's poll) but never loses it.
+// in process (the hub's dispatcher reads for all of them at once), and on
+// PostgreSQL through NOTIFY to the other nodes. What streams send is read
+// from the feed log, so a lost wake-up delays a change (until the hub's
+// poll) but never loses it.
 func (f *Feed) FeedChanged(ctx context.Context, changes []FeedChange) {
 	if len(changes) == 0 {
 		return
 	}
-	for _, c := range changes {
-		f.hub.wake(c.TenantID, c.ContactID)
-	}
+	f.hub.changed(changes)
 	if f.broker != nil {
 		// Not cancelled with the request that made the change: it is committed.
 		if err := f.broker.notify(context.WithoutCancel(ctx), changes); err != nil {

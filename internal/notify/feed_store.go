@@ -236,35 +236,65 @@ type logEntry struct {
 // in order, each with its notification as it is now.
 func (f *Feed) logAfter(ctx context.Context, tenantID, contactID string, seq int64, limit int) ([]logEntry, error) {
 	var out []logEntry
-	err := f.db.Read(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT l.seq, l.kind, n.`+feedColsN+`
-			FROM feed_log l LEFT JOIN notifications n ON n.id = l.notification_id AND n.tenant_id = l.tenant_id AND n.contact_id = l.contact_id AND n.in_feed
-			WHERE l.tenant_id = ? AND l.contact_id = ? AND l.seq > ? ORDER BY l.seq LIMIT %d`, limit), tenantID, contactID, seq)
-		out, err = store.Collect(rows, err, func(r store.Rows) (logEntry, error) {
-			var e logEntry
-			var id, typ, title, body, url *string
-			var data []byte
-			var seen, read, archived, created *time.Time
-			var nseq *int64
-			if err := r.Scan(&e.Seq, &e.Kind, &id, &typ, &title, &body, &url, &data, &seen, &read, &archived, &created, &nseq); err != nil {
-				return e, err
-			}
-			if id != nil && created != nil {
-				it := wire.FeedItem{ID: *id, Type: deref(typ), Title: deref(title), Body: deref(body), URL: deref(url), Data: json.RawMessage(data),
-					SeenAt: utc(seen), ReadAt: utc(read), ArchivedAt: utc(archived), CreatedAt: created.UTC()}
-				if len(it.Data) == 0 {
-					it.Data = json.RawMessage("{}")
-				}
-				if nseq != nil {
-					it.Seq = *nseq
-				}
-				e.Item = &it
-			}
-			return e, nil
-		})
+	err := f.db.Read(ctx, func(tx *store.Tx) (err error) {
+		out, err = logAfterTx(ctx, tx, tenantID, contactID, seq, limit)
 		return err
 	})
 	return out, err
+}
+
+func logAfterTx(ctx context.Context, tx *store.Tx, tenantID, contactID string, seq int64, limit int) ([]logEntry, error) {
+	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT l.seq, l.kind, n.`+feedColsN+`
+		FROM feed_log l LEFT JOIN notifications n ON n.id = l.notification_id AND n.tenant_id = l.tenant_id AND n.contact_id = l.contact_id AND n.in_feed
+		WHERE l.tenant_id = ? AND l.contact_id = ? AND l.seq > ? ORDER BY l.seq LIMIT %d`, limit), tenantID, contactID, seq)
+	return store.Collect(rows, err, func(r store.Rows) (logEntry, error) {
+		var e logEntry
+		return e, scanLogEntry(r, &e)
+	})
+}
+
+// streamStart is what a stream sends when it connects, read in one read
+// transaction: the log after seq (after the contact's current sequence
+// when fresh: no Last-Event-ID), up to limit entries, and the counts.
+func (f *Feed) streamStart(ctx context.Context, tenantID, contactID string, seq int64, fresh bool, limit int) (int64, []logEntry, wire.FeedCounts, error) {
+	var entries []logEntry
+	var c wire.FeedCounts
+	err := f.db.Read(ctx, func(tx *store.Tx) (err error) {
+		if fresh {
+			if seq, err = lastSeqTx(ctx, tx, tenantID, contactID); err != nil {
+				return err
+			}
+		}
+		if entries, err = logAfterTx(ctx, tx, tenantID, contactID, seq, limit); err != nil {
+			return err
+		}
+		return countsTx(ctx, tx, tenantID, contactID, &c)
+	})
+	return seq, entries, c, err
+}
+
+// scanLogEntry scans a feed_log row joined with its notification (the
+// columns after dest; e.Item stays nil when the notification is gone).
+func scanLogEntry(r store.Rows, e *logEntry, dest ...any) error {
+	var id, typ, title, body, url *string
+	var data []byte
+	var seen, read, archived, created *time.Time
+	var nseq *int64
+	if err := r.Scan(append(dest, &e.Seq, &e.Kind, &id, &typ, &title, &body, &url, &data, &seen, &read, &archived, &created, &nseq)...); err != nil {
+		return err
+	}
+	if id != nil && created != nil {
+		it := wire.FeedItem{ID: *id, Type: deref(typ), Title: deref(title), Body: deref(body), URL: deref(url), Data: json.RawMessage(data),
+			SeenAt: utc(seen), ReadAt: utc(read), ArchivedAt: utc(archived), CreatedAt: created.UTC()}
+		if len(it.Data) == 0 {
+			it.Data = json.RawMessage("{}")
+		}
+		if nseq != nil {
+			it.Seq = *nseq
+		}
+		e.Item = &it
+	}
+	return nil
 }
 
 // feedColsN are feedCols of the notification joined as n.
@@ -285,15 +315,12 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// lastSeq is the contact's current feed sequence (0 before any change).
-func (f *Feed) lastSeq(ctx context.Context, tenantID, contactID string) (int64, error) {
+// lastSeqTx is the contact's current feed sequence (0 before any change).
+func lastSeqTx(ctx context.Context, tx *store.Tx, tenantID, contactID string) (int64, error) {
 	var seq int64
-	err := f.db.Read(ctx, func(tx *store.Tx) error {
-		err := tx.QueryRow(ctx, "SELECT seq FROM feed_sequences WHERE tenant_id = ? AND contact_id = ?", tenantID, contactID).Scan(&seq)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		return err
-	})
+	err := tx.QueryRow(ctx, "SELECT seq FROM feed_sequences WHERE tenant_id = ? AND contact_id = ?", tenantID, contactID).Scan(&seq)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
 	return seq, err
 }

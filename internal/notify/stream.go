@@ -2,9 +2,7 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,10 +51,12 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	// Subscribe before reading, so a change committed meanwhile wakes us.
 	sub := f.hub.subscribe(tenantID, contactID)
 	defer f.hub.unsubscribe(sub)
-	if last == "" {
-		if after, err = f.lastSeq(r.Context(), tenantID, contactID); err != nil {
-			return err
-		}
+	// What was missed since Last-Event-ID (nothing without it), then the
+	// counts (sent even when nothing was missed, so a badge is right at
+	// once): one read transaction, unless more than replayBatch was missed.
+	after, missed, counts, err := f.streamStart(r.Context(), tenantID, contactID, after, last == "", replayBatch)
+	if err != nil {
+		return err
 	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -65,21 +65,25 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	s := &sse{w: w, rc: rc}
-	// What was missed since Last-Event-ID, then the counts (sent even
-	// when nothing was missed, so a badge is right at once).
-	if after, err = a.catchUp(r.Context(), s, tenantID, contactID, after, true); err != nil {
+	if after, err = s.entries(missed, after); err != nil {
 		return err
 	}
-	heartbeat := time.NewTicker(f.opts.Heartbeat)
-	defer heartbeat.Stop()
-	poll := time.NewTicker(f.opts.Poll)
-	defer poll.Stop()
+	if len(missed) < replayBatch {
+		err = s.event("counts", after, counts)
+	} else {
+		after, err = a.catchUp(r.Context(), s, tenantID, contactID, after, true)
+	}
+	if err != nil {
+		return err
+	}
+	sub.doneReading(after)
 	// The stream ends when its token expires: the client reconnects
 	// with a fresh one (and Last-Event-ID), so a token stops working
 	// everywhere at its expiry, open streams included.
 	expired := time.NewTimer(time.Until(p.expires))
 	defer expired.Stop()
 	ctx := r.Context()
+	owesCounts := false // a full batch was sent without its counts
 	for {
 		select {
 		case <-ctx.Done():
@@ -88,19 +92,35 @@ func (a *feedAPI) stream(w http.ResponseWriter, r *httpapi.Request) error {
 			return nil
 		case <-expired.C:
 			return nil
-		case <-heartbeat.C:
+		case <-sub.wake:
+		}
+		// The hub's dispatcher has read for us (batches), or we must
+		// read the log ourselves, or owe a heartbeat.
+		batches, read, beat := sub.take()
+		if beat {
 			if err := s.comment("heartbeat"); err != nil {
 				return err
 			}
-			continue
-		case <-sub.wake:
-		case <-poll.C:
 		}
-		if after, err = a.catchUp(ctx, s, tenantID, contactID, after, false); err != nil {
-			if ctx.Err() != nil {
-				return nil
+		for _, b := range batches {
+			var sent, counts bool
+			if after, sent, counts, err = s.batch(b, after); err != nil {
+				if ctx.Err() != nil {
+					return nil // the client went away
+				}
+				return err
 			}
-			return err
+			owesCounts = (owesCounts || sent) && !counts
+		}
+		if read {
+			if after, err = a.catchUp(ctx, s, tenantID, contactID, after, owesCounts); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			owesCounts = false
+			sub.doneReading(after)
 		}
 	}
 }
@@ -114,19 +134,11 @@ func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID strin
 		if err != nil {
 			return seq, err
 		}
-		for _, e := range entries {
-			seq = e.Seq
+		if len(entries) > 0 {
 			sent = true
-			if e.Item == nil {
-				continue // no longer in the feed: nothing to show, the counts follow
-			}
-			kind := "state"
-			if e.Kind == FeedNew {
-				kind = "notification"
-			}
-			if err := s.event(kind, e.Seq, e.Item); err != nil {
-				return seq, err
-			}
+		}
+		if seq, err = s.entries(entries, seq); err != nil {
+			return seq, err
 		}
 		if len(entries) < replayBatch {
 			break
@@ -136,6 +148,25 @@ func (a *feedAPI) catchUp(ctx context.Context, s *sse, tenantID, contactID strin
 		return seq, nil
 	}
 	return seq, a.sendCounts(ctx, s, tenantID, contactID, seq)
+}
+
+// entries sends feed log entries, and returns the last sequence sent
+// (seq when none).
+func (s *sse) entries(entries []logEntry, seq int64) (int64, error) {
+	for _, e := range entries {
+		seq = e.Seq
+		if e.Item == nil {
+			continue // no longer in the feed: nothing to show, the counts follow
+		}
+		kind := "state"
+		if e.Kind == FeedNew {
+			kind = "notification"
+		}
+		if err := s.event(kind, e.Seq, e.Item); err != nil {
+			return seq, err
+		}
+	}
+	return seq, nil
 }
 
 func (a *feedAPI) sendCounts(ctx context.Context, s *sse, tenantID, contactID string, seq int64) error {
@@ -164,11 +195,45 @@ func (s *sse) write(b []byte) error {
 }
 
 func (s *sse) event(name string, id int64, v any) error {
-	b, err := json.Marshal(v)
+	b, err := encodeEvent(name, id, v)
 	if err != nil {
 		return err
 	}
-	return s.write(fmt.Appendf(nil, "event: %s\nid: %d\ndata: %s\n\n", name, id, b))
+	return s.write(b)
+}
+
+// batch sends what b has after seq (the events, then the counts when it
+// sent any and b has them), flushed once, and returns the last sequence
+// sent, whether it sent any and whether it sent the counts.
+func (s *sse) batch(b *feedBatch, seq int64) (last int64, sent, counts bool, err error) {
+	n := 0
+	for _, e := range b.entries {
+		if e.seq <= seq {
+			continue // this stream has it
+		}
+		if n == 0 {
+			if err := s.rc.SetWriteDeadline(time.Now().Add(writeWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				return seq, false, false, err
+			}
+		}
+		seq = e.seq
+		n++
+		if e.event == nil {
+			continue // no longer in the feed: nothing to show, the counts follow
+		}
+		if _, err := s.w.Write(e.event); err != nil {
+			return seq, true, false, err
+		}
+	}
+	if n == 0 {
+		return seq, false, false, nil
+	}
+	if b.counts != nil {
+		if _, err := s.w.Write(b.counts); err != nil {
+			return seq, true, false, err
+		}
+	}
+	return seq, true, b.counts != nil, s.rc.Flush()
 }
 
 func (s *sse) comment(text string) error { return s.write([]byte(": " + text + "\n\n")) }
