@@ -169,8 +169,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	// system and its push channel through Push; a push delivery's job
 	// records its outcome on the notification system (a.Notify, built
 	// here).
-	pushFinish := func(ctx context.Context, tenantID, deliveryID, status, detail string) error {
-		return a.Notify.DeliveryFinish(ctx, tenantID, deliveryID, status, detail)
+	pushFinish := func(ctx context.Context, tenantID string, rs []notify.DeliveryResult) error {
+		return a.Notify.DeliveriesFinish(ctx, tenantID, rs)
 	}
 	a.Notify = notify.New(a.Deps, a.Core, a.Jobs, notify.Options{Email: notify.EmailService(a.Email), EmailFrom: cfg.NotifyEmailFrom,
 		Push: notify.PushChannel(a.Push, a.Jobs, pushFinish), Feed: a.Feed,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -77,42 +78,59 @@ func Skipped(reason string) Outcome { return Outcome{Status: StatusSkipped, Reas
 // timeline under the notification's correlation id. Send jobs of channels
 // call it.
 func (s *Service) DeliveryFinish(ctx context.Context, tenantID, deliveryID, status, detail string) error {
-	switch status {
-	case StatusSent, StatusDelivered, StatusFailed:
-	default:
-		return fmt.Errorf("notify: DeliveryFinish: status %q is not sent, delivered or failed", status)
+	return s.DeliveriesFinish(ctx, tenantID, []DeliveryResult{{DeliveryID: deliveryID, Status: status, Detail: detail}})
+}
+
+// DeliveriesFinish records several deliveries' outcomes, as DeliveryFinish
+// does each, in one transaction.
+func (s *Service) DeliveriesFinish(ctx context.Context, tenantID string, rs []DeliveryResult) error {
+	for _, r := range rs {
+		switch r.Status {
+		case StatusSent, StatusDelivered, StatusFailed:
+		default:
+			return fmt.Errorf("notify: DeliveryFinish: status %q is not sent, delivered or failed", r.Status)
+		}
 	}
 	now := s.now()
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		sc := tx.Tenant(tenantID)
-		var contactID, channel, notificationID, corr string
-		table, refType := "notification_deliveries", "notification"
-		err := tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.notification_id, n.correlation_id FROM notification_deliveries d
-			JOIN notifications n ON n.id = d.notification_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, deliveryID).
-			Scan(&contactID, &channel, &notificationID, &corr)
-		if errors.Is(err, store.ErrNotFound) {
-			// A digest's delivery (see digest.go).
-			table, refType = "notification_digest_deliveries", "notification_digest"
-			err = tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.digest_id, g.correlation_id FROM notification_digest_deliveries d
-				JOIN notification_digests g ON g.id = d.digest_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, deliveryID).
-				Scan(&contactID, &channel, &notificationID, &corr)
+		for _, r := range rs {
+			if err := deliveryFinishTx(ctx, tx, tenantID, r, now); err != nil {
+				return err
+			}
 		}
-		if errors.Is(err, store.ErrNotFound) {
-			return core.NotFound("delivery %s not found", quote(deliveryID))
-		}
-		if err != nil {
-			return err
-		}
-		detail = store.SafeText(detail)
-		if _, err := tx.Exec(ctx, "UPDATE "+table+" SET status = ?, detail = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
-			status, detail, now, tenantID, deliveryID); err != nil {
-			return err
-		}
-		summary := fmt.Sprintf("Notification %s %s", channel, status)
-		if detail != "" {
-			summary += ": " + detail
-		}
-		return sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: contactID, Kind: "notification." + channel + "." + status, Summary: summary,
-			RefType: refType, RefID: notificationID, CorrelationID: corr, CreatedAt: now})
+		return nil
 	})
+}
+
+func deliveryFinishTx(ctx context.Context, tx *store.Tx, tenantID string, r DeliveryResult, now time.Time) error {
+	sc := tx.Tenant(tenantID)
+	var contactID, channel, notificationID, corr string
+	table, refType := "notification_deliveries", "notification"
+	err := tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.notification_id, n.correlation_id FROM notification_deliveries d
+		JOIN notifications n ON n.id = d.notification_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, r.DeliveryID).
+		Scan(&contactID, &channel, &notificationID, &corr)
+	if errors.Is(err, store.ErrNotFound) {
+		// A digest's delivery (see digest.go).
+		table, refType = "notification_digest_deliveries", "notification_digest"
+		err = tx.QueryRow(ctx, `SELECT d.contact_id, d.channel, d.digest_id, g.correlation_id FROM notification_digest_deliveries d
+			JOIN notification_digests g ON g.id = d.digest_id WHERE d.tenant_id = ? AND d.id = ?`, tenantID, r.DeliveryID).
+			Scan(&contactID, &channel, &notificationID, &corr)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return core.NotFound("delivery %s not found", quote(r.DeliveryID))
+	}
+	if err != nil {
+		return err
+	}
+	detail := store.SafeText(r.Detail)
+	if _, err := tx.Exec(ctx, "UPDATE "+table+" SET status = ?, detail = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+		r.Status, detail, now, tenantID, r.DeliveryID); err != nil {
+		return err
+	}
+	summary := fmt.Sprintf("Notification %s %s", channel, r.Status)
+	if detail != "" {
+		summary += ": " + detail
+	}
+	return sc.TimelineAdd(ctx, store.TimelineEntry{ContactID: contactID, Kind: "notification." + channel + "." + r.Status, Summary: summary,
+		RefType: refType, RefID: notificationID, CorrelationID: corr, CreatedAt: now})
 }

@@ -230,7 +230,8 @@ func (s *Service) fanChunk(ctx context.Context, tx *store.Tx, fc *fanCtx, start,
 		return nil, err
 	}
 	if len(rows.jobs) > 0 {
-		if _, err := s.jobs.EnqueueManyTx(ctx, tx, sc.TenantID(), rows.jobs, fc.ev.CorrelationID); err != nil {
+		params := batchPushJobs(sc.TenantID(), fc.ev.CorrelationID, rows.jobs)
+		if _, err := s.jobs.EnqueueManyTx(ctx, tx, sc.TenantID(), params, fc.ev.CorrelationID); err != nil {
 			return nil, err
 		}
 	}

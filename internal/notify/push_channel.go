@@ -37,11 +37,17 @@ const pushMaxAttempts = 10
 
 // PushChannel is the push channel of the fan-out: a contact with no
 // subscription and no device is skipped (no_subscription); otherwise the
-// delivery is queued with its notify_push job in the fan-out's
-// transaction. Register its worker with the job engine before it starts.
-func PushChannel(p *Push, js *jobs.Service, finish func(ctx context.Context, tenantID, deliveryID, status, detail string) error) Channel {
+// delivery is queued with its job in the fan-out's transaction (a
+// chunk's deliveries share one notify_push_batch job: push_batch.go).
+// finish records outcomes (Service.DeliveriesFinish). It registers the
+// workers with the job engine, before it starts.
+func PushChannel(p *Push, js *jobs.Service, finish func(ctx context.Context, tenantID string, rs []DeliveryResult) error) Channel {
 	c := &pushChannel{p: p, jobs: js}
-	jobs.AddWorker(js.Engine(), &pushWorker{p: p, finish: finish})
+	one := func(ctx context.Context, tenantID, deliveryID, status, detail string) error {
+		return finish(ctx, tenantID, []DeliveryResult{{DeliveryID: deliveryID, Status: status, Detail: detail}})
+	}
+	jobs.AddWorker(js.Engine(), &pushWorker{p: p, finish: one})
+	jobs.AddWorker(js.Engine(), &pushBatchWorker{p: p, jobs: js, finish: finish})
 	return c
 }
 
