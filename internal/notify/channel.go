@@ -82,7 +82,9 @@ func (s *Service) DeliveryFinish(ctx context.Context, tenantID, deliveryID, stat
 }
 
 // DeliveriesFinish records several deliveries' outcomes, as DeliveryFinish
-// does each, in one transaction.
+// does each, in one transaction and a few statements: one read of the
+// deliveries, an UPDATE per distinct (status, detail) and one insert of
+// the timeline entries (a digest's delivery is written alone).
 func (s *Service) DeliveriesFinish(ctx context.Context, tenantID string, rs []DeliveryResult) error {
 	for _, r := range rs {
 		switch r.Status {
@@ -93,13 +95,93 @@ func (s *Service) DeliveriesFinish(ctx context.Context, tenantID string, rs []De
 	}
 	now := s.now()
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		for _, r := range rs {
+		if len(rs) == 1 {
+			return deliveryFinishTx(ctx, tx, tenantID, rs[0], now)
+		}
+		return deliveriesFinishTx(ctx, tx, tenantID, rs, now)
+	})
+}
+
+func deliveriesFinishTx(ctx context.Context, tx *store.Tx, tenantID string, rs []DeliveryResult, now time.Time) error {
+	sc := tx.Tenant(tenantID)
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.DeliveryID
+	}
+	type row struct{ id, contactID, channel, notificationID, corr string }
+	// SQLite, without statistics, would rather scan the tenant's
+	// deliveries by the (tenant_id, channel, status) index than probe the
+	// primary key for each id: the unary + keeps it off that index.
+	plus := ""
+	if tx.Dialect() == store.SQLite {
+		plus = "+"
+	}
+	q := `SELECT d.id, d.contact_id, d.channel, d.notification_id, n.correlation_id FROM notification_deliveries d
+		JOIN notifications n ON n.id = d.notification_id WHERE ` + plus + `d.tenant_id = ? AND d.id `
+	args := []any{tenantID}
+	if tx.Dialect() == store.Postgres {
+		q += "= ANY(?::text[])"
+		args = append(args, ids)
+	} else {
+		q += "IN (?" + store.MorePlaceholders(len(ids)-1) + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	found, err := store.Collect(rows, err, func(r store.Rows) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.contactID, &x.channel, &x.notificationID, &x.corr)
+	})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]row, len(found))
+	for _, x := range found {
+		byID[x.id] = x
+	}
+	type key struct{ status, detail string }
+	groups := map[key][]string{}
+	var order []key
+	var tl []store.TimelineEntry
+	for _, r := range rs {
+		x, ok := byID[r.DeliveryID]
+		if !ok {
+			// A digest's delivery, or one that is gone: as DeliveryFinish.
 			if err := deliveryFinishTx(ctx, tx, tenantID, r, now); err != nil {
 				return err
 			}
+			continue
 		}
-		return nil
-	})
+		k := key{r.Status, store.SafeText(r.Detail)}
+		if _, seen := groups[k]; !seen {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r.DeliveryID)
+		summary := fmt.Sprintf("Notification %s %s", x.channel, r.Status)
+		if k.detail != "" {
+			summary += ": " + k.detail
+		}
+		tl = append(tl, store.TimelineEntry{ID: store.NewID(store.PrefixTimeline), ContactID: x.contactID, Kind: "notification." + x.channel + "." + r.Status,
+			Summary: summary, RefType: "notification", RefID: x.notificationID, CorrelationID: x.corr, CreatedAt: now})
+	}
+	for _, k := range order {
+		g := groups[k]
+		args := []any{k.status, k.detail, now, tenantID}
+		in := "= ANY(?::text[])"
+		if tx.Dialect() == store.Postgres {
+			args = append(args, g)
+		} else {
+			in = "IN (?" + store.MorePlaceholders(len(g)-1) + ")"
+			for _, id := range g {
+				args = append(args, id)
+			}
+		}
+		if _, err := tx.Exec(ctx, "UPDATE notification_deliveries SET status = ?, detail = ?, updated_at = ? WHERE "+plus+"tenant_id = ? AND id "+in, args...); err != nil {
+			return err
+		}
+	}
+	return timelineAddMany(ctx, sc, tl)
 }
 
 func deliveryFinishTx(ctx context.Context, tx *store.Tx, tenantID string, r DeliveryResult, now time.Time) error {

@@ -81,6 +81,16 @@ func (w *pushBatchWorker) Work(ctx context.Context, job *river.Job[PushBatchArgs
 	if err != nil {
 		return err
 	}
+	var contacts []string
+	for _, it := range a.Items {
+		if queued[it.DeliveryID] {
+			contacts = append(contacts, it.ContactID)
+		}
+	}
+	targets, err := w.p.targetsMany(ctx, a.TenantID, contacts)
+	if err != nil {
+		return err
+	}
 	type sent struct {
 		out PushOutcome
 		err error
@@ -96,7 +106,7 @@ func (w *pushBatchWorker) Work(ctx context.Context, job *river.Job[PushBatchArgs
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out, err := w.p.Deliver(ctx, it.TenantID, it.ContactID, PushMessage{Title: it.Title, Body: it.Body, URL: it.URL, Data: it.Data,
+			out, err := w.p.deliverTo(ctx, a.TenantID, it.ContactID, targets[it.ContactID], PushMessage{Title: it.Title, Body: it.Body, URL: it.URL, Data: it.Data,
 				TTL: 24 * time.Hour})
 			res[i] = sent{out, err}
 		}()

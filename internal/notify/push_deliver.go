@@ -161,7 +161,6 @@ var pushSystem = auth.Actor{Type: auth.ActorSystem, ID: "system:push", Role: aut
 // message (a retry would send it there twice); a *PushRetryError when
 // none did and one may later; a *PushPermanentError when none can.
 func (p *Push) Deliver(ctx context.Context, tenantID, contactID string, m PushMessage) (PushOutcome, error) {
-	var out PushOutcome
 	var subs []PushSubscription
 	var devs []Device
 	err := p.db.Read(ctx, func(tx *store.Tx) (err error) {
@@ -172,8 +171,63 @@ func (p *Push) Deliver(ctx context.Context, tenantID, contactID string, m PushMe
 		return err
 	})
 	if err != nil {
-		return out, err
+		return PushOutcome{}, err
 	}
+	return p.deliverTo(ctx, tenantID, contactID, pushTargets{subs, devs}, m)
+}
+
+// pushTargets is a contact's web push subscriptions and devices.
+type pushTargets struct {
+	subs []PushSubscription
+	devs []Device
+}
+
+// targetsMany reads the targets of several contacts of a tenant in one
+// read transaction (a batch job's, instead of one each).
+func (p *Push) targetsMany(ctx context.Context, tenantID string, contactIDs []string) (map[string]pushTargets, error) {
+	out := make(map[string]pushTargets, len(contactIDs))
+	ids := distinct(contactIDs)
+	err := p.db.Read(ctx, func(tx *store.Tx) error {
+		for start := 0; start < len(ids); start += 500 {
+			part := ids[start:min(start+500, len(ids))]
+			in, args := "IN (?"+store.MorePlaceholders(len(part)-1)+")", []any{tenantID}
+			if tx.Dialect() == store.Postgres {
+				in, args = "= ANY(?::text[])", append(args, part)
+			} else {
+				for _, id := range part {
+					args = append(args, id)
+				}
+			}
+			rows, err := tx.Query(ctx, "SELECT "+pushSubCols+" FROM push_subscriptions WHERE tenant_id = ? AND contact_id "+in+" ORDER BY id", args...)
+			subs, err := store.Collect(rows, err, func(r store.Rows) (PushSubscription, error) { return scanPushSub(r) })
+			if err != nil {
+				return err
+			}
+			rows, err = tx.Query(ctx, "SELECT "+deviceCols+" FROM push_devices WHERE tenant_id = ? AND contact_id "+in+" ORDER BY id", args...)
+			devs, err := store.Collect(rows, err, func(r store.Rows) (Device, error) { return scanDevice(r) })
+			if err != nil {
+				return err
+			}
+			for _, s := range subs {
+				t := out[s.ContactID]
+				t.subs = append(t.subs, s)
+				out[s.ContactID] = t
+			}
+			for _, d := range devs {
+				t := out[d.ContactID]
+				t.devs = append(t.devs, d)
+				out[d.ContactID] = t
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// deliverTo sends m to the contact's targets tg, as Deliver does.
+func (p *Push) deliverTo(ctx context.Context, tenantID, contactID string, tg pushTargets, m PushMessage) (PushOutcome, error) {
+	var out PushOutcome
+	subs, devs := tg.subs, tg.devs
 	msg := push.Message{Title: m.Title, Body: m.Body, URL: m.URL, Data: m.Data, TTL: m.TTL, Urgency: m.Urgency}
 	now := p.now()
 	var gone []PushTargetOutcome
