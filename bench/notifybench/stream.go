@@ -219,7 +219,7 @@ func measureStreams(ctx context.Context, name string, urls []string, pids []int,
 			}
 		}
 		slices.Sort(lat)
-		fmt.Printf("  %s event %d: %d of %d clients received it: p50 %s, p99 %s, max %s%s\n", name, k, len(lat), len(urls), ms(benchkit.Pct(lat, 50)), ms(benchkit.Pct(lat, 99)), ms(benchkit.Pct(lat, 100)), note())
+		fmt.Printf("  %s event %d: %d of %d clients received it: min %s, p50 %s, p99 %s, max %s%s\n", name, k, len(lat), len(urls), ms(benchkit.Pct(lat, 0)), ms(benchkit.Pct(lat, 50)), ms(benchkit.Pct(lat, 99)), ms(benchkit.Pct(lat, 100)), note())
 		if missing > 0 {
 			return r, fmt.Errorf("%s: %d clients did not receive event %d in 30 s", name, missing, k)
 		}
