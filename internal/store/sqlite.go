@@ -56,7 +56,12 @@ func openSQLite(ctx context.Context, opts Options) (*sqliteDB, error) {
 		}
 		path = filepath.Join(opts.DataDir, "joist.db")
 	}
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_time_format=sqlite"
+	// temp_store=MEMORY: the sub-journal each group-commit SAVEPOINT keeps
+	// of the pages it changes (and any temporary b-tree of a sort) lives in
+	// memory, not in a temporary file written with a system call per page
+	// (5% of joist's CPU under the email benchmark). It holds only what
+	// rolling back one Write needs; the database and its WAL are unchanged.
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=temp_store(memory)&_time_format=sqlite"
 	// synchronous=FULL: a commit is on disk before Write returns (acknowledged
 	// means durable, also across power loss). The writer checkpoints the WAL
 	// itself only past walSafetyPages: checkpointLoop does it beside it.
