@@ -17,7 +17,12 @@ import (
 // since) to scan all of the tenant's rows, comparing each with every one
 // of the 500 parameters: 95 ms a chunk for 4,000 contacts, growing with
 // the tenant. There the keys go as one array, each probed through a
-// LATERAL subquery, which PostgreSQL runs once per key.
+// LATERAL subquery, which PostgreSQL runs once per key. Without LIMIT 1
+// (the key is unique anyway): with it, on a table without statistics,
+// PostgreSQL expected a scan to find the row at once and scanned the
+// table once per key (27 ms a chunk for 1,000 contacts); without it, it
+// probes the index. (A semi-join, "key IN (SELECT unnest(?))", was
+// worse: a scan per key for the counts, 116 ms a chunk.)
 
 // byKeys returns the query for "cols of table's rows of tenantID that
 // match cond (with condArgs; "" for none) and whose column key is one of
@@ -30,7 +35,7 @@ func byKeys(tx *store.Tx, cols, table, key, tenantID string, keys []string, cond
 	if tx.Dialect() == store.Postgres {
 		args := append([]any{distinct(keys), tenantID}, condArgs...)
 		return `SELECT r.* FROM unnest(?::text[]) AS k(v) CROSS JOIN LATERAL (SELECT ` + cols + ` FROM ` + table +
-			` WHERE tenant_id = ?` + cond + ` AND ` + key + ` = k.v LIMIT 1) r`, args
+			` WHERE tenant_id = ?` + cond + ` AND ` + key + ` = k.v) r`, args
 	}
 	args := make([]any, 0, len(keys)+1+len(condArgs))
 	args = append(append(args, tenantID), condArgs...)
