@@ -25,6 +25,8 @@ type Service struct {
 	log   *slog.Logger
 	opts  Options
 	touch *touchCache
+	// tenants: see tenantCache.
+	tenants tenantCache
 }
 
 // Options tune the service.

@@ -119,3 +119,44 @@ func TestBootstrapIsIdempotent(t *testing.T) {
 		}
 	})
 }
+
+// TestTenantGetCache: a node keeps the tenants it found (a tenant row never
+// changes: the test changes one behind its back to see the node answer
+// from memory), never what it did not find (a tenant created through
+// another node is found at once), and checks the actor's reach on every
+// call, cached or not.
+func TestTenantGetCache(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s1, _ := newService(t, db)
+		s2, c2 := newService(t, db)
+		ts2 := tenants.New(core.Deps{DB: db, Now: c2.now}, s2)
+		if _, err := s1.TenantGet(ctx, root, "later"); !is(err, core.ErrNotFound) {
+			t.Fatalf("before it exists: %v", err)
+		}
+		tn, err := ts2.Create(ctx, root, tenants.Input{Slug: "later", Name: "Later Inc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ref := range []string{"later", tn.ID} {
+			got, err := s1.TenantGet(ctx, root, ref)
+			if err != nil || got.ID != tn.ID || got.Name != "Later Inc" {
+				t.Fatalf("%s after another node created it: %+v %v", ref, got, err)
+			}
+		}
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE tenants SET name = 'Changed' WHERE id = ?", tn.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s1.TenantGet(ctx, root, "later"); err != nil || got.Name != "Later Inc" {
+			t.Fatalf("the node that found it answers from memory: %+v %v", got, err)
+		}
+		other := auth.Actor{Type: auth.ActorOperator, ID: "op_x", Role: auth.RoleViewer, TenantIDs: []string{"tn_someoneelse"}}
+		if _, err := s1.TenantGet(ctx, other, "later"); !is(err, core.ErrNotFound) {
+			t.Fatalf("an actor who cannot see it: %v", err)
+		}
+	})
+}
