@@ -63,7 +63,7 @@ func TestDomains(t *testing.T) {
 			before := env.Count(t, "email_domains")
 			if r := c.do(t, "POST", "/v1/domains", `{"name":"mail.acme.example"}`); r.status != http.StatusConflict ||
 				!strings.Contains(string(r.body), "domain_taken") || env.Count(t, "email_domains") != before {
-				t.Fatalf("second owner %q: %d %s", c.tenant, r.status, r.body)
+				t.Fatalf("second owner %q: %d %s", c.Tenant, r.status, r.body)
 			}
 		}
 		for body, code := range map[string]string{`{"name":"not a domain"}`: "invalid_domain", `{"name":"x.example","provider":"ses"}`: "invalid_provider",

@@ -29,7 +29,7 @@ func tenantKeyCaller(t *testing.T, env *apptest.Env, tenantID, tenant string) *c
 		t.Fatal(err)
 	}
 	c := newCaller(t, env, tenant)
-	c.key = key
+	c.Key = key
 	return c
 }
 

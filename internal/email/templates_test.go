@@ -98,7 +98,7 @@ func TestTemplatesCRUD(t *testing.T) {
 			{acme, "/v1/email/templates?limit=1", "alpha:tenant"},
 		} {
 			if got := names(c.c, c.path); got != c.want {
-				t.Errorf("%s as %q: %s, want %s", c.path, c.c.tenant, got, c.want)
+				t.Errorf("%s as %q: %s, want %s", c.path, c.c.Tenant, got, c.want)
 			}
 		}
 		// Paging goes on after the cursor.

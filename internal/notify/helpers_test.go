@@ -1,16 +1,13 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/joist-dev/joist/internal/apitest/openapicheck"
 	"github.com/joist-dev/joist/internal/apptest"
 	"github.com/joist-dev/joist/internal/auth"
 	"github.com/joist-dev/joist/internal/store"
@@ -22,17 +19,11 @@ import (
 
 var root = auth.Actor{Type: auth.ActorRoot, ID: "root:test", AllTenants: true}
 
-// caller sends requests as the root key to one tenant, every exchange
-// validated against /openapi.json.
-type caller struct {
-	env    *apptest.Env
-	tenant string
-	hc     *http.Client
-}
+// caller is apptest's Caller, answering this package's resp.
+type caller struct{ *apptest.Caller }
 
 func newCaller(t *testing.T, env *apptest.Env, tenant string) *caller {
-	chk := openapicheck.New(t, apptest.OpenAPI(t))
-	return &caller{env: env, tenant: tenant, hc: &http.Client{Transport: chk.Transport(nil), Timeout: 30 * time.Second}}
+	return &caller{env.Caller(t, tenant)}
 }
 
 type resp struct {
@@ -57,41 +48,8 @@ type problem struct {
 
 func (c *caller) do(t *testing.T, method, path string, body any, hdr ...string) resp {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, c.env.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.env.RootKey)
-	if c.tenant != "" {
-		req.Header.Set("Joist-Tenant", c.tenant)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := c.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, body: b, header: res.Header}
+	r := c.Do(t, method, path, body, hdr...)
+	return resp{status: r.Status, body: r.Body, header: r.Header}
 }
 
 func newTenant(t *testing.T, env *apptest.Env, slug string) store.Tenant {

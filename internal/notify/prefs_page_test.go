@@ -73,7 +73,7 @@ func (c *caller) page(t *testing.T, method, link string, form url.Values, hdr ..
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := c.hc.Do(req)
+	res, err := c.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
