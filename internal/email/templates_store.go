@@ -99,11 +99,8 @@ func (q scope) templateList(ctx context.Context, p store.Page) ([]Template, stri
 	if err != nil {
 		return nil, "", err
 	}
-	tid := q.s.TenantID()
-	rows, err := q.s.Tx().Query(ctx, "SELECT "+templateCols+" FROM email_templates WHERE tenant_id = ? AND name > ?"+
-		" UNION ALL SELECT "+templateCols+` FROM email_templates t WHERE tenant_id = ? AND name > ?
-		AND NOT EXISTS (SELECT 1 FROM email_templates o WHERE o.tenant_id = ? AND o.name = t.name)
-		ORDER BY name LIMIT ?`, tid, after, store.InstanceTenantID, after, tid, p.Size()+1)
+	sql, args := q.s.ResolvedPage("email_templates", templateCols, after, p.Size()+1)
+	rows, err := q.s.Tx().Query(ctx, sql, args...)
 	items, err := store.Collect(rows, err, func(r store.Rows) (Template, error) { return scanTemplate(r) })
 	if err != nil {
 		return nil, "", err

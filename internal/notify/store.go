@@ -67,11 +67,8 @@ func typeList(ctx context.Context, sc *store.Scope, p store.Page) ([]Type, strin
 	if err != nil {
 		return nil, "", err
 	}
-	tid := sc.TenantID()
-	rows, err := sc.Tx().Query(ctx, "SELECT "+typeCols+" FROM notification_types WHERE tenant_id = ? AND name > ?"+
-		" UNION ALL SELECT "+typeCols+` FROM notification_types t WHERE tenant_id = ? AND name > ?
-		AND NOT EXISTS (SELECT 1 FROM notification_types o WHERE o.tenant_id = ? AND o.name = t.name)
-		ORDER BY name LIMIT ?`, tid, after, store.InstanceTenantID, after, tid, p.Size()+1)
+	q, args := sc.ResolvedPage("notification_types", typeCols, after, p.Size()+1)
+	rows, err := sc.Tx().Query(ctx, q, args...)
 	items, err := store.Collect(rows, err, func(r store.Rows) (Type, error) { return scanType(r) })
 	if err != nil {
 		return nil, "", err

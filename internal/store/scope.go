@@ -23,3 +23,16 @@ func (s *Scope) TenantID() string { return s.tenantID }
 // Tx is the underlying transaction, for systems that keep their own tables
 // (they must filter by TenantID themselves).
 func (s *Scope) Tx() *Tx { return s.tx }
+
+// ResolvedPage returns the query (and its arguments) for one page of the
+// rows of table, keyed by a name column, that the scope's tenant resolves
+// by name: its own, and the instance's (InstanceTenantID) whose names it
+// has none of, in name order after after, at most limit rows. cols are
+// the columns selected.
+func (s *Scope) ResolvedPage(table, cols, after string, limit int) (string, []any) {
+	q := "SELECT " + cols + " FROM " + table + " WHERE tenant_id = ? AND name > ?" +
+		" UNION ALL SELECT " + cols + " FROM " + table + " t WHERE tenant_id = ? AND name > ?" +
+		" AND NOT EXISTS (SELECT 1 FROM " + table + " o WHERE o.tenant_id = ? AND o.name = t.name)" +
+		" ORDER BY name LIMIT ?"
+	return q, []any{s.TenantID(), after, InstanceTenantID, after, s.TenantID(), limit}
+}
