@@ -78,6 +78,8 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		{env: map[string]string{"JOIST_PPROF_ADDR": "0.0.0.0:6060"}, want: "JOIST_PPROF_ADDR: \"0.0.0.0:6060\" must be a loopback"},
 		{env: map[string]string{"JOIST_PPROF_ADDR": ":6060"}, want: "JOIST_PPROF_ADDR"},
 		{env: map[string]string{"JOIST_PPROF_ADDR": "example.com:6060"}, want: "JOIST_PPROF_ADDR"},
+		{env: map[string]string{"JOIST_JOB_POLL_INTERVAL": "1ms"}, want: "JOIST_JOB_POLL_INTERVAL: must be between 10ms and 24h"},
+		{env: map[string]string{"JOIST_JOB_POLL_INTERVAL": "often"}, want: `JOIST_JOB_POLL_INTERVAL: "often" is not a duration`},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.args, c.env)
